@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { buildCommand } from './commands/build.js';
+import { commandContext, type GlobalOptions, type Io } from './commands/context.js';
+import { statusCommand } from './commands/status.js';
+import { HeraldError } from './errors.js';
+import { HERALD_VERSION } from './version.js';
+
+/** Runs one herald command and returns its exit code. Tests call this directly. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('herald')
+    .description('Publish markdown posts as RSS, Atom and JSON Feed, and mail them to subscribers.')
+    .version(HERALD_VERSION, '-V, --version')
+    .option('--config <file>', 'config file (default: $HERALD_CONFIG, else ./herald.config.yml)')
+    .option('--now <iso-8601>', 'act as if it were this moment, e.g. 2026-02-10T14:00:00Z')
+    .showHelpAfterError('(run herald --help to see the commands)')
+    .configureHelp({ showGlobalOptions: true })
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) });
+  const context = () => commandContext(program.opts<GlobalOptions>(), io);
+
+  program
+    .command('build')
+    .description('read the posts and write the feeds; print what was written and what was rejected')
+    .action(async () => {
+      exitCode = await buildCommand(context(), true);
+    });
+  program
+    .command('check')
+    .description('validate the config, posts and templates; write nothing; exit 1 on any problem')
+    .action(async () => {
+      exitCode = await buildCommand(context(), false);
+    });
+  program
+    .command('status')
+    .description('list each post with its state (draft, scheduled, published) and any problem')
+    .option('--json', 'print JSON instead of a table')
+    .action((options: { json?: boolean }) => {
+      exitCode = statusCommand(context(), options.json === true);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof HeraldError) {
+      io.err(`herald: ${error.message}`);
+      return error.code === 'E_USAGE' ? 2 : 1;
+    }
+    throw error;
+  }
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const io: Io = {
+    cwd: process.cwd(),
+    env: process.env,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  };
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`herald: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,41 @@
+import { loadConfig, locateConfig, type Config } from '../config.js';
+import { HeraldError } from '../errors.js';
+import { parsePostDate } from '../posts/dates.js';
+
+export interface GlobalOptions {
+  config?: string;
+  now?: string;
+}
+
+export interface Io {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+export interface CommandContext {
+  config: Config;
+  now: Date;
+  io: Io;
+}
+
+/** Config and clock for one command: --config/HERALD_CONFIG/./herald.config.yml, and --now or the real time. */
+export function commandContext(options: GlobalOptions, io: Io): CommandContext {
+  const file = locateConfig(options.config, io.env, io.cwd);
+  const config = loadConfig(file, io.cwd);
+  if (!file) io.err('herald: no herald.config.yml here, so the embedded defaults apply (see "Configuration" in the README)');
+  return { config, now: parseNow(options.now, config.site.timezone), io };
+}
+
+function parseNow(value: string | undefined, zone: string): Date {
+  if (value === undefined) return new Date();
+  const parsed = parsePostDate(value, zone);
+  if (parsed.ok) return parsed.date;
+  throw new HeraldError({
+    code: 'E_USAGE',
+    field: '--now',
+    message: `--now ${parsed.reason}`,
+    hint: 'give an ISO 8601 moment such as 2026-02-10T14:00:00Z',
+  });
+}

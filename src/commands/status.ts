@@ -1,0 +1,62 @@
+import { DateTime } from 'luxon';
+import { postState, type PostState } from '../build.js';
+import { readBuildCache } from '../cache.js';
+import { formatProblem, type Problem } from '../errors.js';
+import { newestFirstOrder } from '../feeds/model.js';
+import { loadPosts } from '../posts/load.js';
+import type { PostMeta } from '../posts/parse.js';
+import type { CommandContext } from './context.js';
+
+interface StatusRow {
+  file: string;
+  state: PostState | 'invalid';
+  slug?: string;
+  title?: string;
+  date?: string;
+  url?: string;
+  topics?: string[];
+  problems: string[];
+}
+
+export function countStates(posts: PostMeta[], now: Date): Record<PostState, number> {
+  const counts = { draft: 0, scheduled: 0, published: 0 };
+  for (const post of posts) counts[postState(post, now)]++;
+  return counts;
+}
+
+export function statusCommand({ config, now, io }: CommandContext, json: boolean): number {
+  const { posts, problems } = loadPosts(config, io.cwd, readBuildCache(config, io.cwd).posts);
+  const zone = config.site.timezone;
+  const rows: StatusRow[] = [...posts].sort(newestFirstOrder).map((post) => ({
+    file: post.file,
+    state: postState(post, now),
+    slug: post.slug,
+    title: post.title,
+    date: DateTime.fromMillis(post.date, { zone }).toISO() ?? undefined,
+    url: post.url,
+    topics: post.topics.map((topic) => topic.name),
+    problems: [],
+  }));
+  const invalid = new Map<string, Problem[]>();
+  for (const problem of problems) invalid.set(problem.file ?? '', [...(invalid.get(problem.file ?? '') ?? []), problem]);
+  for (const [file, list] of invalid) rows.push({ file, state: 'invalid', problems: list.map(formatProblem) });
+
+  if (json) {
+    io.out(JSON.stringify({ now: now.toISOString(), timezone: zone, posts: rows }, null, 2));
+    return problems.length ? 1 : 0;
+  }
+  const describe = (row: StatusRow) => {
+    const when = row.date ? DateTime.fromISO(row.date, { setZone: true }).toFormat('yyyy-MM-dd HH:mm') : '';
+    if (row.state === 'scheduled') return `scheduled for ${when}`;
+    if (row.state === 'invalid') return 'invalid';
+    return row.state === 'published' ? `published ${when}` : 'draft';
+  };
+  const width = Math.max(0, ...rows.map((row) => describe(row).length));
+  for (const row of rows) {
+    io.out(`${describe(row).padEnd(width)}  ${row.file}${row.title ? `  ${row.title}` : ''}`);
+    for (const problem of row.problems) io.out(`${' '.repeat(width)}  ! ${problem}`);
+  }
+  const counts = countStates(posts, now);
+  io.out(`${rows.length} posts: ${counts.published} published, ${counts.scheduled} scheduled, ${counts.draft} draft, ${invalid.size} invalid (times in ${zone})`);
+  return problems.length ? 1 : 0;
+}

@@ -1,0 +1,29 @@
+import { generateJsonFeed } from 'feedsmith';
+import type { FeedEntry, FeedSpec } from './model.js';
+
+export function renderJsonFeed(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntry>): string {
+  const author = { name: spec.author.name, url: spec.homeUrl };
+  const feed = generateJsonFeed({
+    title: spec.title,
+    home_page_url: spec.homeUrl,
+    feed_url: spec.links.json,
+    description: spec.description || undefined,
+    language: spec.language,
+    authors: [author],
+    items: spec.posts.map((post) => {
+      const entry = entries.get(post.file)!;
+      return {
+        id: post.id,
+        url: post.url,
+        title: post.title,
+        content_html: entry.html,
+        summary: entry.summary,
+        date_published: new Date(post.date),
+        date_modified: new Date(post.updated),
+        tags: post.topics.length ? post.topics.map((topic) => topic.name) : undefined,
+        authors: [author],
+      };
+    }),
+  });
+  return `${JSON.stringify(feed, null, 2)}\n`;
+}

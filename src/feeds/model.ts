@@ -1,0 +1,72 @@
+import type { Config } from '../config.js';
+import type { PostMeta, Topic } from '../posts/parse.js';
+
+/** A post ready for a feed: its metadata plus the body rendered once. */
+export interface FeedEntry {
+  meta: PostMeta;
+  html: string;
+  /** Plain text. */
+  summary: string;
+}
+
+/** One feed in all three formats: the whole site, or one topic. */
+export interface FeedSpec {
+  /** Folder below the output folder: '' for the site, 'topics/<slug>' for a topic. */
+  dir: string;
+  topic?: Topic;
+  title: string;
+  description: string;
+  homeUrl: string;
+  language: string;
+  author: { name: string; email?: string };
+  links: { rss: string; atom: string; json: string };
+  /** Newest first. */
+  posts: PostMeta[];
+}
+
+export const FEED_FILES = { rss: 'rss.xml', atom: 'atom.xml', json: 'feed.json' } as const;
+
+/**
+ * The feeds a site has: the newest `feed.limit` published posts overall and per topic.
+ * `knownTopics` are topics that had a feed before; they keep one (empty) so readers see the
+ * retracted posts go rather than a frozen copy.
+ */
+export function selectFeeds(published: PostMeta[], config: Config, knownTopics: Topic[] = []): FeedSpec[] {
+  const newestFirst = [...published].sort(newestFirstOrder);
+  const limit = config.feed.limit;
+  const site = config.site;
+  const spec = (dir: string, posts: PostMeta[], topic?: Topic): FeedSpec => {
+    const base = new URL(dir ? `${dir}/` : '', site.url).href;
+    return {
+      dir,
+      topic,
+      title: topic ? `${site.title}: ${topic.name}` : site.title,
+      description: topic ? `Posts about ${topic.name} from ${site.title}` : site.description,
+      homeUrl: site.url,
+      language: site.language,
+      author: site.author,
+      links: { rss: base + FEED_FILES.rss, atom: base + FEED_FILES.atom, json: base + FEED_FILES.json },
+      posts: posts.slice(0, limit),
+    };
+  };
+  const byTopic = new Map<string, { topic: Topic; posts: PostMeta[] }>();
+  for (const topic of knownTopics) byTopic.set(topic.slug, { topic, posts: [] });
+  for (const post of newestFirst) {
+    for (const topic of post.topics) {
+      const group = byTopic.get(topic.slug);
+      if (group?.posts.length) group.posts.push(post);
+      else byTopic.set(topic.slug, { topic, posts: [post] });
+    }
+  }
+  const topics = [...byTopic.values()].sort((a, b) => a.topic.slug.localeCompare(b.topic.slug));
+  return [spec('', newestFirst), ...topics.map(({ topic, posts }) => spec(`topics/${topic.slug}`, posts, topic))];
+}
+
+export function newestFirstOrder(a: PostMeta, b: PostMeta): number {
+  return b.date - a.date || a.slug.localeCompare(b.slug);
+}
+
+/** A feed's own updated time: the newest change among its entries, so unchanged feeds keep their bytes. */
+export function feedUpdated(spec: FeedSpec): Date {
+  return new Date(Math.max(0, ...spec.posts.map((post) => post.updated)));
+}

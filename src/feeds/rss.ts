@@ -1,0 +1,34 @@
+import RSS from 'rss';
+import { escapeHtml } from '../text.js';
+import { feedUpdated, type FeedEntry, type FeedSpec } from './model.js';
+
+export function renderRss(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntry>): string {
+  const updated = feedUpdated(spec);
+  const feed = new RSS({
+    title: spec.title,
+    description: spec.description || spec.title,
+    site_url: spec.homeUrl,
+    feed_url: spec.links.rss,
+    language: spec.language,
+    generator: 'herald',
+    pubDate: updated,
+  });
+  for (const post of spec.posts) {
+    const entry = entries.get(post.file)!;
+    feed.item({
+      title: post.title,
+      description: escapeHtml(entry.summary),
+      url: post.url,
+      guid: post.id,
+      categories: post.topics.map((topic) => topic.name),
+      author: spec.author.name,
+      date: new Date(post.date),
+      custom_elements: [{ 'content:encoded': { _cdata: entry.html } }, { 'atom:updated': new Date(post.updated).toISOString() }],
+    });
+  }
+  // The rss package stamps lastBuildDate with the clock; pin it to the content so an
+  // unchanged feed is byte-for-byte unchanged.
+  return feed
+    .xml({ indent: true })
+    .replace(/<lastBuildDate>[^<]*<\/lastBuildDate>/, `<lastBuildDate>${updated.toUTCString()}</lastBuildDate>`);
+}

@@ -1,0 +1,195 @@
+import { basename } from 'node:path';
+import matter from 'gray-matter';
+import yaml from 'js-yaml';
+import { slug as slugify } from 'github-slugger';
+import { v5 as uuidv5 } from 'uuid';
+import type { Config } from '../config.js';
+import type { Problem } from '../errors.js';
+import { dropXmlForbidden } from '../text.js';
+import { calendarParts, parsePostDate } from './dates.js';
+
+export interface Topic {
+  name: string;
+  /** URL- and path-safe form, used for topics/<slug>/ feeds. */
+  slug: string;
+}
+
+/** Everything herald knows about a post without rendering its body; small enough to cache. */
+export interface PostMeta {
+  file: string;
+  slug: string;
+  title: string;
+  /** Milliseconds since the epoch. */
+  date: number;
+  /** False when the writer gave a day without a time of day. */
+  dateHasTime: boolean;
+  updated: number;
+  draft: boolean;
+  topics: Topic[];
+  summary?: string;
+  url: string;
+  id: string;
+  /** Line of the `slug:` field, or of the opening front matter, for reporting slug clashes. */
+  slugLine: number;
+}
+
+export type ParsedPost = { ok: true; meta: PostMeta; body: string } | { ok: false; problems: Problem[] };
+
+const DATE_FORMS = 'use YYYY-MM-DD, YYYY-MM-DD HH:MM, YYYY-MM-DD HH:MM:SS or ISO 8601 such as 2026-02-10T14:00:00+01:00';
+const LEADING_DATE = /^\d{4}-\d{1,2}-\d{1,2}-/;
+
+/** Parses one post file's text. Pure: the caller does the reading. `file` is the path shown in reports. */
+export function parsePost(source: string, file: string, config: Config): ParsedPost {
+  const text = dropXmlForbidden(source.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n'));
+  const problems: Problem[] = [];
+  const problem = (line: number, field: string | undefined, message: string, hint: string, code: Problem['code'] = 'E_POST_FIELD') =>
+    problems.push({ code, file, line, field, message, hint });
+
+  if (/^---[ \t]*\n/.test(text) && !/\n---[ \t]*(\n|$)/.test(text.slice(3))) {
+    problem(1, undefined, 'the front matter is never closed', 'add a line with --- after the last field', 'E_POST_YAML');
+    return { ok: false, problems };
+  }
+  let data: Record<string, unknown>;
+  let body: string;
+  try {
+    const parsed = matter(text, {
+      engines: { yaml: (front: string) => (yaml.load(front, { schema: yaml.CORE_SCHEMA }) ?? {}) as object },
+    });
+    data = parsed.data;
+    body = parsed.content;
+  } catch (error) {
+    const yamlError = error as yaml.YAMLException;
+    // The YAML text starts right after the opening ---, so its line 0 is file line 1.
+    problem(
+      yamlError.mark ? yamlError.mark.line + 1 : 1,
+      undefined,
+      `front matter is not valid YAML: ${yamlError.reason ?? yamlError.message}`,
+      'fix the YAML between the --- lines; quote a value that contains ": " or starts with a special character',
+      'E_POST_YAML',
+    );
+    return { ok: false, problems };
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    problem(2, undefined, 'front matter must be a list of fields (key: value)', 'write it as title: ..., date: ...', 'E_POST_YAML');
+    return { ok: false, problems };
+  }
+
+  const lineOf = (key: string) => lineOfField(text, key);
+  const stringField = (key: string): string | undefined => {
+    const value = data[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'string' || typeof value === 'number') return String(value).trim();
+    problem(lineOf(key) ?? 1, key, `"${key}" must be text, not a ${Array.isArray(value) ? 'list' : typeof value}`, `write ${key}: some text`);
+    return undefined;
+  };
+
+  const title = stringField('title');
+  if (!title && !problems.length) {
+    problem(lineOf('title') ?? 1, 'title', 'the post has no title', 'add a line "title: Your title" to the front matter');
+  }
+
+  const zone = config.site.timezone;
+  let date: Date | undefined;
+  let dateHasTime = false;
+  if (data.date === undefined || data.date === null || data.date === '') {
+    problem(lineOf('date') ?? 1, 'date', 'the post has no date', `add a line "date: 2026-01-26" to the front matter (${DATE_FORMS})`, 'E_POST_DATE');
+  } else {
+    const parsed = parsePostDate(data.date, zone);
+    if (parsed.ok) ({ date, hasTime: dateHasTime } = parsed);
+    else problem(lineOf('date') ?? 1, 'date', `date ${parsed.reason}`, DATE_FORMS, 'E_POST_DATE');
+  }
+
+  let updated: Date | undefined;
+  if (data.updated !== undefined && data.updated !== null && data.updated !== '') {
+    const parsed = parsePostDate(data.updated, zone);
+    if (parsed.ok) updated = parsed.date;
+    else problem(lineOf('updated') ?? 1, 'updated', `updated ${parsed.reason}`, DATE_FORMS, 'E_POST_DATE');
+  }
+
+  const draft = data.draft ?? false;
+  if (typeof draft !== 'boolean') {
+    problem(lineOf('draft') ?? 1, 'draft', `draft must be true or false, not "${String(draft)}"`, 'write draft: true or remove the line');
+  }
+
+  const topics = parseTopics(data.topics);
+  if (typeof topics === 'string') problem(lineOf('topics') ?? 1, 'topics', topics, 'write topics: work or topics: [work, life]');
+
+  const slugValue = stringField('slug');
+  const slug = slugValue ?? basename(file).replace(/\.(md|markdown)$/i, '').replace(LEADING_DATE, '');
+  if (!slug || /[/\\?#\s]/.test(slug) || slug === '.' || slug === '..') {
+    problem(
+      lineOf('slug') ?? 1,
+      'slug',
+      `"${slug}" cannot be a slug: it must be non-empty, without spaces, slashes, ? or #`,
+      slugValue ? 'set slug: to a word-like name such as my-first-post' : 'rename the file, or add slug: my-first-post to the front matter',
+      'E_POST_SLUG',
+    );
+  }
+
+  const summary = stringField('summary');
+  const id = stringField('id');
+  if (problems.length || !title || !date || typeof topics === 'string') return { ok: false, problems };
+
+  const url = permalinkUrl(config, slug, date);
+  return {
+    ok: true,
+    body,
+    meta: {
+      file,
+      slug,
+      title,
+      date: date.getTime(),
+      dateHasTime,
+      updated: Math.max((updated ?? date).getTime(), date.getTime()),
+      draft: draft === true,
+      topics,
+      summary: summary || undefined,
+      url,
+      id: id || stableId(config.site.url, slug),
+      slugLine: lineOf('slug') ?? 1,
+    },
+  };
+}
+
+function parseTopics(value: unknown): Topic[] | string {
+  if (value === undefined || value === null || value === '') return [];
+  const names = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : undefined;
+  if (!names || names.some((name) => typeof name !== 'string' && typeof name !== 'number')) {
+    return 'topics must be a name or a list of names';
+  }
+  const topics = new Map<string, Topic>();
+  for (const raw of names) {
+    const name = String(raw).trim();
+    const slug = slugify(name);
+    if (!name) continue;
+    if (!slug) return `topic "${name}" has no letters or digits to name its feed by`;
+    if (!topics.has(slug)) topics.set(slug, { name, slug });
+  }
+  return [...topics.values()];
+}
+
+// The id depends only on the site's host and the slug: edits, rebuilds and other machines keep it.
+const ID_NAMESPACE = uuidv5('https://herald.invalid/post-id', uuidv5.URL);
+function stableId(siteUrl: string, slug: string): string {
+  return `urn:uuid:${uuidv5(`${new URL(siteUrl).host}/${slug}`, ID_NAMESPACE)}`;
+}
+
+export function permalinkUrl(config: Config, slug: string, date: Date): string {
+  const parts = calendarParts(date, config.site.timezone);
+  const path = config.permalink
+    .replace(/\{slug\}/g, encodeURIComponent(slug))
+    .replace(/\{year\}/g, parts.year)
+    .replace(/\{month\}/g, parts.month)
+    .replace(/\{day\}/g, parts.day)
+    .replace(/^\/+/, '');
+  return new URL(path, config.site.url).href;
+}
+
+/** 1-based line of a top-level front matter field, if present. */
+function lineOfField(text: string, key: string): number | undefined {
+  const end = text.indexOf('\n---', 3);
+  const lines = text.slice(0, end < 0 ? undefined : end).split('\n');
+  const pattern = new RegExp(`^["']?${key}["']?\\s*:`);
+  const index = lines.findIndex((line, i) => i > 0 && pattern.test(line));
+  return index < 0 ? undefined : index + 1;
+}

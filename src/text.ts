@@ -1,0 +1,13 @@
+// Characters that XML 1.0 forbids: C0 controls other than tab, LF and CR, lone surrogates,
+// and U+FFFE/U+FFFF. Dropped from every input so nothing herald writes can carry them.
+const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+export function dropXmlForbidden(text: string): string {
+  return text.replace(XML_FORBIDDEN, '');
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]!);
+}
