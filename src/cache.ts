@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
 import { writeFileAtomic } from './files.js';
 import type { CachedPost } from './posts/load.js';
@@ -37,9 +38,11 @@ export function emptyCache(): BuildCache {
   return { posts: new Map(), feedsFingerprint: '', topics: [], outputs: {} };
 }
 
-// Anything that changes how a file parses or where it is shown invalidates every entry.
+// Anything that changes how a file parses or where it is shown invalidates every entry; so does
+// a reinstall of herald itself (its files' mtime), even without a version bump.
+const CODE_STAMP = statSync(fileURLToPath(import.meta.url)).mtimeMs;
 function cacheKey(config: Config, cwd: string): string {
-  return hash([HERALD_VERSION, config.site, config.permalink, config.feed, config.paths, cwd]);
+  return hash([HERALD_VERSION, CODE_STAMP, config.site, config.permalink, config.feed, config.paths, cwd]);
 }
 
 export function hash(value: unknown): string {

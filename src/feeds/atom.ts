@@ -3,7 +3,8 @@ import { feedUpdated, type FeedEntry, type FeedSpec } from './model.js';
 
 export function renderAtom(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntry>): string {
   const author = { name: spec.author.name, email: spec.author.email, uri: spec.homeUrl };
-  return generateAtomFeed({
+  const xml = generateAtomFeed({
+    xml: { lang: spec.language },
     id: spec.links.atom,
     title: { value: spec.title, type: 'text' },
     subtitle: spec.description ? { value: spec.description, type: 'text' } : undefined,
@@ -29,4 +30,7 @@ export function renderAtom(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntr
       };
     }),
   }) as string;
+  // feedsmith indents CDATA sections onto their own lines; in a text construct that whitespace
+  // would be part of the title, so pull them back against their tags.
+  return xml.replace(/>\s+<!\[CDATA\[/g, '><![CDATA[').replace(/\]\]>\s+</g, ']]><');
 }

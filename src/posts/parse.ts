@@ -78,7 +78,8 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   const stringField = (key: string): string | undefined => {
     const value = data[key];
     if (value === undefined || value === null) return undefined;
-    if (typeof value === 'string' || typeof value === 'number') return String(value).trim();
+    // YAML escapes such as "\u0007" can produce forbidden characters after parsing, too.
+    if (typeof value === 'string' || typeof value === 'number') return dropXmlForbidden(String(value)).trim();
     problem(lineOf(key) ?? 1, key, `"${key}" must be text, not a ${Array.isArray(value) ? 'list' : typeof value}`, `write ${key}: some text`);
     return undefined;
   };
@@ -159,7 +160,7 @@ function parseTopics(value: unknown): Topic[] | string {
   }
   const topics = new Map<string, Topic>();
   for (const raw of names) {
-    const name = String(raw).trim();
+    const name = dropXmlForbidden(String(raw)).trim();
     const slug = slugify(name);
     if (!name) continue;
     if (!slug) return `topic "${name}" has no letters or digits to name its feed by`;

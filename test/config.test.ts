@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { makeSite, post, SITE_CONFIG } from './helpers.js';
+
+test('with no config file herald runs on its embedded defaults and says so', async (t) => {
+  const site = await makeSite(t, { 'hello.md': post({ title: 'Hello' }) }, null);
+  const result = await site.run('build', '--now', '2026-06-01');
+  assert.equal(result.code, 0, result.err);
+  assert.match(result.err, /embedded defaults/);
+  assert.match(await site.read('public/rss.xml'), /<link>http:\/\/localhost:8080\/hello\/<\/link>/);
+});
+
+test('an unknown key is an error naming the key, the file and the line', async (t) => {
+  const site = await makeSite(t, {}, `${SITE_CONFIG}  titel: Oops\n`);
+  const result = await site.run('check');
+  assert.equal(result.code, 1);
+  assert.match(result.err, /herald\.config\.yml:8: unknown key "site\.titel" \(allowed under "site": title, url,/);
+});
+
+test('an unknown top-level key is named too', async (t) => {
+  const site = await makeSite(t, {}, `${SITE_CONFIG}outptu: dist\n`);
+  const result = await site.run('build');
+  assert.equal(result.code, 1);
+  assert.match(result.err, /herald\.config\.yml:8: unknown key "outptu" \(allowed at the top level: .*output/);
+});
+
+test('a wrong type names the key', async (t) => {
+  const site = await makeSite(t, {}, `${SITE_CONFIG}feed:\n  limit: ten\n`);
+  const result = await site.run('check');
+  assert.equal(result.code, 1);
+  assert.match(result.err, /herald\.config\.yml:9: "feed\.limit" must be a number/);
+});
+
+test('a relative or malformed site.url is refused', async (t) => {
+  for (const url of ['example.com', '/blog/', 'ftp://example.com/', 'https://']) {
+    const site = await makeSite(t, {}, `site:\n  url: "${url}"\n`);
+    const result = await site.run('check');
+    assert.equal(result.code, 1, url);
+    assert.match(result.err, /herald\.config\.yml:2: "site\.url" must be an absolute http\(s\) URL/, url);
+  }
+});
+
+test('an unknown time zone is refused with an example of a real one', async (t) => {
+  const site = await makeSite(t, {}, 'site:\n  timezone: Mars/Olympus\n');
+  const result = await site.run('check');
+  assert.equal(result.code, 1);
+  assert.match(result.err, /"site\.timezone" must be an IANA time zone name such as UTC or Europe\/Berlin/);
+});
+
+test('a permalink without {slug} or with an unknown token is refused', async (t) => {
+  for (const permalink of ['/posts/', '/{slug}/{hour}/']) {
+    const site = await makeSite(t, {}, `permalink: ${permalink}\n`);
+    const result = await site.run('check');
+    assert.equal(result.code, 1);
+    assert.match(result.err, /"permalink" (must contain \{slug\}|may only use)/);
+  }
+});
+
+test('broken YAML in the config is reported with its line', async (t) => {
+  const site = await makeSite(t, {}, 'site:\n  title: [unclosed\n');
+  const result = await site.run('check');
+  assert.equal(result.code, 1);
+  assert.match(result.err, /herald\.config\.yml:\d+: not valid YAML/);
+});
+
+test('JSON config is accepted, and paths in it are relative to the config file', async (t) => {
+  const site = await makeSite(t, {}, null);
+  await site.write('conf/site.json', JSON.stringify({ site: { title: 'JSON site', url: 'https://example.org/blog' }, posts: '../writing', output: 'out' }));
+  await site.write('writing/a.md', post({ title: 'From JSON' }));
+  const result = await site.run('--config', 'conf/site.json', 'build', '--now', '2026-06-01');
+  assert.equal(result.code, 0, result.err);
+  const rss = await site.read('conf/out/rss.xml');
+  assert.match(rss, /JSON site/);
+  // site.url without a trailing slash still puts posts below its path.
+  assert.match(rss, /<link>https:\/\/example\.org\/blog\/a\/<\/link>/);
+});
+
+test('HERALD_CONFIG names the config when --config is absent; a missing file is a clear error', async (t) => {
+  const site = await makeSite(t, {}, null);
+  const { main } = await import('../src/cli.js');
+  const err: string[] = [];
+  const code = await main(['check'], { cwd: site.dir, env: { HERALD_CONFIG: join(site.dir, 'nope.yml') }, out: () => {}, err: (line) => err.push(line) });
+  assert.equal(code, 1);
+  assert.match(err.join('\n'), /nope\.yml: cannot read the config file: ENOENT \(check the path given with --config or HERALD_CONFIG\)/);
+});

@@ -1,0 +1,66 @@
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { main } from '../src/cli.js';
+
+export interface PostFields {
+  title?: string;
+  date?: string;
+  topics?: string | string[];
+  draft?: boolean;
+  summary?: string;
+  slug?: string;
+  updated?: string;
+  body?: string;
+}
+
+/** A real-looking post file: YAML front matter and a markdown body. */
+export function post(fields: PostFields = {}): string {
+  const { body = 'A paragraph of the post.\n', ...front } = { title: 'A post', date: '2026-01-26', ...fields };
+  const lines = Object.entries(front)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key}: ${Array.isArray(value) ? `[${value.join(', ')}]` : typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+  return `---\n${lines.join('\n')}\n---\n\n${body}`;
+}
+
+export interface Site {
+  dir: string;
+  /** Runs herald in the site's folder, in-process. */
+  run(...args: string[]): Promise<{ code: number; out: string; err: string }>;
+  write(path: string, text: string): Promise<void>;
+  read(path: string): Promise<string>;
+}
+
+export const SITE_CONFIG = `site:
+  title: Test site
+  url: https://example.com/
+  description: A site for tests
+  author:
+    name: Ada Writer
+    email: ada@example.com
+`;
+
+/** A temp folder with a config and posts, removed when the test ends. */
+export async function makeSite(t: TestContext, posts: Record<string, string> = {}, config: string | null = SITE_CONFIG): Promise<Site> {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-test-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const write = async (path: string, text: string) => {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), text);
+  };
+  if (config !== null) await write('herald.config.yml', config);
+  await mkdir(join(dir, 'posts'), { recursive: true });
+  for (const [name, text] of Object.entries(posts)) await write(join('posts', name), text);
+  return {
+    dir,
+    write,
+    read: (path) => readFile(join(dir, path), 'utf8'),
+    run: async (...args) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main(args, { cwd: dir, env: {}, out: (line) => out.push(line), err: (line) => err.push(line) });
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    },
+  };
+}
