@@ -25,5 +25,6 @@ export function renderJsonFeed(spec: FeedSpec, entries: ReadonlyMap<string, Feed
       };
     }),
   });
-  return `${JSON.stringify(feed, null, 2)}\n`;
+  // JSON Feed requires "items" even when empty; feedsmith drops empty lists.
+  return `${JSON.stringify({ ...(feed as object), items: (feed as { items?: unknown[] }).items ?? [] }, null, 2)}\n`;
 }
