@@ -1,22 +1,22 @@
 import { statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
-import { hash, readBuildCache, writeBuildCache, type OutputStamp } from './cache.js';
+import { resolve } from 'node:path';
+import { hash, readBuildState, readPostCache, stampOfPosts, writeBuildState, writePostCache, type BuildState, type OutputStamp, type PostCounts } from './cache.js';
 import type { Config } from './config.js';
 import type { Problem } from './errors.js';
-import { renderAtom } from './feeds/atom.js';
-import { renderJsonFeed } from './feeds/json.js';
-import { FEED_FILES, selectFeeds, type FeedEntry, type FeedSpec } from './feeds/model.js';
-import { renderRss } from './feeds/rss.js';
-import { writeIfChanged } from './files.js';
-import { loadPosts, readPostBody } from './posts/load.js';
-import { renderMarkdown, summarize } from './posts/markdown.js';
 import type { PostMeta } from './posts/parse.js';
+import { scanPostFiles } from './posts/scan.js';
 
 export type PostState = 'draft' | 'scheduled' | 'published';
 
 export function postState(post: PostMeta, now: Date): PostState {
   if (post.draft) return 'draft';
   return post.date > now.getTime() ? 'scheduled' : 'published';
+}
+
+export function countStates(posts: PostMeta[], now: Date): PostCounts {
+  const counts = { draft: 0, scheduled: 0, published: 0 };
+  for (const post of posts) counts[postState(post, now)]++;
+  return counts;
 }
 
 export interface BuildOptions {
@@ -27,85 +27,81 @@ export interface BuildOptions {
 }
 
 export interface BuildReport {
-  /** Every valid post, drafts and scheduled ones included. */
-  posts: PostMeta[];
-  published: PostMeta[];
+  counts: PostCounts;
   problems: Problem[];
-  /** Output files whose bytes changed, as paths relative to the working directory. */
+  /** Output files whose bytes changed, relative to the working directory. */
   written: string[];
   unchanged: number;
 }
 
-const RENDERERS = [
-  [FEED_FILES.rss, renderRss],
-  [FEED_FILES.atom, renderAtom],
-  [FEED_FILES.json, renderJsonFeed],
-] as const;
-
-/** posts -> published -> feeds: the whole build pipeline. */
+/** posts -> published -> feeds -> files. The heavy stages load only when something changed. */
 export async function build(config: Config, options: BuildOptions): Promise<BuildReport> {
   const { now, cwd } = options;
-  const cache = readBuildCache(config, cwd);
-  const loaded = loadPosts(config, cwd, cache.posts);
+  const files = scanPostFiles(config.paths.posts);
+  const postsStamp = stampOfPosts(files);
+  const previous = readBuildState(config, cwd);
+  if (options.write && previous && isUpToDate(previous, postsStamp, now)) {
+    return { counts: previous.counts, problems: previous.problems, written: [], unchanged: Object.keys(previous.outputs).length };
+  }
+
+  const [{ loadPosts }, { selectFeeds }, feedsStage] = await Promise.all([
+    import('./posts/load.js'),
+    import('./feeds/model.js'),
+    import('./feeds/write.js'),
+  ]);
+  const postCache = readPostCache(config, cwd);
+  const loaded = loadPosts(config, cwd, files, postCache);
   const published = loaded.posts.filter((post) => postState(post, now) === 'published');
-  const feeds = selectFeeds(published, config, cache.topics);
-  const report: BuildReport = { posts: loaded.posts, published, problems: loaded.problems, written: [], unchanged: 0 };
+  const feeds = selectFeeds(published, config, previous?.topics);
+  const report: BuildReport = { counts: countStates(loaded.posts, now), problems: loaded.problems, written: [], unchanged: 0 };
   if (!options.write) {
-    // Rendering is what check validates here: a post that breaks the renderer must show up.
-    renderEntries(feeds, config, cwd);
+    // check renders too, so a post that breaks the renderer shows up before a real build.
+    feedsStage.renderEntries(feeds, config, cwd);
     return report;
   }
 
-  const fingerprint = hash(feeds.map((feed) => [feed.dir, feed.posts.map((post) => [post.file, loaded.cache.get(resolve(cwd, post.file))])]));
-  const outputs = feeds.flatMap((feed) => RENDERERS.map(([name]) => join(config.paths.output, feed.dir, name)));
-  const upToDate = fingerprint === cache.feedsFingerprint && outputs.every((path) => sameStamp(stampOf(path), cache.outputs[path]));
-  const stamps: Record<string, OutputStamp> = {};
-  if (upToDate) {
-    report.unchanged = outputs.length;
-    Object.assign(stamps, cache.outputs);
+  const fingerprint = hash(feeds.map((feed) => [feed.dir, feed.posts.map((post) => loaded.cache.get(resolve(cwd, post.file)))]));
+  let outputs: Record<string, OutputStamp>;
+  if (previous && fingerprint === previous.feedsFingerprint && outputsIntact(previous.outputs)) {
+    outputs = previous.outputs;
+    report.unchanged = Object.keys(outputs).length;
   } else {
-    const entries = renderEntries(feeds, config, cwd);
-    for (const feed of feeds) {
-      for (const [name, render] of RENDERERS) {
-        const path = join(config.paths.output, feed.dir, name);
-        if (await writeIfChanged(path, render(feed, entries))) report.written.push(relative(cwd, path));
-        else report.unchanged++;
-        stamps[path] = stampOf(path)!;
-      }
-    }
+    const written = await feedsStage.writeFeeds(feeds, config, cwd);
+    ({ outputs } = written);
+    report.written = written.written;
+    report.unchanged = written.unchanged;
   }
 
-  if (loaded.parsed || !upToDate || loaded.cache.size !== cache.posts.size) {
-    await writeBuildCache(config, cwd, {
-      posts: loaded.cache,
-      feedsFingerprint: fingerprint,
-      topics: feeds.flatMap((feed) => (feed.topic ? [feed.topic] : [])),
-      outputs: stamps,
-    });
-  }
+  if (loaded.parsed || loaded.cache.size !== postCache.size) await writePostCache(config, cwd, loaded.cache);
+  const scheduled = loaded.posts.filter((post) => !post.draft && post.date > now.getTime()).map((post) => post.date);
+  await writeBuildState(config, cwd, {
+    postsStamp,
+    validFrom: published.length ? published.reduce((latest, post) => Math.max(latest, post.date), -Infinity) : null,
+    validUntil: scheduled.length ? scheduled.reduce((earliest, date) => Math.min(earliest, date), Infinity) : null,
+    feedsFingerprint: fingerprint,
+    topics: feeds.flatMap((feed) => (feed.topic ? [feed.topic] : [])),
+    outputs,
+    counts: report.counts,
+    problems: report.problems,
+  });
   return report;
 }
 
-// Each post is rendered once, however many feeds it appears in.
-function renderEntries(feeds: FeedSpec[], config: Config, cwd: string): Map<string, FeedEntry> {
-  const entries = new Map<string, FeedEntry>();
-  for (const post of feeds.flatMap((feed) => feed.posts)) {
-    if (entries.has(post.file)) continue;
-    const rendered = renderMarkdown(readPostBody(resolve(cwd, post.file), config, post.file), post.url);
-    entries.set(post.file, { meta: post, html: rendered.html, summary: post.summary ?? summarize(rendered.firstParagraph) });
-  }
-  return entries;
+// Nothing to do when no post file changed, no post is due to appear or vanish at `now`,
+// and every feed file is as the last build left it.
+function isUpToDate(state: BuildState, postsStamp: string, now: Date): boolean {
+  const at = now.getTime();
+  return (
+    state.postsStamp === postsStamp &&
+    (state.validFrom === null || state.validFrom <= at) &&
+    (state.validUntil === null || at < state.validUntil) &&
+    outputsIntact(state.outputs)
+  );
 }
 
-function stampOf(path: string): OutputStamp | undefined {
-  try {
-    const stat = statSync(path);
-    return { size: stat.size, mtimeMs: stat.mtimeMs };
-  } catch {
-    return undefined;
-  }
-}
-
-function sameStamp(a: OutputStamp | undefined, b: OutputStamp | undefined): boolean {
-  return !!a && !!b && a.size === b.size && a.mtimeMs === b.mtimeMs;
+function outputsIntact(outputs: Record<string, OutputStamp>): boolean {
+  return Object.entries(outputs).every(([path, stamp]) => {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    return stat !== undefined && stat.size === stamp.size && stat.mtimeMs === stamp.mtimeMs;
+  });
 }

@@ -3,42 +3,48 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
+import type { Problem } from './errors.js';
 import { writeFileAtomic } from './files.js';
 import type { CachedPost } from './posts/load.js';
 import type { Topic } from './posts/parse.js';
+import type { PostFile } from './posts/scan.js';
 import { HERALD_VERSION } from './version.js';
+
+// Two files in the state folder. build-state.json is small and is all a no-change rebuild reads;
+// post-cache.json holds every post's parsed front matter and is read only when something changed.
 
 export interface OutputStamp {
   size: number;
   mtimeMs: number;
 }
 
-/** What the last build saw and wrote, so the next one can skip what did not change. */
-export interface BuildCache {
-  posts: Map<string, CachedPost>;
-  /** Hash of everything the feeds were made from. */
+export interface PostCounts {
+  published: number;
+  draft: number;
+  scheduled: number;
+}
+
+/** What the last build saw and wrote. */
+export interface BuildState {
+  /** Hash of every post file's path, size and mtime. */
+  postsStamp: string;
+  /** The feeds stay right while validFrom <= now < validUntil: no post is due to appear or vanish. */
+  validFrom: number | null;
+  validUntil: number | null;
+  /** Hash of what went into each feed. */
   feedsFingerprint: string;
   /** Topics that have a feed. */
   topics: Topic[];
   /** Output files as the last build left them. */
   outputs: Record<string, OutputStamp>;
+  counts: PostCounts;
+  problems: Problem[];
 }
 
-interface CacheFile {
-  key: string;
-  posts: [string, CachedPost][];
-  feedsFingerprint: string;
-  topics: Topic[];
-  outputs: Record<string, OutputStamp>;
-}
+const STATE_FILE = 'build-state.json';
+const POSTS_FILE = 'post-cache.json';
 
-const CACHE_FILE = 'build-cache.json';
-
-export function emptyCache(): BuildCache {
-  return { posts: new Map(), feedsFingerprint: '', topics: [], outputs: {} };
-}
-
-// Anything that changes how a file parses or where it is shown invalidates every entry; so does
+// Anything that changes how a file parses or where it is shown invalidates the cache; so does
 // a reinstall of herald itself (its files' mtime), even without a version bump.
 const CODE_STAMP = statSync(fileURLToPath(import.meta.url)).mtimeMs;
 function cacheKey(config: Config, cwd: string): string {
@@ -46,27 +52,41 @@ function cacheKey(config: Config, cwd: string): string {
 }
 
 export function hash(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('base64url');
+  return createHash('sha256').update(typeof value === 'string' ? value : JSON.stringify(value)).digest('base64url');
 }
 
-/** A missing, unreadable or outdated cache is an empty one: the build just does the full work. */
-export function readBuildCache(config: Config, cwd: string): BuildCache {
+export function stampOfPosts(files: PostFile[]): string {
+  let text = '';
+  for (const file of files) text += `${file.path}\0${file.size}\0${file.mtimeMs}\n`;
+  return hash(text);
+}
+
+// A missing, unreadable or outdated cache reads as empty: the build just does the full work.
+function readKeyed<T>(config: Config, cwd: string, name: string): T | undefined {
   try {
-    const file = JSON.parse(readFileSync(join(config.paths.state, CACHE_FILE), 'utf8')) as CacheFile;
-    if (file.key !== cacheKey(config, cwd)) return emptyCache();
-    return { posts: new Map(file.posts), feedsFingerprint: file.feedsFingerprint, topics: file.topics, outputs: file.outputs };
+    const file = JSON.parse(readFileSync(join(config.paths.state, name), 'utf8')) as { key: string; value: T };
+    return file.key === cacheKey(config, cwd) ? file.value : undefined;
   } catch {
-    return emptyCache();
+    return undefined;
   }
 }
 
-export async function writeBuildCache(config: Config, cwd: string, cache: BuildCache): Promise<void> {
-  const file: CacheFile = {
-    key: cacheKey(config, cwd),
-    posts: [...cache.posts],
-    feedsFingerprint: cache.feedsFingerprint,
-    topics: cache.topics,
-    outputs: cache.outputs,
-  };
-  await writeFileAtomic(join(config.paths.state, CACHE_FILE), JSON.stringify(file));
+function writeKeyed(config: Config, cwd: string, name: string, value: unknown): Promise<void> {
+  return writeFileAtomic(join(config.paths.state, name), JSON.stringify({ key: cacheKey(config, cwd), value }));
+}
+
+export function readBuildState(config: Config, cwd: string): BuildState | undefined {
+  return readKeyed<BuildState>(config, cwd, STATE_FILE);
+}
+
+export function writeBuildState(config: Config, cwd: string, state: BuildState): Promise<void> {
+  return writeKeyed(config, cwd, STATE_FILE, state);
+}
+
+export function readPostCache(config: Config, cwd: string): Map<string, CachedPost> {
+  return new Map(readKeyed<[string, CachedPost][]>(config, cwd, POSTS_FILE) ?? []);
+}
+
+export function writePostCache(config: Config, cwd: string, posts: Map<string, CachedPost>): Promise<void> {
+  return writeKeyed(config, cwd, POSTS_FILE, [...posts]);
 }

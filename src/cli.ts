@@ -2,11 +2,11 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { buildCommand } from './commands/build.js';
 import { commandContext, type GlobalOptions, type Io } from './commands/context.js';
-import { statusCommand } from './commands/status.js';
 import { HeraldError } from './errors.js';
 import { HERALD_VERSION } from './version.js';
+
+// Commands are imported when run, so a quick command loads only what it needs.
 
 /** Runs one herald command and returns its exit code. Tests call this directly. */
 export async function main(argv: string[], io: Io): Promise<number> {
@@ -26,20 +26,23 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .command('build')
     .description('read the posts and write the feeds; print what was written and what was rejected')
     .action(async () => {
-      exitCode = await buildCommand(context(), true);
+      const { buildCommand } = await import('./commands/build.js');
+      exitCode = await buildCommand(await context(), true);
     });
   program
     .command('check')
     .description('validate the config, posts and templates; write nothing; exit 1 on any problem')
     .action(async () => {
-      exitCode = await buildCommand(context(), false);
+      const { buildCommand } = await import('./commands/build.js');
+      exitCode = await buildCommand(await context(), false);
     });
   program
     .command('status')
     .description('list each post with its state (draft, scheduled, published) and any problem')
     .option('--json', 'print JSON instead of a table')
-    .action((options: { json?: boolean }) => {
-      exitCode = statusCommand(context(), options.json === true);
+    .action(async (options: { json?: boolean }) => {
+      const { statusCommand } = await import('./commands/status.js');
+      exitCode = statusCommand(await context(), options.json === true);
     });
 
   try {

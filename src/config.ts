@@ -1,57 +1,69 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import yaml from 'js-yaml';
-import { IANAZone } from 'luxon';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { HeraldError } from './errors.js';
 import { dropXmlForbidden } from './text.js';
 
 export const DEFAULT_CONFIG_FILE = 'herald.config.yml';
 
-const url = z
-  .string()
-  .refine((value) => /^https?:\/\/[^/]+/i.test(value) && URL.canParse(value), 'must be an absolute http(s) URL, like https://example.com/');
+const text = (fallback: string) => v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty')), fallback);
 
-const schema = z.strictObject({
-  site: z
-    .strictObject({
-      title: z.string().min(1).default('Herald sample newsletter'),
-      url: url.default('http://localhost:8080/'),
-      description: z.string().default('Notes, sent as they are written.'),
-      author: z
-        .strictObject({
-          name: z.string().min(1).default('The Herald writer'),
-          email: z.email().optional(),
-        })
-        .default({ name: 'The Herald writer' }),
-      language: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a language tag such as en or pt-BR').default('en'),
-      timezone: z
-        .string()
-        .refine((zone) => IANAZone.isValidZone(zone), 'must be an IANA time zone name such as UTC or Europe/Berlin')
-        .default('UTC'),
-    })
-    .default({
-      title: 'Herald sample newsletter',
-      url: 'http://localhost:8080/',
-      description: 'Notes, sent as they are written.',
-      author: { name: 'The Herald writer' },
-      language: 'en',
-      timezone: 'UTC',
+const schema = v.strictObject({
+  site: v.optional(
+    v.strictObject({
+      title: text('Herald sample newsletter'),
+      url: v.optional(
+        v.pipe(
+          v.string(),
+          v.check((value) => /^https?:\/\/[^/]+/i.test(value) && URL.canParse(value), 'must be an absolute http(s) URL, like https://example.com/'),
+        ),
+        'http://localhost:8080/',
+      ),
+      description: v.optional(v.string(), 'Notes, sent as they are written.'),
+      author: v.optional(
+        v.strictObject({
+          name: text('The Herald writer'),
+          email: v.optional(v.pipe(v.string(), v.email('must be an email address such as ada@example.com'))),
+        }),
+        {},
+      ),
+      language: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a language tag such as en or pt-BR')), 'en'),
+      timezone: v.optional(v.pipe(v.string(), v.check(isTimeZone, 'must be an IANA time zone name such as UTC or Europe/Berlin')), 'UTC'),
     }),
-  posts: z.string().min(1).default('posts'),
-  subscribers: z.string().min(1).default('subscribers'),
-  templates: z.string().min(1).default('templates'),
-  output: z.string().min(1).default('public'),
-  state: z.string().min(1).default('.herald'),
-  feed: z.strictObject({ limit: z.int().positive().default(20) }).default({ limit: 20 }),
-  permalink: z
-    .string()
-    .refine((pattern) => pattern.includes('{slug}'), 'must contain {slug}, for example /{slug}/ or /{year}/{slug}/')
-    .refine((pattern) => !/\{(?!slug\}|year\}|month\}|day\})[^}]*\}/.test(pattern), 'may only use {slug}, {year}, {month} and {day}')
-    .default('/{slug}/'),
+    {},
+  ),
+  posts: text('posts'),
+  subscribers: text('subscribers'),
+  templates: text('templates'),
+  output: text('public'),
+  state: text('.herald'),
+  feed: v.optional(
+    v.strictObject({ limit: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 20) }),
+    {},
+  ),
+  permalink: v.optional(
+    v.pipe(
+      v.string(),
+      v.includes('{slug}', 'must contain {slug}, for example /{slug}/ or /{year}/{slug}/'),
+      v.check((pattern) => !/\{(?!slug\}|year\}|month\}|day\})[^}]*\}/.test(pattern), 'may only use {slug}, {year}, {month} and {day}'),
+    ),
+    '/{slug}/',
+  ),
 });
 
-type RawConfig = z.infer<typeof schema>;
+type RawConfig = v.InferOutput<typeof schema>;
+
+function isTimeZone(zone: string): boolean {
+  // Asking Intl loads ICU's zone data (~15 ms): not worth it for the default.
+  if (zone === 'UTC') return true;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface Config {
   /** The file the config came from, or undefined for the embedded defaults. */
@@ -104,31 +116,33 @@ export function loadConfig(file: string | undefined, cwd: string): Config {
 
 export function parseConfig(raw: unknown, file: string | undefined, cwd: string): Config {
   const shown = file ? relative(cwd, file) || file : '(embedded defaults)';
-  const result = schema.safeParse(raw);
+  const result = v.safeParse(schema, raw);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const at = issue.path.join('.');
-    if (issue.code === 'unrecognized_keys') {
-      const key = [at, issue.keys[0]].filter(Boolean).join('.');
+    const issue = result.issues[0];
+    const key = v.getDotPath(issue) ?? '';
+    const path = key ? key.split('.') : [];
+    const line = file ? lineOfKey(readFileSync(file, 'utf8'), path) : undefined;
+    if (issue.type === 'strict_object' && issue.expected === 'never') {
+      const parent = path.slice(0, -1);
       throw new HeraldError({
         code: 'E_CONFIG',
         file: shown,
-        line: file ? lineOfKey(readFileSync(file, 'utf8'), [...issue.path.map(String), issue.keys[0]!]) : undefined,
+        line,
         field: key,
         message: `unknown key "${key}"`,
-        hint: `allowed ${at ? `under "${at}"` : 'at the top level'}: ${allowedKeys(issue.path.map(String)).join(', ')}`,
+        hint: `allowed ${parent.length ? `under "${parent.join('.')}"` : 'at the top level'}: ${allowedKeys(parent).join(', ')}`,
       });
     }
     throw new HeraldError({
       code: 'E_CONFIG',
       file: shown,
-      line: file ? lineOfKey(readFileSync(file, 'utf8'), issue.path.map(String)) : undefined,
-      field: at || undefined,
-      message: `"${at || '(top level)'}" ${describeIssue(issue)}`,
+      line,
+      field: key || undefined,
+      message: `"${key || '(top level)'}" ${issue.kind === 'schema' ? `must be ${article(issue.expected ?? 'value')}, not ${issue.received}` : issue.message}`,
       hint: 'see the config keys in the README',
     });
   }
-  const value = result.data;
+  const value = result.output;
   const base = file ? dirname(file) : cwd;
   const site = value.site;
   return deepFreeze({
@@ -153,21 +167,20 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string)
   });
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type') return `must be ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}`;
-  if (issue.code === 'too_small') return issue.origin === 'string' ? 'must not be empty' : `must be at least ${String(issue.minimum)}`;
-  return issue.message.toLowerCase().startsWith('invalid') ? `is ${issue.message.toLowerCase()}` : issue.message;
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
+
+type AnySchema = v.GenericSchema & { entries?: Record<string, AnySchema>; wrapped?: AnySchema };
 
 function allowedKeys(path: string[]): string[] {
-  let shape: z.ZodType = schema;
-  for (const key of path) shape = unwrap(shape) instanceof z.ZodObject ? (unwrap(shape) as z.ZodObject).shape[key] : shape;
-  const object = unwrap(shape);
-  return object instanceof z.ZodObject ? Object.keys(object.shape) : [];
+  let shape: AnySchema | undefined = schema as AnySchema;
+  for (const key of path) shape = unwrap(shape)?.entries?.[key];
+  return Object.keys(unwrap(shape)?.entries ?? {});
 }
 
-function unwrap(type: z.ZodType): z.ZodType {
-  return type instanceof z.ZodDefault || type instanceof z.ZodOptional ? unwrap(type.unwrap() as z.ZodType) : type;
+function unwrap(type: AnySchema | undefined): AnySchema | undefined {
+  return type?.wrapped ? unwrap(type.wrapped) : type;
 }
 
 // Best effort: the line of a nested key in a YAML file, found by following indentation.

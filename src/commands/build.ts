@@ -1,14 +1,13 @@
 import { build } from '../build.js';
 import { formatProblem } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { countStates } from './status.js';
 
 export async function buildCommand({ config, now, io }: CommandContext, write: boolean): Promise<number> {
   const started = performance.now();
   const report = await build(config, { now, cwd: io.cwd, write });
   for (const path of report.written) io.out(`wrote ${path}`);
   for (const problem of report.problems) io.err(formatProblem(problem));
-  const counts = countStates(report.posts, now);
+  const { counts } = report;
   const rejected = report.problems.length ? `, ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}` : '';
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   if (write) {
@@ -17,7 +16,7 @@ export async function buildCommand({ config, now, io }: CommandContext, write: b
         `${report.written.length} feed file${report.written.length === 1 ? '' : 's'} written, ${report.unchanged} unchanged, in ${seconds}s`,
     );
   } else {
-    io.out(`checked ${report.posts.length + report.problems.length ? 'config and posts' : 'config'}: ${counts.published} published, ${counts.draft} draft, ${counts.scheduled} scheduled${rejected || ', no problems'}`);
+    io.out(`checked config and posts: ${counts.published} published, ${counts.draft} draft, ${counts.scheduled} scheduled${rejected || ', no problems'}`);
   }
   return report.problems.length ? 1 : 0;
 }

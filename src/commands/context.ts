@@ -1,6 +1,5 @@
 import { loadConfig, locateConfig, type Config } from '../config.js';
 import { HeraldError } from '../errors.js';
-import { parsePostDate } from '../posts/dates.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -21,15 +20,16 @@ export interface CommandContext {
 }
 
 /** Config and clock for one command: --config/HERALD_CONFIG/./herald.config.yml, and --now or the real time. */
-export function commandContext(options: GlobalOptions, io: Io): CommandContext {
+export async function commandContext(options: GlobalOptions, io: Io): Promise<CommandContext> {
   const file = locateConfig(options.config, io.env, io.cwd);
   const config = loadConfig(file, io.cwd);
   if (!file) io.err('herald: no herald.config.yml here, so the embedded defaults apply (see "Configuration" in the README)');
-  return { config, now: parseNow(options.now, config.site.timezone), io };
+  return { config, now: await parseNow(options.now, config.site.timezone), io };
 }
 
-function parseNow(value: string | undefined, zone: string): Date {
+async function parseNow(value: string | undefined, zone: string): Promise<Date> {
   if (value === undefined) return new Date();
+  const { parsePostDate } = await import('../posts/dates.js');
   const parsed = parsePostDate(value, zone);
   if (parsed.ok) return parsed.date;
   throw new HeraldError({

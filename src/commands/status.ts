@@ -1,10 +1,10 @@
 import { DateTime } from 'luxon';
-import { postState, type PostState } from '../build.js';
-import { readBuildCache } from '../cache.js';
+import { countStates, postState, type PostState } from '../build.js';
+import { readPostCache } from '../cache.js';
 import { formatProblem, type Problem } from '../errors.js';
 import { newestFirstOrder } from '../feeds/model.js';
 import { loadPosts } from '../posts/load.js';
-import type { PostMeta } from '../posts/parse.js';
+import { scanPostFiles } from '../posts/scan.js';
 import type { CommandContext } from './context.js';
 
 interface StatusRow {
@@ -18,14 +18,8 @@ interface StatusRow {
   problems: string[];
 }
 
-export function countStates(posts: PostMeta[], now: Date): Record<PostState, number> {
-  const counts = { draft: 0, scheduled: 0, published: 0 };
-  for (const post of posts) counts[postState(post, now)]++;
-  return counts;
-}
-
 export function statusCommand({ config, now, io }: CommandContext, json: boolean): number {
-  const { posts, problems } = loadPosts(config, io.cwd, readBuildCache(config, io.cwd).posts);
+  const { posts, problems } = loadPosts(config, io.cwd, scanPostFiles(config.paths.posts), readPostCache(config, io.cwd));
   const zone = config.site.timezone;
   const rows: StatusRow[] = [...posts].sort(newestFirstOrder).map((post) => ({
     file: post.file,

@@ -1,5 +1,5 @@
 import { generateAtomFeed } from 'feedsmith';
-import { feedUpdated, type FeedEntry, type FeedSpec } from './model.js';
+import { entryId, feedUpdated, type FeedEntry, type FeedSpec } from './model.js';
 
 export function renderAtom(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntry>): string {
   const author = { name: spec.author.name, email: spec.author.email, uri: spec.homeUrl };
@@ -18,7 +18,7 @@ export function renderAtom(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntr
     entries: spec.posts.map((post) => {
       const entry = entries.get(post.file)!;
       return {
-        id: post.id,
+        id: entryId(post, spec.homeUrl),
         title: { value: post.title, type: 'text' },
         updated: new Date(post.updated),
         published: new Date(post.date),

@@ -1,5 +1,5 @@
 import { generateJsonFeed } from 'feedsmith';
-import type { FeedEntry, FeedSpec } from './model.js';
+import { entryId, type FeedEntry, type FeedSpec } from './model.js';
 
 export function renderJsonFeed(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntry>): string {
   const author = { name: spec.author.name, url: spec.homeUrl };
@@ -13,7 +13,7 @@ export function renderJsonFeed(spec: FeedSpec, entries: ReadonlyMap<string, Feed
     items: spec.posts.map((post) => {
       const entry = entries.get(post.file)!;
       return {
-        id: post.id,
+        id: entryId(post, spec.homeUrl),
         url: post.url,
         title: post.title,
         content_html: entry.html,

@@ -1,3 +1,4 @@
+import { v5 as uuidv5 } from 'uuid';
 import type { Config } from '../config.js';
 import type { PostMeta, Topic } from '../posts/parse.js';
 
@@ -69,4 +70,12 @@ export function newestFirstOrder(a: PostMeta, b: PostMeta): number {
 /** A feed's own updated time: the newest change among its entries, so unchanged feeds keep their bytes. */
 export function feedUpdated(spec: FeedSpec): Date {
   return new Date(Math.max(0, ...spec.posts.map((post) => post.updated)));
+}
+
+// Derived only from the site's host and the slug: edits, rebuilds and other machines keep it.
+const ID_NAMESPACE = uuidv5('https://herald.invalid/post-id', uuidv5.URL);
+
+/** The feed entry id: the writer's own `id:`, else a UUID stable across builds, edits and machines. */
+export function entryId(post: PostMeta, siteUrl: string): string {
+  return post.id ?? `urn:uuid:${uuidv5(`${new URL(siteUrl).host}/${post.slug}`, ID_NAMESPACE)}`;
 }

@@ -1,6 +1,6 @@
 import RSS from 'rss';
 import { escapeHtml } from '../text.js';
-import { feedUpdated, type FeedEntry, type FeedSpec } from './model.js';
+import { entryId, feedUpdated, type FeedEntry, type FeedSpec } from './model.js';
 
 export function renderRss(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntry>): string {
   const updated = feedUpdated(spec);
@@ -19,7 +19,7 @@ export function renderRss(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntry
       title: post.title,
       description: escapeHtml(entry.summary),
       url: post.url,
-      guid: post.id,
+      guid: entryId(post, spec.homeUrl),
       categories: post.topics.map((topic) => topic.name),
       author: spec.author.name,
       date: new Date(post.date),

@@ -1,4 +1,4 @@
-import { DateTime, FixedOffsetZone } from 'luxon';
+import { DateTime } from 'luxon';
 
 // The forms writers really use: 2026-1-26, 2026-01-26, 2026-02-10 14:00, 2026-02-10 14:00:30,
 // and ISO 8601 with Z or an offset. Without an offset the time is wall-clock time in `zone`.
@@ -24,18 +24,25 @@ export function parsePostDate(value: unknown, zone: string): ParsedDate {
     second: Number(second ?? 0),
     millisecond: fraction ? Math.floor(Number(`0.${fraction}`) * 1000) : 0,
   };
-  const at = DateTime.fromObject(parts, { zone: offset ? offsetZone(offset) : zone });
-  if (!at.isValid || at.month !== parts.month || at.day !== parts.day) {
-    return { ok: false, reason: `"${text}" is not a real date or time` };
+  const invalid = { ok: false, reason: `"${text}" is not a real date or time` } as const;
+  const hasTime = hour !== undefined;
+  if (offset || zone === 'UTC') {
+    // A fixed offset needs no time zone database: plain UTC arithmetic, checked for overflow.
+    const utc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second, parts.millisecond);
+    const check = new Date(utc);
+    if (check.getUTCMonth() !== parts.month - 1 || check.getUTCDate() !== parts.day || parts.hour > 23 || parts.minute > 59 || parts.second > 59) return invalid;
+    return { ok: true, date: new Date(utc - offsetMinutes(offset) * 60_000), hasTime };
   }
-  return { ok: true, date: at.toJSDate(), hasTime: hour !== undefined };
+  const at = DateTime.fromObject(parts, { zone });
+  if (!at.isValid || at.month !== parts.month || at.day !== parts.day) return invalid;
+  return { ok: true, date: at.toJSDate(), hasTime };
 }
 
-function offsetZone(offset: string): FixedOffsetZone {
-  if (offset.toUpperCase() === 'Z') return FixedOffsetZone.utcInstance;
+function offsetMinutes(offset: string | undefined): number {
+  if (!offset || offset.toUpperCase() === 'Z') return 0;
   const [, sign, hours, minutes] = /^([+-])(\d{2}):?(\d{2})?$/.exec(offset)!;
   const total = Number(hours) * 60 + Number(minutes ?? 0);
-  return FixedOffsetZone.instance(sign === '-' ? -total : total);
+  return sign === '-' ? -total : total;
 }
 
 /** Calendar parts of an instant as seen in `zone`, for permalinks like /{year}/{month}/{slug}/. */

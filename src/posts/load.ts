@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
 import { parsePost, type PostMeta } from './parse.js';
+import type { PostFile } from './scan.js';
 
 /** What a post file parsed to last time, valid while its size and mtime stay the same. */
 export interface CachedPost {
@@ -21,50 +22,31 @@ export interface LoadedPosts {
   parsed: number;
 }
 
-const POST_FILE = /\.(md|markdown)$/i;
-
-/** Lists post files below `dir`, skipping hidden files and folders. Sorted for stable output. */
-export function listPostFiles(dir: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir, { recursive: true, encoding: 'utf8' });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  return entries
-    .filter((entry) => POST_FILE.test(entry) && !entry.split(sep).some((part) => part.startsWith('.')))
-    .map((entry) => join(dir, entry))
-    .sort();
-}
-
-export function loadPosts(config: Config, cwd: string, previous: ReadonlyMap<string, CachedPost>): LoadedPosts {
+/** Parses the scanned post files, reusing `previous` results for files whose size and mtime are unchanged. */
+export function loadPosts(config: Config, cwd: string, files: PostFile[], previous: ReadonlyMap<string, CachedPost>): LoadedPosts {
   const cache = new Map<string, CachedPost>();
   const problems: Problem[] = [];
   const posts: PostMeta[] = [];
   let parsed = 0;
-  for (const path of listPostFiles(config.paths.posts)) {
+  for (const { path, size, mtimeMs } of files) {
     const shown = relative(cwd, path) || path;
-    let entry: CachedPost;
-    try {
-      const stat = statSync(path);
-      if (!stat.isFile()) continue;
-      const known = previous.get(path);
-      if (known && known.size === stat.size && known.mtimeMs === stat.mtimeMs) {
-        entry = known;
-      } else {
-        const result = parsePost(readFileSync(path, 'utf8'), shown, config);
-        entry = { size: stat.size, mtimeMs: stat.mtimeMs, result: result.ok ? { ok: true, meta: result.meta } : result };
-        parsed++;
+    let entry = previous.get(path);
+    if (!entry || entry.size !== size || entry.mtimeMs !== mtimeMs) {
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (error) {
+        problems.push({
+          code: 'E_POST_READ',
+          file: shown,
+          message: `cannot read the post: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          hint: 'check that the file exists and is readable',
+        });
+        continue;
       }
-    } catch (error) {
-      problems.push({
-        code: 'E_POST_READ',
-        file: shown,
-        message: `cannot read the post: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-        hint: 'check that the file exists and is readable',
-      });
-      continue;
+      const result = parsePost(text, shown, config);
+      entry = { size, mtimeMs, result: result.ok ? { ok: true, meta: result.meta } : result };
+      parsed++;
     }
     cache.set(path, entry);
     if (entry.result.ok) posts.push(entry.result.meta);

@@ -2,7 +2,6 @@ import { basename } from 'node:path';
 import matter from 'gray-matter';
 import yaml from 'js-yaml';
 import { slug as slugify } from 'github-slugger';
-import { v5 as uuidv5 } from 'uuid';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
 import { dropXmlForbidden } from '../text.js';
@@ -28,7 +27,8 @@ export interface PostMeta {
   topics: Topic[];
   summary?: string;
   url: string;
-  id: string;
+  /** An entry id the writer set; otherwise feeds derive one (see entryId). */
+  id?: string;
   /** Line of the `slug:` field, or of the opening front matter, for reporting slug clashes. */
   slugLine: number;
 }
@@ -45,18 +45,15 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   const problem = (line: number, field: string | undefined, message: string, hint: string, code: Problem['code'] = 'E_POST_FIELD') =>
     problems.push({ code, file, line, field, message, hint });
 
-  if (/^---[ \t]*\n/.test(text) && !/\n---[ \t]*(\n|$)/.test(text.slice(3))) {
+  const split = splitFrontMatter(text);
+  if (!split) {
     problem(1, undefined, 'the front matter is never closed', 'add a line with --- after the last field', 'E_POST_YAML');
     return { ok: false, problems };
   }
+  const { front, body } = split;
   let data: Record<string, unknown>;
-  let body: string;
   try {
-    const parsed = matter(text, {
-      engines: { yaml: (front: string) => (yaml.load(front, { schema: yaml.CORE_SCHEMA }) ?? {}) as object },
-    });
-    data = parsed.data;
-    body = parsed.content;
+    data = matter(front, { engines: { yaml: parseYaml } }).data;
   } catch (error) {
     const yamlError = error as yaml.YAMLException;
     // The YAML text starts right after the opening ---, so its line 0 is file line 1.
@@ -74,7 +71,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
     return { ok: false, problems };
   }
 
-  const lineOf = (key: string) => lineOfField(text, key);
+  const lineOf = (key: string) => lineOfField(front, key);
   const stringField = (key: string): string | undefined => {
     const value = data[key];
     if (value === undefined || value === null) return undefined;
@@ -146,8 +143,8 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
       topics,
       summary: summary || undefined,
       url,
-      id: id || stableId(config.site.url, slug),
-      slugLine: lineOf('slug') ?? 1,
+      id: id || undefined,
+      slugLine: slugValue === undefined ? 1 : (lineOf('slug') ?? 1),
     },
   };
 }
@@ -169,27 +166,35 @@ function parseTopics(value: unknown): Topic[] | string {
   return [...topics.values()];
 }
 
-// The id depends only on the site's host and the slug: edits, rebuilds and other machines keep it.
-const ID_NAMESPACE = uuidv5('https://herald.invalid/post-id', uuidv5.URL);
-function stableId(siteUrl: string, slug: string): string {
-  return `urn:uuid:${uuidv5(`${new URL(siteUrl).host}/${slug}`, ID_NAMESPACE)}`;
-}
-
 export function permalinkUrl(config: Config, slug: string, date: Date): string {
-  const parts = calendarParts(date, config.site.timezone);
-  const path = config.permalink
-    .replace(/\{slug\}/g, encodeURIComponent(slug))
-    .replace(/\{year\}/g, parts.year)
-    .replace(/\{month\}/g, parts.month)
-    .replace(/\{day\}/g, parts.day)
-    .replace(/^\/+/, '');
+  let path = config.permalink.replace(/\{slug\}/g, encodeURIComponent(slug)).replace(/^\/+/, '');
+  if (path.includes('{')) {
+    const parts = calendarParts(date, config.site.timezone);
+    path = path.replace(/\{year\}/g, parts.year).replace(/\{month\}/g, parts.month).replace(/\{day\}/g, parts.day);
+  }
   return new URL(path, config.site.url).href;
 }
 
+const parseYaml = (front: string) => (yaml.load(front, { schema: yaml.CORE_SCHEMA }) ?? {}) as object;
+
+/**
+ * Separates the front matter block from the body. Only the block goes to gray-matter, which
+ * copies and hashes whatever it is given; the body is not needed until a post is rendered.
+ * Returns undefined when a block is opened but never closed.
+ */
+function splitFrontMatter(text: string): { front: string; body: string } | undefined {
+  if (!/^---[ \t]*\n/.test(text)) return { front: '', body: text };
+  const close = /\n---[ \t]*(\n|$)/g;
+  close.lastIndex = 3;
+  const match = close.exec(text);
+  if (!match) return undefined;
+  const end = match.index + match[0].length;
+  return { front: text.slice(0, end), body: text.slice(end).replace(/^\n/, '') };
+}
+
 /** 1-based line of a top-level front matter field, if present. */
-function lineOfField(text: string, key: string): number | undefined {
-  const end = text.indexOf('\n---', 3);
-  const lines = text.slice(0, end < 0 ? undefined : end).split('\n');
+function lineOfField(front: string, key: string): number | undefined {
+  const lines = front.split('\n');
   const pattern = new RegExp(`^["']?${key}["']?\\s*:`);
   const index = lines.findIndex((line, i) => i > 0 && pattern.test(line));
   return index < 0 ? undefined : index + 1;

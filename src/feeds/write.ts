@@ -1,0 +1,59 @@
+import { statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import type { OutputStamp } from '../cache.js';
+import type { Config } from '../config.js';
+import { writeIfChanged } from '../files.js';
+import { readPostBody } from '../posts/load.js';
+import { renderMarkdown, summarize } from '../posts/markdown.js';
+import { renderAtom } from './atom.js';
+import { renderJsonFeed } from './json.js';
+import { FEED_FILES, type FeedEntry, type FeedSpec } from './model.js';
+import { renderRss } from './rss.js';
+
+const RENDERERS = [
+  [FEED_FILES.rss, renderRss],
+  [FEED_FILES.atom, renderAtom],
+  [FEED_FILES.json, renderJsonFeed],
+] as const;
+
+export interface WrittenFeeds {
+  /** Files whose bytes changed, relative to the working directory. */
+  written: string[];
+  unchanged: number;
+  outputs: Record<string, OutputStamp>;
+}
+
+export function feedPaths(feeds: FeedSpec[], config: Config): string[] {
+  return feeds.flatMap((feed) => RENDERERS.map(([name]) => join(config.paths.output, feed.dir, name)));
+}
+
+/** Renders every feed in every format and writes the files whose bytes changed. */
+export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string): Promise<WrittenFeeds> {
+  const entries = renderEntries(feeds, config, cwd);
+  const result: WrittenFeeds = { written: [], unchanged: 0, outputs: {} };
+  for (const feed of feeds) {
+    for (const [name, render] of RENDERERS) {
+      const path = join(config.paths.output, feed.dir, name);
+      if (await writeIfChanged(path, render(feed, entries))) result.written.push(relative(cwd, path));
+      else result.unchanged++;
+      result.outputs[path] = stampOf(path)!;
+    }
+  }
+  return result;
+}
+
+// Each post is rendered once, however many feeds it appears in.
+export function renderEntries(feeds: FeedSpec[], config: Config, cwd: string): Map<string, FeedEntry> {
+  const entries = new Map<string, FeedEntry>();
+  for (const post of feeds.flatMap((feed) => feed.posts)) {
+    if (entries.has(post.file)) continue;
+    const rendered = renderMarkdown(readPostBody(resolve(cwd, post.file), config, post.file), post.url);
+    entries.set(post.file, { meta: post, html: rendered.html, summary: post.summary ?? summarize(rendered.firstParagraph) });
+  }
+  return entries;
+}
+
+export function stampOf(path: string): OutputStamp | undefined {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat && { size: stat.size, mtimeMs: stat.mtimeMs };
+}

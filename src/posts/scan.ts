@@ -1,0 +1,37 @@
+import { readdirSync, statSync } from 'node:fs';
+import { sep } from 'node:path';
+
+export interface PostFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+const POST_FILE = /\.(md|markdown)$/i;
+
+/**
+ * Every post file below `dir` with its size and mtime, sorted by path; hidden files and folders
+ * are skipped. Cheap on purpose (names and stats only): it is all a no-change rebuild reads.
+ */
+export function scanPostFiles(dir: string): PostFile[] {
+  const files: PostFile[] = [];
+  const walk = (folder: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(folder);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && folder === dir) return;
+      throw error;
+    }
+    for (const name of names) {
+      if (name.startsWith('.')) continue;
+      const path = folder + sep + name;
+      const stat = statSync(path, { throwIfNoEntry: false });
+      if (!stat) continue;
+      if (stat.isDirectory()) walk(path);
+      else if (stat.isFile() && POST_FILE.test(name)) files.push({ path, size: stat.size, mtimeMs: stat.mtimeMs });
+    }
+  };
+  walk(dir.endsWith(sep) ? dir.slice(0, -1) : dir);
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
