@@ -72,7 +72,7 @@ function readKeyed<T>(config: Config, cwd: string, name: string): T | undefined 
 }
 
 function writeKeyed(config: Config, cwd: string, name: string, value: unknown): Promise<void> {
-  return writeFileAtomic(join(config.paths.state, name), JSON.stringify({ key: cacheKey(config, cwd), value }));
+  return writeFileAtomic(join(config.paths.state, name), JSON.stringify({ key: cacheKey(config, cwd), value }), { durable: false });
 }
 
 export function readBuildState(config: Config, cwd: string): BuildState | undefined {

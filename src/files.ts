@@ -2,16 +2,27 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-// Temp file in the same directory, fsync, then rename: readers see the old file or the new one,
-// never half of either, and a crash leaves the old file intact.
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export interface WriteOptions {
+  mode?: number;
+  /**
+   * fsync the file and its folder, so the new content survives a power cut. Needed for state
+   * that cannot be rebuilt (subscribers, the delivery ledger); feeds and caches are rebuilt
+   * from the posts, so they skip the cost.
+   */
+  durable?: boolean;
+}
+
+// Temp file in the same directory, then rename: readers see the old file or the new one,
+// never half of either, and a crash or kill leaves the old file intact.
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
+  const { mode = 0o644, durable = true } = options;
   await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     const handle = await open(temp, 'w', mode);
     try {
       await handle.writeFile(data);
-      await handle.sync();
+      if (durable) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -20,7 +31,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await rm(temp, { force: true });
     throw error;
   }
-  await syncDirectory(dirname(path));
+  if (durable) await syncDirectory(dirname(path));
 }
 
 // The rename itself is only durable once the directory entry is on disk.
@@ -41,6 +52,6 @@ export async function writeIfChanged(path: string, data: string): Promise<boolea
   const bytes = Buffer.from(data, 'utf8');
   const current = await readFile(path).catch(() => undefined);
   if (current && current.equals(bytes)) return false;
-  await writeFileAtomic(path, bytes);
+  await writeFileAtomic(path, bytes, { durable: false });
   return true;
 }

@@ -30,15 +30,14 @@ export function feedPaths(feeds: FeedSpec[], config: Config): string[] {
 /** Renders every feed in every format and writes the files whose bytes changed. */
 export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string): Promise<WrittenFeeds> {
   const entries = renderEntries(feeds, config, cwd);
+  const files = feeds.flatMap((feed) => RENDERERS.map(([name, render]) => ({ path: join(config.paths.output, feed.dir, name), text: render(feed, entries) })));
+  const changed = await Promise.all(files.map(({ path, text }) => writeIfChanged(path, text)));
   const result: WrittenFeeds = { written: [], unchanged: 0, outputs: {} };
-  for (const feed of feeds) {
-    for (const [name, render] of RENDERERS) {
-      const path = join(config.paths.output, feed.dir, name);
-      if (await writeIfChanged(path, render(feed, entries))) result.written.push(relative(cwd, path));
-      else result.unchanged++;
-      result.outputs[path] = stampOf(path)!;
-    }
-  }
+  files.forEach(({ path }, i) => {
+    if (changed[i]) result.written.push(relative(cwd, path));
+    else result.unchanged++;
+    result.outputs[path] = stampOf(path)!;
+  });
   return result;
 }
 
