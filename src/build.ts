@@ -50,7 +50,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     import('./feeds/write.js'),
   ]);
   const postCache = readPostCache(config, cwd);
-  const loaded = loadPosts(config, cwd, files, postCache);
+  const loaded = await loadPosts(config, cwd, files, postCache);
   const published = loaded.posts.filter((post) => postState(post, now) === 'published');
   const feeds = selectFeeds(published, config, previous?.topics);
   const report: BuildReport = { counts: countStates(loaded.posts, now), problems: loaded.problems, written: [], unchanged: 0 };

@@ -42,7 +42,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .option('--json', 'print JSON instead of a table')
     .action(async (options: { json?: boolean }) => {
       const { statusCommand } = await import('./commands/status.js');
-      exitCode = statusCommand(await context(), options.json === true);
+      exitCode = await statusCommand(await context(), options.json === true);
     });
 
   try {

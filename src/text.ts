@@ -2,8 +2,10 @@
 // and U+FFFE/U+FFFF. Dropped from every input so nothing herald writes can carry them.
 const XML_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+const HAS_XML_FORBIDDEN = new RegExp(XML_FORBIDDEN.source);
+
 export function dropXmlForbidden(text: string): string {
-  return text.replace(XML_FORBIDDEN, '');
+  return HAS_XML_FORBIDDEN.test(text) ? text.replace(XML_FORBIDDEN, '') : text;
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

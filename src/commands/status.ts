@@ -18,8 +18,8 @@ interface StatusRow {
   problems: string[];
 }
 
-export function statusCommand({ config, now, io }: CommandContext, json: boolean): number {
-  const { posts, problems } = loadPosts(config, io.cwd, scanPostFiles(config.paths.posts), readPostCache(config, io.cwd));
+export async function statusCommand({ config, now, io }: CommandContext, json: boolean): Promise<number> {
+  const { posts, problems } = await loadPosts(config, io.cwd, scanPostFiles(config.paths.posts), readPostCache(config, io.cwd));
   const zone = config.site.timezone;
   const rows: StatusRow[] = [...posts].sort(newestFirstOrder).map((post) => ({
     file: post.file,

@@ -33,24 +33,24 @@ export interface PostMeta {
   slugLine: number;
 }
 
-export type ParsedPost = { ok: true; meta: PostMeta; body: string } | { ok: false; problems: Problem[] };
+/** `body` is prepared on demand: most parses only need the front matter. */
+export type ParsedPost = { ok: true; meta: PostMeta; body: () => string } | { ok: false; problems: Problem[] };
 
 const DATE_FORMS = 'use YYYY-MM-DD, YYYY-MM-DD HH:MM, YYYY-MM-DD HH:MM:SS or ISO 8601 such as 2026-02-10T14:00:00+01:00';
 const LEADING_DATE = /^\d{4}-\d{1,2}-\d{1,2}-/;
 
 /** Parses one post file's text. Pure: the caller does the reading. `file` is the path shown in reports. */
 export function parsePost(source: string, file: string, config: Config): ParsedPost {
-  const text = dropXmlForbidden(source.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n'));
   const problems: Problem[] = [];
   const problem = (line: number, field: string | undefined, message: string, hint: string, code: Problem['code'] = 'E_POST_FIELD') =>
     problems.push({ code, file, line, field, message, hint });
 
-  const split = splitFrontMatter(text);
+  const split = splitFrontMatter(source.charCodeAt(0) === 0xfeff ? source.slice(1) : source);
   if (!split) {
     problem(1, undefined, 'the front matter is never closed', 'add a line with --- after the last field', 'E_POST_YAML');
     return { ok: false, problems };
   }
-  const { front, body } = split;
+  const front = normalizeText(split.front);
   let data: Record<string, unknown>;
   try {
     data = matter(front, { engines: { yaml: parseYaml } }).data;
@@ -131,7 +131,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   const url = permalinkUrl(config, slug, date);
   return {
     ok: true,
-    body,
+    body: () => normalizeText(split.body).replace(/^\n/, ''),
     meta: {
       file,
       slug,
@@ -172,7 +172,8 @@ export function permalinkUrl(config: Config, slug: string, date: Date): string {
     const parts = calendarParts(date, config.site.timezone);
     path = path.replace(/\{year\}/g, parts.year).replace(/\{month\}/g, parts.month).replace(/\{day\}/g, parts.day);
   }
-  return new URL(path, config.site.url).href;
+  // site.url ends in "/" and the path is already encoded, so joining them is a valid URL.
+  return config.site.url + path;
 }
 
 const parseYaml = (front: string) => (yaml.load(front, { schema: yaml.CORE_SCHEMA }) ?? {}) as object;
@@ -183,13 +184,18 @@ const parseYaml = (front: string) => (yaml.load(front, { schema: yaml.CORE_SCHEM
  * Returns undefined when a block is opened but never closed.
  */
 function splitFrontMatter(text: string): { front: string; body: string } | undefined {
-  if (!/^---[ \t]*\n/.test(text)) return { front: '', body: text };
-  const close = /\n---[ \t]*(\n|$)/g;
+  if (!/^---[ \t]*\r?\n/.test(text)) return { front: '', body: text };
+  const close = /\r?\n---[ \t]*(\r?\n|$)/g;
   close.lastIndex = 3;
   const match = close.exec(text);
   if (!match) return undefined;
   const end = match.index + match[0].length;
-  return { front: text.slice(0, end), body: text.slice(end).replace(/^\n/, '') };
+  return { front: text.slice(0, end), body: text.slice(end) };
+}
+
+/** LF line endings, and none of the characters XML forbids. */
+function normalizeText(text: string): string {
+  return dropXmlForbidden(text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text);
 }
 
 /** 1-based line of a top-level front matter field, if present. */

@@ -27,7 +27,7 @@ test('a post has a title, date in the site zone, topics, slug from the file name
   assert.equal(meta.slug, 'hello-world');
   assert.equal(meta.url, 'https://example.com/blog/hello-world/');
   assert.equal(meta.draft, false);
-  assert.equal(body.trim(), 'Hi.');
+  assert.equal(body().trim(), 'Hi.');
 });
 
 test('topics may be a list or a comma-separated string; topic feeds get path-safe names', () => {
@@ -65,13 +65,13 @@ test('a BOM and CRLF line endings are read like plain LF files', () => {
   const text = `\uFEFF${post({ title: 'Windows post', topics: ['a'] }).replace(/\n/g, '\r\n')}`;
   const { meta, body } = ok(text);
   assert.equal(meta.title, 'Windows post');
-  assert.ok(!body.includes('\r'));
+  assert.ok(!body().includes('\r'));
 });
 
 test('characters XML forbids are dropped, everything else is kept', () => {
   const { meta, body } = ok(post({ title: 'Bell\u0007 & <tags> 🎉 中文', body: 'Null\u0000 byte and form\u000Cfeed, emoji 🙂\n' }));
   assert.equal(meta.title, 'Bell & <tags> 🎉 中文');
-  assert.equal(body.trim(), 'Null byte and formfeed, emoji 🙂');
+  assert.equal(body().trim(), 'Null byte and formfeed, emoji 🙂');
 });
 
 test('no title: reported with the fix', () => {
