@@ -142,3 +142,20 @@ test('feeds are replaced atomically: a reader polling during rebuilds never sees
   assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
   JSON.parse(await readFile(feed, 'utf8'));
 });
+
+test('a large site (read ahead on a helper thread) gives the same result as a small one', async (t) => {
+  const posts: Record<string, string> = {};
+  for (let i = 0; i < 1500; i++) {
+    const day = String(1 + (i % 28)).padStart(2, '0');
+    posts[`p${String(i).padStart(4, '0')}.md`] = post({ title: `Post ${i}`, date: `2025-${String(1 + (i % 12)).padStart(2, '0')}-${day} ${String(i % 24).padStart(2, '0')}:00`, topics: i % 3 ? 'a' : 'b' });
+  }
+  posts['p0777.md'] = '---\ntitle: broken\n---\n';
+  const site = await makeSite(t, posts);
+  const result = await site.run('build', '--now', '2026-01-01');
+  assert.equal(result.code, 1);
+  assert.match(result.err, /^posts\/p0777\.md:1: the post has no date/m);
+  assert.match(result.out, /built 1499 published posts/);
+  const json = JSON.parse(await site.read('public/feed.json'));
+  assert.equal(json.items.length, 20);
+  assert.equal(json.items[0].title, 'Post 167');
+});
