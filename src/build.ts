@@ -44,13 +44,14 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     return { counts: previous.counts, problems: previous.problems, written: [], unchanged: Object.keys(previous.outputs).length };
   }
 
-  const [{ loadPosts }, { selectFeeds }, feedsStage] = await Promise.all([
-    import('./posts/load.js'),
+  const { loadPosts } = await import('./posts/load.js');
+  const postCache = readPostCache(config, cwd);
+  // Reading starts first; the feed modules load while the first posts arrive.
+  const [loaded, { selectFeeds }, feedsStage] = await Promise.all([
+    loadPosts(config, cwd, files, postCache),
     import('./feeds/model.js'),
     import('./feeds/write.js'),
   ]);
-  const postCache = readPostCache(config, cwd);
-  const loaded = await loadPosts(config, cwd, files, postCache);
   const published = loaded.posts.filter((post) => postState(post, now) === 'published');
   const feeds = selectFeeds(published, config, previous?.topics);
   const report: BuildReport = { counts: countStates(loaded.posts, now), problems: loaded.problems, written: [], unchanged: 0 };
