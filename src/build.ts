@@ -37,7 +37,7 @@ export interface BuildReport {
 /** posts -> published -> feeds -> files. The heavy stages load only when something changed. */
 export async function build(config: Config, options: BuildOptions): Promise<BuildReport> {
   const { now, cwd } = options;
-  const files = scanPostFiles(config.paths.posts);
+  const files = scanPostFiles(config.paths.posts, cwd);
   const postsStamp = stampOfPosts(files);
   const previous = readBuildState(config, cwd);
   if (options.write && previous && isUpToDate(previous, postsStamp, now)) {

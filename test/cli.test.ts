@@ -51,6 +51,16 @@ test('check validates everything and writes nothing', async (t) => {
   assert.match(fixed.out, /no problems/);
 });
 
+test('a missing posts folder is an error naming it, not an empty feed', async (t) => {
+  const site = await makeSite(t, {}, 'posts: writing\n');
+  for (const command of ['build', 'check', 'status']) {
+    const result = await site.run(command);
+    assert.equal(result.code, 1, command);
+    assert.match(result.err, /herald: writing: cannot read the posts folder: ENOENT \(create it, or set "posts:"/, command);
+  }
+  assert.equal(existsSync(join(site.dir, 'public')), false);
+});
+
 test('global options work after the command name too', async (t) => {
   const site = await makeSite(t, { 'later.md': post({ title: 'Later', date: '2030-01-01' }) });
   const result = await site.run('build', '--now', '2030-01-02');

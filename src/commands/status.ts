@@ -19,7 +19,7 @@ interface StatusRow {
 }
 
 export async function statusCommand({ config, now, io }: CommandContext, json: boolean): Promise<number> {
-  const { posts, problems } = await loadPosts(config, io.cwd, scanPostFiles(config.paths.posts), readPostCache(config, io.cwd));
+  const { posts, problems } = await loadPosts(config, io.cwd, scanPostFiles(config.paths.posts, io.cwd), readPostCache(config, io.cwd));
   const zone = config.site.timezone;
   const rows: StatusRow[] = [...posts].sort(newestFirstOrder).map((post) => ({
     file: post.file,

@@ -104,9 +104,9 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
     else problem(lineOf('updated') ?? 1, 'updated', `updated ${parsed.reason}`, DATE_FORMS, 'E_POST_DATE');
   }
 
-  const draft = data.draft ?? false;
-  if (typeof draft !== 'boolean') {
-    problem(lineOf('draft') ?? 1, 'draft', `draft must be true or false, not "${String(draft)}"`, 'write draft: true or remove the line');
+  const draft = parseDraft(data.draft);
+  if (draft === undefined) {
+    problem(lineOf('draft') ?? 1, 'draft', `draft must be true or false, not "${String(data.draft)}"`, 'write draft: true or remove the line');
   }
 
   const topics = parseTopics(data.topics);
@@ -147,6 +147,15 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
       slugLine: slugValue === undefined ? 1 : (lineOf('slug') ?? 1),
     },
   };
+}
+
+// YAML 1.1 habits (Jekyll, Hugo) read yes/no/on/off as booleans; writers keep using them.
+function parseDraft(value: unknown): boolean | undefined {
+  if (value === undefined || value === null || typeof value === 'boolean') return value === true;
+  const word = String(value).trim().toLowerCase();
+  if (['true', 'yes', 'on'].includes(word)) return true;
+  if (['false', 'no', 'off'].includes(word)) return false;
+  return undefined;
 }
 
 function parseTopics(value: unknown): Topic[] | string {

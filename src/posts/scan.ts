@@ -1,5 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
-import { sep } from 'node:path';
+import { relative, sep } from 'node:path';
+import { HeraldError } from '../errors.js';
 
 export interface PostFile {
   path: string;
@@ -13,15 +14,22 @@ const POST_FILE = /\.(md|markdown)$/i;
  * Every post file below `dir` with its size and mtime, sorted by path; hidden files and folders
  * are skipped. Cheap on purpose (names and stats only): it is all a no-change rebuild reads.
  */
-export function scanPostFiles(dir: string): PostFile[] {
+export function scanPostFiles(dir: string, cwd: string): PostFile[] {
+  const root = dir.endsWith(sep) ? dir.slice(0, -1) : dir;
   const files: PostFile[] = [];
   const walk = (folder: string) => {
     let names: string[];
     try {
       names = readdirSync(folder);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && folder === dir) return;
-      throw error;
+      if (folder !== root) throw error;
+      throw new HeraldError({
+        code: 'E_CONFIG',
+        field: 'posts',
+        file: relative(cwd, root) || root,
+        message: `cannot read the posts folder: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        hint: 'create it, or set "posts:" in herald.config.yml to the folder that holds your posts',
+      });
     }
     for (const name of names) {
       if (name.startsWith('.')) continue;
@@ -32,6 +40,6 @@ export function scanPostFiles(dir: string): PostFile[] {
       else if (stat.isFile() && POST_FILE.test(name)) files.push({ path, size: stat.size, mtimeMs: stat.mtimeMs });
     }
   };
-  walk(dir.endsWith(sep) ? dir.slice(0, -1) : dir);
+  walk(root);
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

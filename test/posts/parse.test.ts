@@ -109,6 +109,12 @@ test('an unquoted colon in a title is a YAML error with a hint to quote it', () 
   assert.match(problem!.hint!, /quote a value/);
 });
 
+test('draft accepts the YAML 1.1 words writers use: yes/no, on/off', () => {
+  assert.equal(ok(post().replace('date:', 'draft: yes\ndate:')).meta.draft, true);
+  assert.equal(ok(post().replace('date:', 'draft: "off"\ndate:')).meta.draft, false);
+  assert.equal(ok(post().replace('date:', 'draft: False\ndate:')).meta.draft, false);
+});
+
 test('unclosed front matter, a non-boolean draft and bad topics are reported', () => {
   assert.match(problems('---\ntitle: T\ndate: 2026-01-26\nBody\n')[0]!.message, /never closed/);
   assert.match(problems(post({ body: 'x' }).replace('date:', 'draft: maybe\ndate:'))[0]!.message, /draft must be true or false/);
