@@ -1,9 +1,9 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { relative, sep } from 'node:path';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
 import { parsePost, type PostMeta } from './parse.js';
+import { readFrontMatters, readPostText, type ReadResult } from './read.js';
 import type { PostFile } from './scan.js';
 
 /** What a post file parsed to last time, valid while its size and mtime stay the same. */
@@ -23,7 +23,10 @@ export interface LoadedPosts {
   parsed: number;
 }
 
-/** Parses the scanned post files, reusing `previous` results for files whose size and mtime are unchanged. */
+/**
+ * Parses the front matter of the scanned post files, reusing `previous` results for files whose
+ * size and mtime are unchanged. Bodies are not kept: readPostBody reads them when rendering.
+ */
 export async function loadPosts(config: Config, cwd: string, files: PostFile[], previous: ReadonlyMap<string, CachedPost>): Promise<LoadedPosts> {
   const changed = files.filter(({ path, size, mtimeMs }) => {
     const entry = previous.get(path);
@@ -43,7 +46,7 @@ export async function loadPosts(config: Config, cwd: string, files: PostFile[], 
   };
   const paths = changed.map((file) => file.path);
   let index = 0;
-  for await (const batch of paths.length >= READ_AHEAD_THRESHOLD ? readAhead(paths) : readHere(paths)) {
+  for await (const batch of paths.length >= READ_AHEAD_THRESHOLD ? readAhead(paths) : [readFrontMatters(paths)]) {
     for (const read of batch) parse(read, changed[index++]!);
   }
   const cache = new Map<string, CachedPost>();
@@ -62,36 +65,13 @@ export async function loadPosts(config: Config, cwd: string, files: PostFile[], 
   return { posts: rejectDuplicateSlugs(posts, problems), problems, cache, parsed: changed.length };
 }
 
-type ReadResult = [path: string, text: string | null, error?: string];
-
-function* readHere(paths: string[]): Generator<ReadResult[]> {
-  yield paths.map((path): ReadResult => {
-    try {
-      return [path, readText(path)];
-    } catch (error) {
-      return [path, null, (error as NodeJS.ErrnoException).code ?? (error as Error).message];
-    }
-  });
-}
-
 // Reading thousands of small files is mostly system calls. A helper thread reads ahead, in order,
-// while this thread parses, so the two overlap on separate cores. It is plain CommonJS with no
-// imports of herald's own, so it starts in milliseconds and needs no bundling.
+// while this thread parses, so the two overlap on separate cores.
 const READ_AHEAD_THRESHOLD = 1000;
-const READER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { readFileSync } = require('node:fs');
-let batch = [];
-for (const path of workerData) {
-  try { batch.push([path, readFileSync(path, 'utf8')]); }
-  catch (error) { batch.push([path, null, error.code || error.message]); }
-  if (batch.length === 100) { parentPort.postMessage(batch); batch = []; }
-}
-parentPort.postMessage(batch);
-`;
 
 async function* readAhead(paths: string[]): AsyncGenerator<ReadResult[]> {
-  const worker = new Worker(READER_SOURCE, { eval: true, workerData: paths });
+  const script = new URL(`./read-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+  const worker = new Worker(script, { workerData: paths });
   const batches: ReadResult[][] = [];
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
@@ -106,7 +86,7 @@ async function* readAhead(paths: string[]): AsyncGenerator<ReadResult[]> {
   });
   try {
     while (received < paths.length) {
-      if (!batches.length) await new Promise<void>((resolve) => (wake = resolve));
+      if (!batches.length && !failure) await new Promise<void>((resolve) => (wake = resolve));
       if (failure) throw failure;
       const batch = batches.shift() ?? [];
       received += batch.length;
@@ -114,29 +94,6 @@ async function* readAhead(paths: string[]): AsyncGenerator<ReadResult[]> {
     }
   } finally {
     await worker.terminate();
-  }
-}
-
-// One buffer reused for every read: cheaper than readFileSync's allocation per file.
-let readBuffer = Buffer.allocUnsafe(1 << 16);
-
-function readText(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    let length = 0;
-    for (;;) {
-      if (length === readBuffer.length) {
-        const bigger = Buffer.allocUnsafe(readBuffer.length * 2);
-        readBuffer.copy(bigger);
-        readBuffer = bigger;
-      }
-      const read = readSync(fd, readBuffer, length, readBuffer.length - length, null);
-      if (read === 0) break;
-      length += read;
-    }
-    return readBuffer.toString('utf8', 0, length);
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -164,7 +121,7 @@ function rejectDuplicateSlugs(posts: PostMeta[], problems: Problem[]): PostMeta[
 
 /** Reads a post again for its body, for the few posts that are rendered into feeds. */
 export function readPostBody(path: string, config: Config, shown: string): string {
-  const result = parsePost(readText(path), shown, config);
+  const result = parsePost(readPostText(path, false), shown, config);
   if (!result.ok) throw new Error(`${shown} changed while herald was reading it`);
   return result.body();
 }

@@ -1,0 +1,44 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+
+export type ReadResult = [path: string, text: string | null, error?: string];
+
+const chunk = Buffer.allocUnsafe(16 * 1024);
+const FRONT_MATTER_END = /\r?\n---[ \t]*\r?\n/;
+
+/**
+ * A post file's text. With `frontOnly`, reading stops once the front matter is complete, which is
+ * all that loading posts needs: bodies are read again, whole, for the few posts that are rendered.
+ */
+export function readPostText(path: string, frontOnly: boolean): string {
+  const fd = openSync(path, 'r');
+  try {
+    const decoder = new StringDecoder('utf8');
+    let text = '';
+    for (;;) {
+      const read = readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) return text + decoder.end();
+      text += decoder.write(chunk.subarray(0, read));
+      if (frontOnly && hasWholeFrontMatter(text)) return text;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function hasWholeFrontMatter(text: string): boolean {
+  const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  if (!text.startsWith('---', start)) return text.length > start + 3;
+  return FRONT_MATTER_END.test(text.slice(start + 3));
+}
+
+/** Reads front matter for every path, reporting unreadable files instead of throwing. */
+export function readFrontMatters(paths: string[]): ReadResult[] {
+  return paths.map((path): ReadResult => {
+    try {
+      return [path, readPostText(path, true)];
+    } catch (error) {
+      return [path, null, (error as NodeJS.ErrnoException).code ?? (error as Error).message];
+    }
+  });
+}
