@@ -46,7 +46,7 @@ export async function loadPosts(config: Config, cwd: string, files: PostFile[], 
   };
   const paths = changed.map((file) => file.path);
   let index = 0;
-  for await (const batch of paths.length >= READ_AHEAD_THRESHOLD ? readAhead(paths) : [readFrontMatters(paths)]) {
+  for await (const batch of CAN_READ_AHEAD && paths.length >= READ_AHEAD_THRESHOLD ? readAhead(paths) : [readFrontMatters(paths)]) {
     for (const read of batch) parse(read, changed[index++]!);
   }
   const cache = new Map<string, CachedPost>();
@@ -66,12 +66,13 @@ export async function loadPosts(config: Config, cwd: string, files: PostFile[], 
 }
 
 // Reading thousands of small files is mostly system calls. A helper thread reads ahead, in order,
-// while this thread parses, so the two overlap on separate cores.
+// while this thread parses, so the two overlap on separate cores. Only the built herald
+// (dist/read-worker.js) has the thread: run from TypeScript source, a worker could not load it.
 const READ_AHEAD_THRESHOLD = 1000;
+const CAN_READ_AHEAD = !import.meta.url.endsWith('.ts');
 
 async function* readAhead(paths: string[]): AsyncGenerator<ReadResult[]> {
-  const script = new URL(`./read-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
-  const worker = new Worker(script, { workerData: paths });
+  const worker = new Worker(new URL('./read-worker.js', import.meta.url), { workerData: paths });
   const batches: ReadResult[][] = [];
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
