@@ -1,0 +1,138 @@
+// npm run bench [section...]: herald's speed and memory against its peers, side by side in one run.
+// Sections: feeds (herald build vs Hugo on 10,000 posts). Figures go to the terminal and to
+// bench/work/results-<section>.json; the README quotes them.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateCorpus } from './gen-corpus.js';
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const WORK = join(ROOT, 'bench', 'work');
+const HERALD = join(ROOT, 'dist', 'cli.js');
+const RUNS = 7;
+const POSTS = 10_000;
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/** Runs a command once: wall time in ms, peak RSS in MB (GNU time), output. Aborts on failure. */
+function run(command, args, { cwd = ROOT, allowExit = [0] } = {}) {
+  const [file, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%M', command, ...args]] : [command, args];
+  const started = process.hrtime.bigint();
+  const child = spawnSync(file, argv, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (!allowExit.includes(child.status)) {
+    console.error(`${command} ${args.join(' ')} failed (exit ${child.status}):\n${child.stderr}`);
+    process.exit(1);
+  }
+  const peakKb = GNU_TIME ? Number(child.stderr.trim().split('\n').pop()) : NaN;
+  return { ms, peakMb: peakKb / 1024, stdout: child.stdout };
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+function summarize(label, samples) {
+  return { label, medianMs: median(samples.map((s) => s.ms)), minMs: Math.min(...samples.map((s) => s.ms)), peakMb: Math.max(...samples.map((s) => s.peakMb)) };
+}
+
+function printTable(rows) {
+  console.log(`${'command'.padEnd(34)}${'median ms'.padStart(11)}${'min ms'.padStart(9)}${'peak MB'.padStart(9)}`);
+  for (const row of rows) {
+    console.log(`${row.label.padEnd(34)}${row.medianMs.toFixed(0).padStart(11)}${row.minMs.toFixed(0).padStart(9)}${(Number.isNaN(row.peakMb) ? 'n/a' : row.peakMb.toFixed(0)).padStart(9)}`);
+  }
+}
+
+function verdict(name, value, target, unit = 'x') {
+  const ok = value <= target;
+  console.log(`${ok ? 'PASS' : 'MISS'}  ${name}: ${value.toFixed(unit === 'x' ? 3 : 0)}${unit} (target <= ${target}${unit})`);
+  return { name, value, target, ok };
+}
+
+function countItems(xml) {
+  return (xml.match(/<item>/g) ?? []).length;
+}
+
+function feeds() {
+  const hugoSite = join(WORK, 'hugo');
+  const posts = join(hugoSite, 'content', 'posts');
+  const marker = join(WORK, 'corpus.json');
+  const wanted = JSON.stringify({ generator: 1, posts: POSTS });
+  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== wanted || readdirSync(posts).length !== POSTS) {
+    console.log(`generating ${POSTS} posts in ${posts} ...`);
+    rmSync(posts, { recursive: true, force: true });
+    generateCorpus(POSTS, posts);
+    writeFileSync(marker, wanted);
+  }
+
+  // Hugo builds only an RSS feed of the newest 20 posts with full content, from the same files.
+  mkdirSync(join(hugoSite, 'layouts', '_default'), { recursive: true });
+  writeFileSync(join(hugoSite, 'hugo.toml'), [
+    'baseURL = "https://example.com/"',
+    'title = "Bench"',
+    'disableKinds = ["taxonomy", "term", "sitemap", "robotsTXT", "404"]',
+    '[outputs]',
+    'home = ["RSS"]',
+    'section = []',
+    'page = []',
+    '[services.rss]',
+    'limit = 20',
+  ].join('\n'));
+  writeFileSync(join(hugoSite, 'layouts', '_default', 'rss.xml'),
+    '<rss version="2.0"><channel><title>{{ .Site.Title }}</title><link>{{ .Permalink }}</link>' +
+    '{{ range first 20 (where .Site.RegularPages "Section" "posts").ByDate.Reverse }}' +
+    '<item><title>{{ .Title }}</title><link>{{ .Permalink }}</link><guid>{{ .Permalink }}</guid>' +
+    '<pubDate>{{ .Date.Format "Mon, 02 Jan 2006 15:04:05 -0700" }}</pubDate>' +
+    '<description>{{ .Content | html }}</description></item>{{ end }}</channel></rss>\n');
+  const config = join(WORK, 'herald.config.yml');
+  writeFileSync(config, 'site:\n  title: Bench\n  url: https://example.com/\nposts: hugo/content/posts\noutput: public\nstate: .herald\n');
+
+  const hugoOut = join(WORK, 'hugo-public');
+  const hasHugo = spawnSync('hugo', ['version'], { encoding: 'utf8' }).status === 0;
+  if (!hasHugo) console.log('hugo is not installed (Debian: apt-get install -y hugo): timing herald alone');
+  const hugoBuild = () => {
+    rmSync(hugoOut, { recursive: true, force: true });
+    return run('hugo', ['--quiet', '-s', hugoSite, '-d', hugoOut]);
+  };
+  const heraldFull = () => {
+    rmSync(join(WORK, '.herald'), { recursive: true, force: true });
+    rmSync(join(WORK, 'public'), { recursive: true, force: true });
+    return run('node', [HERALD, '--config', config, 'build']);
+  };
+  const heraldRebuild = () => run('node', [HERALD, '--config', config, 'build']);
+
+  // One untimed round first, so every contender meets a warm file cache.
+  if (hasHugo) hugoBuild();
+  heraldFull();
+  if (hasHugo && countItems(readFileSync(join(hugoOut, 'index.xml'), 'utf8')) !== 20) throw new Error('hugo did not write 20 items');
+  if (countItems(readFileSync(join(WORK, 'public', 'rss.xml'), 'utf8')) !== 20) throw new Error('herald did not write 20 items');
+
+  const samples = { hugo: [], full: [], rebuild: [] };
+  for (let i = 0; i < RUNS; i++) {
+    if (hasHugo) samples.hugo.push(hugoBuild());
+    samples.full.push(heraldFull());
+    samples.rebuild.push(heraldRebuild());
+  }
+  const rows = [
+    ...(hasHugo ? [summarize('hugo (RSS, newest 20, full)', samples.hugo)] : []),
+    summarize('herald build (full, no cache)', samples.full),
+    summarize('herald build (no post changed)', samples.rebuild),
+  ];
+  console.log(`\nfeeds: ${POSTS} posts, median of ${RUNS} interleaved runs (node ${process.version})`);
+  printTable(rows);
+  const [hugo, full, rebuild] = hasHugo ? rows : [undefined, ...rows];
+  const verdicts = [
+    ...(hugo ? [verdict('full build vs Hugo', full.medianMs / hugo.medianMs, 0.5), verdict('no-change rebuild vs Hugo', rebuild.medianMs / hugo.medianMs, 0.1)] : []),
+    verdict('peak memory, full build', full.peakMb, 150, ' MB'),
+  ];
+  writeFileSync(join(WORK, 'results-feeds.json'), `${JSON.stringify({ posts: POSTS, runs: RUNS, node: process.version, rows, verdicts }, null, 2)}\n`);
+}
+
+const SECTIONS = { feeds };
+const chosen = process.argv.slice(2);
+for (const name of chosen.length ? chosen : Object.keys(SECTIONS)) {
+  if (!SECTIONS[name]) {
+    console.error(`unknown bench section "${name}" (have: ${Object.keys(SECTIONS).join(', ')})`);
+    process.exit(2);
+  }
+  mkdirSync(WORK, { recursive: true });
+  SECTIONS[name]();
+}
