@@ -45,6 +45,47 @@ export async function main(argv: string[], io: Io): Promise<number> {
       exitCode = await statusCommand(await context(), options.json === true);
     });
 
+  const subscribers = program.command('subscribers').description('manage the subscriber list (subscribers/subscribers.csv)');
+  const subscribersCommand = () => import('./commands/subscribers.js');
+  subscribers
+    .command('add')
+    .argument('<email>')
+    .description('add an active subscriber, or update the name and topics of one already on the list')
+    .option('--name <name>', "the subscriber's name")
+    .option('--topics <a,b>', 'only posts with one of these topics (default: every post)')
+    .action(async (email: string, options: { name?: string; topics?: string }) => {
+      exitCode = await (await subscribersCommand()).addSubscriber(await context(), email, options);
+    });
+  subscribers
+    .command('remove')
+    .argument('<email>')
+    .description('mark a subscriber unsubscribed (--purge deletes the row)')
+    .option('--purge', 'delete the row altogether')
+    .action(async (email: string, options: { purge?: boolean }) => {
+      exitCode = await (await subscribersCommand()).removeSubscriber(await context(), email, options);
+    });
+  subscribers
+    .command('list')
+    .description('list subscribers')
+    .option('--status <status>', 'only those with this status: active, pending, unsubscribed or bounced')
+    .option('--json', 'print JSON')
+    .action(async (options: { status?: string; json?: boolean }) => {
+      exitCode = (await subscribersCommand()).listSubscribers(await context(), options);
+    });
+  subscribers
+    .command('import')
+    .argument('<file.csv>')
+    .description("import another service's CSV export (an email or Email Address column); safe to run twice")
+    .action(async (file: string) => {
+      exitCode = await (await subscribersCommand()).importSubscribers(await context(), file);
+    });
+  subscribers
+    .command('export')
+    .description('print the subscriber list as CSV')
+    .action(async () => {
+      exitCode = (await subscribersCommand()).exportSubscribers(await context());
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

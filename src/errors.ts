@@ -11,6 +11,8 @@ export type ProblemCode =
   | 'E_POST_FIELD'
   | 'E_POST_DATE'
   | 'E_POST_SLUG'
+  | 'E_SUBSCRIBERS'
+  | 'E_SUBSCRIBER'
   | 'E_USAGE';
 
 export interface Problem {

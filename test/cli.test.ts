@@ -4,12 +4,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { makeSite, post } from './helpers.js';
+import { BUILT_CLI, makeSite, post } from './helpers.js';
 
-const CLI = join(import.meta.dirname, '../src/cli.ts');
 
 test('the herald executable runs as a program, with --version and --help', async () => {
-  const run = (...args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, ...args]);
+  const run = (...args: string[]) => promisify(execFile)(process.execPath, [BUILT_CLI, ...args]);
   const version = await run('--version');
   assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
   const help = await run('--help');

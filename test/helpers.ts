@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -63,4 +64,14 @@ export async function makeSite(t: TestContext, posts: Record<string, string> = {
       return { code, out: out.join('\n'), err: err.join('\n') };
     },
   };
+}
+
+/** The built herald, as installed (`npm test` builds it first). */
+export const BUILT_CLI = join(import.meta.dirname, '../dist/cli.js');
+
+/** Runs the built herald in `cwd` as its own process. */
+export function runBuilt(cwd: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BUILT_CLI, ...args], { cwd }, (error, out, err) => resolve({ code: error ? Number(error.code) : 0, out, err }));
+  });
 }
