@@ -45,6 +45,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
       exitCode = await statusCommand(await context(), options.json === true);
     });
 
+  program
+    .command('preview')
+    .argument('<post>', 'a slug or a post file')
+    .description('render the email for a post into files (HTML and text) and print their paths')
+    .action(async (post: string) => {
+      const { previewCommand } = await import('./commands/preview.js');
+      exitCode = await previewCommand(await context(), post);
+    });
+
   const subscribers = program.command('subscribers').description('manage the subscriber list (subscribers/subscribers.csv)');
   const subscribersCommand = () => import('./commands/subscribers.js');
   subscribers

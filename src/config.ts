@@ -42,6 +42,29 @@ const schema = v.strictObject({
     v.strictObject({ limit: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 20) }),
     {},
   ),
+  email: v.optional(
+    v.strictObject({
+      from: v.optional(v.pipe(v.string(), v.check(isMailbox, 'must be an address such as "My newsletter <news@example.com>"'))),
+      replyTo: v.optional(v.pipe(v.string(), v.check(isMailbox, 'must be an address such as reply@example.com'))),
+      mode: v.optional(v.picklist(['each', 'digest'], 'must be each (one email per post) or digest (one email per pass)'), 'each'),
+    }),
+    {},
+  ),
+  smtp: v.optional(
+    v.strictObject({
+      url: v.optional(v.pipe(v.string(), v.check(isSmtpUrl, 'must be an SMTP URL such as smtps://user:password@smtp.example.com:465'))),
+      maxConnections: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 5),
+      rateLimit: v.optional(v.pipe(v.number(), v.minValue(0.01, 'must be more than 0 (messages per second)'))),
+      dkim: v.optional(
+        v.strictObject({
+          domain: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+          selector: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+          privateKey: v.pipe(v.string(), v.minLength(1, 'must be the path of a PEM private key file')),
+        }),
+      ),
+    }),
+    {},
+  ),
   permalink: v.optional(
     v.pipe(
       v.string(),
@@ -53,6 +76,21 @@ const schema = v.strictObject({
 });
 
 type RawConfig = v.InferOutput<typeof schema>;
+
+/** "Name <address>" or a bare address. */
+export function mailboxAddress(value: string): string | undefined {
+  const match = /^\s*(?:[^<>]*<\s*([^<>\s]+)\s*>|([^<>\s]+))\s*$/.exec(value);
+  return match ? (match[1] ?? match[2]) : undefined;
+}
+
+function isMailbox(value: string): boolean {
+  const address = mailboxAddress(value);
+  return address !== undefined && /^[^@\s]+@[^@\s]+$/.test(address);
+}
+
+function isSmtpUrl(value: string): boolean {
+  return /^smtps?:\/\/[^/]/i.test(value) && URL.canParse(value);
+}
 
 function isTimeZone(zone: string): boolean {
   // Asking Intl loads ICU's zone data (~15 ms): not worth it for the default.
@@ -71,6 +109,9 @@ export interface Config {
   readonly site: Readonly<Omit<RawConfig['site'], 'author'>> & { readonly author: Readonly<RawConfig['site']['author']> };
   readonly feed: Readonly<RawConfig['feed']>;
   readonly permalink: string;
+  readonly email: Readonly<{ from: string; replyTo?: string; mode: 'each' | 'digest' }>;
+  /** `url` unset means the outbox: messages are written as .eml files, nothing is sent. */
+  readonly smtp: Readonly<{ url?: string; maxConnections: number; rateLimit?: number; dkim?: Readonly<{ domain: string; selector: string; privateKeyFile: string }> }>;
   /** Absolute paths, resolved against the config file's folder. */
   readonly paths: Readonly<{ posts: string; subscribers: string; templates: string; output: string; state: string }>;
 }
@@ -83,8 +124,8 @@ export function locateConfig(explicit: string | undefined, env: NodeJS.ProcessEn
   return existsSync(local) ? local : undefined;
 }
 
-export function loadConfig(file: string | undefined, cwd: string): Config {
-  if (file === undefined) return parseConfig({}, undefined, cwd);
+export function loadConfig(file: string | undefined, cwd: string, env: NodeJS.ProcessEnv = {}): Config {
+  if (file === undefined) return parseConfig({}, undefined, cwd, env);
   const shown = relative(cwd, file) || file;
   let text: string;
   try {
@@ -111,10 +152,10 @@ export function loadConfig(file: string | undefined, cwd: string): Config {
       hint: 'fix the syntax at that line; JSON is accepted too',
     });
   }
-  return parseConfig(raw, file, cwd);
+  return parseConfig(raw, file, cwd, env);
 }
 
-export function parseConfig(raw: unknown, file: string | undefined, cwd: string): Config {
+export function parseConfig(raw: unknown, file: string | undefined, cwd: string, env: NodeJS.ProcessEnv = {}): Config {
   const shown = file ? relative(cwd, file) || file : '(embedded defaults)';
   const result = v.safeParse(schema, raw);
   if (!result.success) {
@@ -138,7 +179,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string)
       file: shown,
       line,
       field: key || undefined,
-      message: `"${key || '(top level)'}" ${issue.kind === 'schema' ? `must be ${article(issue.expected ?? 'value')}, not ${issue.received}` : issue.message}`,
+      message: `"${key || '(top level)'}" ${issue.message.startsWith('Invalid') ? `must be ${article(issue.expected ?? 'value')}, not ${issue.received}` : issue.message}`,
       hint: 'see the config keys in the README',
     });
   }
@@ -157,6 +198,16 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string)
     },
     feed: value.feed,
     permalink: value.permalink,
+    email: {
+      ...value.email,
+      from: value.email.from ?? `${site.title.replace(/["<>]/g, '')} <newsletter@${new URL(site.url).hostname}>`,
+    },
+    smtp: {
+      url: env.HERALD_SMTP_URL || value.smtp.url,
+      maxConnections: value.smtp.maxConnections,
+      rateLimit: value.smtp.rateLimit,
+      dkim: value.smtp.dkim && { domain: value.smtp.dkim.domain, selector: value.smtp.dkim.selector, privateKeyFile: resolve(base, value.smtp.dkim.privateKey) },
+    },
     paths: {
       posts: resolve(base, value.posts),
       subscribers: resolve(base, value.subscribers),

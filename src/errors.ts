@@ -13,6 +13,7 @@ export type ProblemCode =
   | 'E_POST_SLUG'
   | 'E_SUBSCRIBERS'
   | 'E_SUBSCRIBER'
+  | 'E_TEMPLATE'
   | 'E_USAGE';
 
 export interface Problem {

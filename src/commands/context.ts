@@ -22,7 +22,7 @@ export interface CommandContext {
 /** Config and clock for one command: --config/HERALD_CONFIG/./herald.config.yml, and --now or the real time. */
 export async function commandContext(options: GlobalOptions, io: Io): Promise<CommandContext> {
   const file = locateConfig(options.config, io.env, io.cwd);
-  const config = loadConfig(file, io.cwd);
+  const config = loadConfig(file, io.cwd, io.env);
   if (!file) io.err('herald: no herald.config.yml here, so the embedded defaults apply (see "Configuration" in the README)');
   return { config, now: await parseNow(options.now, config.site.timezone), io };
 }

@@ -1,14 +1,10 @@
 import { v5 as uuidv5 } from 'uuid';
 import type { Config } from '../config.js';
 import type { PostMeta, Topic } from '../posts/parse.js';
+import type { RenderedPost } from '../posts/render.js';
 
 /** A post ready for a feed: its metadata plus the body rendered once. */
-export interface FeedEntry {
-  meta: PostMeta;
-  html: string;
-  /** Plain text. */
-  summary: string;
-}
+export type FeedEntry = RenderedPost;
 
 /** One feed in all three formats: the whole site, or one topic. */
 export interface FeedSpec {

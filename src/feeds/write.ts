@@ -1,10 +1,9 @@
 import { statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import type { OutputStamp } from '../cache.js';
 import type { Config } from '../config.js';
 import { writeIfChanged } from '../files.js';
-import { readPostBody } from '../posts/load.js';
-import { renderMarkdown, summarize } from '../posts/markdown.js';
+import { renderPost } from '../posts/render.js';
 import { renderAtom } from './atom.js';
 import { renderJsonFeed } from './json.js';
 import { FEED_FILES, type FeedEntry, type FeedSpec } from './model.js';
@@ -45,9 +44,7 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string)
 export function renderEntries(feeds: FeedSpec[], config: Config, cwd: string): Map<string, FeedEntry> {
   const entries = new Map<string, FeedEntry>();
   for (const post of feeds.flatMap((feed) => feed.posts)) {
-    if (entries.has(post.file)) continue;
-    const rendered = renderMarkdown(readPostBody(resolve(cwd, post.file), config, post.file), post.url);
-    entries.set(post.file, { meta: post, html: rendered.html, summary: post.summary ?? summarize(rendered.firstParagraph) });
+    if (!entries.has(post.file)) entries.set(post.file, renderPost(post, config, cwd));
   }
   return entries;
 }

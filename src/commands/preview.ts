@@ -1,0 +1,48 @@
+import { join, relative, resolve } from 'node:path';
+import { readPostCache } from '../cache.js';
+import { renderEmail, personalise } from '../email/render.js';
+import { loadEmailTemplates } from '../email/templates.js';
+import { loadSecret, unsubscribeUrl } from '../email/unsubscribe.js';
+import { HeraldError } from '../errors.js';
+import { writeFileAtomic } from '../files.js';
+import { loadPosts } from '../posts/load.js';
+import type { PostMeta } from '../posts/parse.js';
+import { renderPost } from '../posts/render.js';
+import { scanPostFiles } from '../posts/scan.js';
+import type { CommandContext } from './context.js';
+
+/** A post named by slug or by file path. */
+export async function findPost({ config, io }: CommandContext, name: string): Promise<PostMeta> {
+  const { posts } = await loadPosts(config, io.cwd, scanPostFiles(config.paths.posts, io.cwd), readPostCache(config, io.cwd));
+  const path = resolve(io.cwd, name);
+  const post = posts.find((candidate) => candidate.slug === name || resolve(io.cwd, candidate.file) === path);
+  if (post) return post;
+  const near = posts.filter((candidate) => candidate.slug.includes(name.replace(/\.md$/, '').split('/').pop() ?? name)).slice(0, 3);
+  throw new HeraldError({
+    code: 'E_USAGE',
+    field: 'POST',
+    message: `no post with slug or file "${name}"`,
+    hint: near.length ? `did you mean ${near.map((candidate) => candidate.slug).join(', ')}?` : 'run herald status to see every post and its slug',
+  });
+}
+
+export async function previewCommand(context: CommandContext, name: string): Promise<number> {
+  const { config, io } = context;
+  const post = await findPost(context, name);
+  const rendered = renderPost(post, config, io.cwd);
+  const draft = await renderEmail(
+    [{ title: post.title, url: post.url, html: rendered.html, summary: rendered.summary, date: new Date(post.date), topics: post.topics.map((topic) => topic.name) }],
+    loadEmailTemplates(config, io.cwd),
+    config,
+  );
+  const reader = 'reader@example.com';
+  const email = personalise(draft, { name: 'Ada Reader', email: reader, unsubscribeUrl: unsubscribeUrl(config, reader, loadSecret(config, io.env)) });
+  const base = join(config.paths.state, 'preview', post.slug);
+  await writeFileAtomic(`${base}.html`, email.html, { durable: false });
+  await writeFileAtomic(`${base}.txt`, email.text, { durable: false });
+  io.out(`subject: ${email.subject}`);
+  io.out(`html: ${relative(io.cwd, `${base}.html`)}`);
+  io.out(`text: ${relative(io.cwd, `${base}.txt`)}`);
+  for (const warning of draft.warnings) io.err(`warning: ${warning}`);
+  return 0;
+}

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseConfig } from '../../src/config.js';
+import { personalise, renderEmail, type EmailPost } from '../../src/email/render.js';
+import { loadEmailTemplates } from '../../src/email/templates.js';
+import { loadSecret, signToken, unsubscribeUrl, verifyToken } from '../../src/email/unsubscribe.js';
+import { makeSite, post } from '../helpers.js';
+
+const emailPost = (fields: Partial<EmailPost> = {}): EmailPost => ({
+  title: 'Tom & Jerry <3',
+  url: 'https://example.com/tom/',
+  html: '<p>Hello <img src="https://example.com/tom/a.png" alt="A"></p><pre><code>x &lt; 1</code></pre><table><tr><th>A</th></tr><tr><td>1</td></tr></table>',
+  summary: 'A short summary.',
+  date: new Date('2026-01-26T00:00:00Z'),
+  topics: ['work'],
+  ...fields,
+});
+
+function config(dir: string) {
+  return parseConfig({ site: { title: 'News & Notes', url: 'https://example.com/' }, templates: 'templates', state: '.herald' }, join(dir, 'herald.config.yml'), dir);
+}
+
+test('the default email: inlined CSS, preheader, code styling, post link and a visible unsubscribe link', async (t) => {
+  const site = await makeSite(t);
+  const cfg = config(site.dir);
+  const draft = await renderEmail([emailPost()], loadEmailTemplates(cfg, site.dir), cfg);
+  assert.equal(draft.subject, 'Tom & Jerry <3');
+  assert.doesNotMatch(draft.html, /<style/, 'CSS is inlined');
+  assert.match(draft.html, /<h1 style="[^"]+">Tom &amp; Jerry &lt;3<\/h1>/);
+  assert.match(draft.html, /<div class="preheader" style="display:none[^"]*">A short summary\.<\/div>/);
+  assert.match(draft.html, /<pre style="[^"]*background: #f6f8fa/);
+  assert.match(draft.html, /<a href="https:\/\/example\.com\/tom\/"[^>]*>Read “Tom &amp; Jerry &lt;3” on the web<\/a>/);
+  assert.match(draft.html, /name="viewport"/);
+
+  const email = personalise(draft, { name: 'Ann <script>', email: 'ann@example.com', unsubscribeUrl: 'https://example.com/unsubscribe?token=a&b' });
+  assert.match(email.html, /<a href="https:\/\/example\.com\/unsubscribe\?token=a&amp;b"[^>]*>Unsubscribe<\/a>/);
+  assert.match(email.html, /as ann@example\.com\./);
+  assert.doesNotMatch(email.html, /\uE000|\uE001/);
+  assert.match(email.text, /Unsubscribe: https:\/\/example\.com\/unsubscribe\?token=a&b\n$/);
+  assert.doesNotMatch(email.text, /A short summary/, 'no hidden preheader in the text part');
+  assert.match(email.text, /^Tom & Jerry <3\nJanuary 26, 2026\n/);
+  assert.doesNotMatch(email.text, /\n\n\n/);
+});
+
+test('without email.txt the text part is made from the HTML, cleanly', async (t) => {
+  const site = await makeSite(t);
+  await site.write('templates/email.html', '<html><body><div class="preheader">{{ post.summary }}</div><table role="presentation"><tr><td>{{ post.html | raw }}</td><td><a href="{{ unsubscribe_url }}">Unsubscribe</a></td></tr></table></body></html>');
+  const cfg = config(site.dir);
+  const draft = await renderEmail([emailPost()], loadEmailTemplates(cfg, site.dir), cfg);
+  const { text } = personalise(draft, { name: '', email: 'a@example.com', unsubscribeUrl: 'https://example.com/u?t=1' });
+  assert.doesNotMatch(text, /A short summary/);
+  assert.match(text, /Hello/);
+  assert.match(text, /x < 1/);
+  assert.match(text, /Unsubscribe \[https:\/\/example\.com\/u\?t=1\]/);
+});
+
+test('a Liquid error in a template names the file and line', async (t) => {
+  const site = await makeSite(t);
+  await site.write('templates/email.html', '<p>fine</p>\n<p>{% if post.title %}never closed</p>\n');
+  assert.throws(() => loadEmailTemplates(config(site.dir), site.dir), /templates\/email\.html:2: template error: .*tag \{% if post\.title %\} not closed/);
+});
+
+test('digest mode: one email for several posts', async (t) => {
+  const site = await makeSite(t);
+  const cfg = config(site.dir);
+  const draft = await renderEmail([emailPost({ title: 'One' }), emailPost({ title: 'Two' }), emailPost({ title: 'Three' })], loadEmailTemplates(cfg, site.dir), cfg);
+  assert.equal(draft.subject, 'News & Notes: One and 2 more');
+  for (const title of ['One', 'Two', 'Three']) assert.match(draft.html, new RegExp(`>${title}</h1>`));
+});
+
+test('a message over 100 KB is warned about', async (t) => {
+  const site = await makeSite(t);
+  const cfg = config(site.dir);
+  const draft = await renderEmail([emailPost({ html: `<p>${'word '.repeat(25_000)}</p>` })], loadEmailTemplates(cfg, site.dir), cfg);
+  assert.match(draft.warnings[0]!, /Gmail clips messages over about 102 KB/);
+});
+
+test('unsubscribe tokens are signed: forged or altered ones are refused', async (t) => {
+  const site = await makeSite(t);
+  const cfg = config(site.dir);
+  const secret = loadSecret(cfg, {});
+  assert.equal(loadSecret(cfg, {}), secret, 'generated once, then reused');
+  assert.equal(statSync(join(site.dir, '.herald/secret')).mode & 0o777, 0o600);
+  assert.equal(loadSecret(cfg, { HERALD_SECRET: 'from-env' }), 'from-env');
+
+  const token = signToken('unsubscribe', 'Ann@Example.com', secret);
+  assert.equal(verifyToken('unsubscribe', token, secret), 'Ann@Example.com');
+  const [, mac] = token.split('.');
+  const forged = `${Buffer.from('bob@example.com').toString('base64url')}.${mac}`;
+  assert.equal(verifyToken('unsubscribe', forged, secret), undefined);
+  assert.equal(verifyToken('unsubscribe', token, 'another secret'), undefined);
+  assert.equal(verifyToken('confirm', token, secret), undefined, 'a token for one purpose is no good for another');
+  assert.equal(verifyToken('unsubscribe', `${token}x`, secret), undefined);
+  assert.match(unsubscribeUrl(cfg, 'ann@example.com', secret), /^https:\/\/example\.com\/unsubscribe\?token=[\w-]+\.[\w-]+$/);
+});
+
+test('herald preview writes the HTML and text of a post email and prints their paths', async (t) => {
+  const site = await makeSite(t, { '2026-01-26-hello.md': post({ title: 'Hello', summary: 'Hi there', body: '![pic](pic.png)\n\nText.\n' }) });
+  const result = await site.run('preview', 'hello');
+  assert.equal(result.code, 0, result.err);
+  assert.match(result.out, /^subject: Hello\nhtml: \.herald\/preview\/hello\.html\ntext: \.herald\/preview\/hello\.txt$/);
+  const html = await site.read('.herald/preview/hello.html');
+  assert.match(html, /src="https:\/\/example\.com\/hello\/pic\.png"/);
+  assert.match(await site.read('.herald/preview/hello.txt'), /Unsubscribe: https:\/\/example\.com\/unsubscribe\?token=/);
+  const byFile = await site.run('preview', 'posts/2026-01-26-hello.md');
+  assert.equal(byFile.code, 0);
+  const missing = await site.run('preview', 'helo');
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /no post with slug or file "helo"/);
+});
