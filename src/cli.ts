@@ -46,6 +46,25 @@ export async function main(argv: string[], io: Io): Promise<number> {
     });
 
   program
+    .command('run')
+    .description('one pass: build the feeds, send every due post, exit')
+    .option('--json', 'print the summary as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { runCommand } = await import('./commands/send.js');
+      exitCode = await runCommand(await context(), options.json === true);
+    });
+  program
+    .command('send')
+    .argument('<post>', 'a slug or a post file')
+    .description('send one post to every active subscriber who has not had it')
+    .option('--to <email>', 'send only to this address, as a test')
+    .option('--dry-run', 'list who would get it; send nothing')
+    .option('--resend', 'send it again to everyone, even those who had it')
+    .action(async (post: string, options: { to?: string; dryRun?: boolean; resend?: boolean }) => {
+      const { sendCommand } = await import('./commands/send.js');
+      exitCode = await sendCommand(await context(), post, options);
+    });
+  program
     .command('preview')
     .argument('<post>', 'a slug or a post file')
     .description('render the email for a post into files (HTML and text) and print their paths')
@@ -122,6 +141,7 @@ if (isEntryPoint()) {
     env: process.env,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
+    tty: process.stderr.isTTY,
   };
   main(process.argv.slice(2), io).then(
     (code) => {

@@ -38,6 +38,7 @@ const schema = v.strictObject({
   templates: text('templates'),
   output: text('public'),
   state: text('.herald'),
+  outbox: text('outbox'),
   feed: v.optional(
     v.strictObject({ limit: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 20) }),
     {},
@@ -113,7 +114,7 @@ export interface Config {
   /** `url` unset means the outbox: messages are written as .eml files, nothing is sent. */
   readonly smtp: Readonly<{ url?: string; maxConnections: number; rateLimit?: number; dkim?: Readonly<{ domain: string; selector: string; privateKeyFile: string }> }>;
   /** Absolute paths, resolved against the config file's folder. */
-  readonly paths: Readonly<{ posts: string; subscribers: string; templates: string; output: string; state: string }>;
+  readonly paths: Readonly<{ posts: string; subscribers: string; templates: string; output: string; state: string; outbox: string }>;
 }
 
 /** Where the config comes from: --config, else HERALD_CONFIG, else ./herald.config.yml if it exists. */
@@ -214,6 +215,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
       templates: resolve(base, value.templates),
       output: resolve(base, value.output),
       state: resolve(base, value.state),
+      outbox: resolve(base, value.outbox),
     },
   });
 }

@@ -14,6 +14,8 @@ export type ProblemCode =
   | 'E_SUBSCRIBERS'
   | 'E_SUBSCRIBER'
   | 'E_TEMPLATE'
+  | 'E_LOCKED'
+  | 'E_SEND'
   | 'E_USAGE';
 
 export interface Problem {

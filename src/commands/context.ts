@@ -11,12 +11,16 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   out: (line: string) => void;
   err: (line: string) => void;
+  /** A terminal on stderr: progress bars are drawn. */
+  tty?: boolean;
 }
 
 export interface CommandContext {
   config: Config;
   now: Date;
   io: Io;
+  /** True once SIGINT or SIGTERM asked herald to stop starting new work. */
+  stopped?: () => boolean;
 }
 
 /** Config and clock for one command: --config/HERALD_CONFIG/./herald.config.yml, and --now or the real time. */

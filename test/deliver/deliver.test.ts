@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { makeSite, post, type Site } from '../helpers.js';
+import { smtpError, startSmtpSink, type Sink } from '../smtp.js';
+
+const CONFIG = (extra = '') => `site:
+  title: Test News
+  url: https://news.example.com/
+email:
+  from: "Test News <news@example.com>"
+  replyTo: editor@example.com
+${extra}`;
+
+function subscribersCsv(rows: [email: string, status?: string, topics?: string][]): string {
+  return `email,name,status,topics,created_at,updated_at\n${rows.map(([email, status = 'active', topics = '']) => `${email},Reader ${email.split('@')[0]},${status},"${topics}",,`).join('\n')}\n`;
+}
+
+async function siteWithSink(t: import('node:test').TestContext, sink: Sink, posts: Record<string, string>, subscribers: [string, string?, string?][], extraConfig = '') {
+  const site = await makeSite(t, posts, CONFIG(extraConfig));
+  await site.write('subscribers/subscribers.csv', subscribersCsv(subscribers));
+  const run = (...args: string[]) => site.run(...args);
+  return { site, run, env: { HERALD_SMTP_URL: sink.url, HERALD_RETRY_BACKOFF_MS: '20' } };
+}
+
+// site.run passes env {}: these helpers run with the sink's URL in the environment.
+async function herald(site: Site, env: Record<string, string>, ...args: string[]) {
+  const { main } = await import('../../src/cli.js');
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { cwd: site.dir, env, out: (line) => out.push(line), err: (line) => err.push(line) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+test('each subscriber gets their own message with every header a mail provider wants', async (t) => {
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const { site, env } = await siteWithSink(t, sink, { 'hello.md': post({ title: 'Hello & welcome', date: '2026-03-01', summary: 'A summary.', body: '![pic](pic.png)\n\nBody text.\n' }) }, [['ann@example.com'], ['bob@example.com'], ['gone@example.com', 'unsubscribed'], ['new@example.com', 'pending']]);
+  const result = await herald(site, env, 'send', 'hello');
+  assert.equal(result.code, 0, result.err);
+  assert.equal(sink.received.length, 2);
+  const ids = new Set<string>();
+  for (const { to, mail, raw } of sink.received) {
+    assert.equal(to.length, 1, 'one recipient per message');
+    assert.equal(mail.to && !Array.isArray(mail.to) ? mail.to.value.length : 0, 1);
+    assert.equal(mail.from?.text, '"Test News" <news@example.com>');
+    assert.equal(mail.replyTo?.text, 'editor@example.com');
+    assert.equal(mail.subject, 'Hello & welcome');
+    assert.ok(mail.date instanceof Date);
+    assert.match(mail.messageId ?? '', /^<[0-9a-f]{32}@news\.example\.com>$/);
+    ids.add(mail.messageId!);
+    const unfolded = raw.replace(/\r?\n[ \t]+/g, ' ');
+    const unsubscribe = { url: /^List-Unsubscribe: <([^>]+)>$/m.exec(unfolded)?.[1] ?? '' };
+    assert.match(unsubscribe.url, /^https:\/\/news\.example\.com\/unsubscribe\?token=[\w-]+\.[\w-]+$/);
+    assert.match(unfolded, /^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
+    assert.match(unfolded, /^List-ID: "Test News" <newsletter\.news\.example\.com>\r?$/m);
+    assert.match(unfolded, /^Content-Type: multipart\/alternative;/m);
+    assert.match(mail.html || '', /src="https:\/\/news\.example\.com\/hello\/pic\.png"/);
+    assert.match(mail.html || '', new RegExp(`href="${unsubscribe.url.replace(/[?.]/g, '\\$&')}"`));
+    assert.match(mail.text ?? '', /Unsubscribe: https:\/\/news\.example\.com\/unsubscribe\?token=/);
+  }
+  assert.equal(ids.size, 2, 'a Message-ID per recipient');
+  assert.deepEqual(sink.received.map((r) => r.to[0]).sort(), ['ann@example.com', 'bob@example.com']);
+
+  const again = await herald(site, env, 'send', 'hello');
+  assert.match(again.out, /0 sent, 0 failed, 0 bounced, 2 already had it/);
+  assert.equal(sink.received.length, 2);
+});
+
+test('a 4xx reply is retried; a 5xx reply bounces that address and the rest go on', async (t) => {
+  const sink = await startSmtpSink({
+    reply: (to, attempt) => {
+      if (to === 'busy@example.com' && attempt < 3) return smtpError(451, 'Try again later');
+      if (to === 'nobody@example.com') return smtpError(550, 'No such user');
+      return undefined;
+    },
+  });
+  t.after(() => sink.close());
+  const { site, env } = await siteWithSink(t, sink, { 'p.md': post({ title: 'P' }) }, [['busy@example.com'], ['nobody@example.com'], ['fine@example.com']]);
+  const result = await herald(site, env, 'send', 'p');
+  assert.equal(result.code, 0, result.err);
+  assert.match(result.out, /p: 2 sent, 0 failed, 1 bounced/);
+  assert.match(result.err, /bounced nobody@example\.com: 550 No such user/);
+  assert.deepEqual(sink.received.map((r) => r.to[0]).sort(), ['busy@example.com', 'fine@example.com']);
+  assert.match(await site.read('subscribers/subscribers.csv'), /nobody@example\.com,Reader nobody,bounced/);
+});
+
+test('an address that keeps failing with 4xx is left due and the pass exits 1', async (t) => {
+  const sink = await startSmtpSink({ reply: (to) => (to === 'full@example.com' ? smtpError(452, 'Mailbox full') : undefined) });
+  t.after(() => sink.close());
+  const { site, env } = await siteWithSink(t, sink, { 'p.md': post({ title: 'P' }) }, [['full@example.com'], ['ok@example.com']]);
+  const result = await herald(site, env, 'send', 'p');
+  assert.equal(result.code, 1);
+  assert.match(result.out, /1 sent, 1 failed/);
+  assert.match(result.err, /failed full@example\.com: 452 Mailbox full/);
+  const retry = await herald(site, env, 'send', 'p', '--dry-run');
+  assert.match(retry.out, /^full@example\.com$/m);
+  assert.doesNotMatch(retry.out, /^ok@example\.com$/m);
+});
+
+test('a server that drops the connection is retried on a new one', async (t) => {
+  const sink = await startSmtpSink({ dropFirst: 2 });
+  t.after(() => sink.close());
+  const { site, env } = await siteWithSink(t, sink, { 'p.md': post({ title: 'P' }) }, [['a@example.com'], ['b@example.com']]);
+  const result = await herald(site, env, 'send', 'p');
+  assert.equal(result.code, 0, result.err + result.out);
+  assert.deepEqual(sink.received.map((r) => r.to[0]).sort(), ['a@example.com', 'b@example.com']);
+});
+
+test('the first run records a baseline and mails nothing; later posts go out once, same-day posts too', async (t) => {
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const { site, env } = await siteWithSink(t, sink, { 'old.md': post({ title: 'Old', date: '2026-03-01' }) }, [['a@example.com']]);
+  const first = await herald(site, env, 'run', '--now', '2026-03-05T09:00:00Z');
+  assert.equal(first.code, 0, first.err);
+  assert.match(first.out, /first run: baseline set/);
+  assert.equal(sink.received.length, 0);
+
+  await site.write('posts/today.md', post({ title: 'Today', date: '2026-03-05' }));
+  await site.write('posts/later.md', post({ title: 'Later', date: '2026-03-05 12:00' }));
+  const second = await herald(site, env, 'run', '--now', '2026-03-05T10:00:00Z');
+  assert.equal(second.code, 0, second.err);
+  assert.deepEqual(sink.received.map((r) => r.mail.subject), ['Today'], 'the same-day post goes out; the future one waits');
+
+  const third = await herald(site, env, 'run', '--now', '2026-03-05T12:00:00Z');
+  assert.equal(third.code, 0);
+  assert.deepEqual(sink.received.map((r) => r.mail.subject), ['Today', 'Later']);
+
+  // Editing or renaming a sent post never sends it again.
+  await site.write('posts/today.md', post({ title: 'Today', date: '2026-03-05', body: 'Edited body.\n' }));
+  const { rename } = await import('node:fs/promises');
+  await rename(join(site.dir, 'posts/later.md'), join(site.dir, 'posts/2026-03-05-later-renamed.md'));
+  const fourth = await herald(site, env, 'run', '--now', '2026-03-06T00:00:00Z');
+  assert.match(fourth.out, /nothing due/);
+  assert.equal(sink.received.length, 2);
+  // By hand, an old post can still be sent.
+  await herald(site, env, 'send', 'old');
+  assert.equal(sink.received.length, 3);
+});
+
+test('topic filters: a subscriber with topics gets only posts sharing one', async (t) => {
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const { site, env } = await siteWithSink(t, sink, { 'w.md': post({ title: 'Work post', topics: ['Work'] }), 'l.md': post({ title: 'Life post', topics: 'life' }) }, [['all@example.com'], ['work@example.com', 'active', 'work'], ['books@example.com', 'active', 'books']]);
+  await herald(site, env, 'send', 'w');
+  await herald(site, env, 'send', 'l');
+  const got = (address: string) => sink.received.filter((r) => r.to[0] === address).map((r) => r.mail.subject).sort();
+  assert.deepEqual(got('all@example.com'), ['Life post', 'Work post']);
+  assert.deepEqual(got('work@example.com'), ['Work post']);
+  assert.deepEqual(got('books@example.com'), []);
+});
+
+test('digest mode puts every post due in one pass into one email', async (t) => {
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const { site, env } = await siteWithSink(t, sink, {}, [['a@example.com'], ['w@example.com', 'active', 'work']], 'email_mode: digest\n'.replace('email_mode: digest\n', ''));
+  await site.write('herald.config.yml', `${CONFIG().replace('  replyTo: editor@example.com\n', '  replyTo: editor@example.com\n  mode: digest\n')}`);
+  await herald(site, env, 'run', '--now', '2026-03-01T00:00:00Z');
+  await site.write('posts/one.md', post({ title: 'One', date: '2026-03-02 08:00', topics: 'work' }));
+  await site.write('posts/two.md', post({ title: 'Two', date: '2026-03-02 09:00', topics: 'life' }));
+  const result = await herald(site, env, 'run', '--now', '2026-03-02T10:00:00Z');
+  assert.equal(result.code, 0, result.err);
+  const forA = sink.received.filter((r) => r.to[0] === 'a@example.com');
+  assert.equal(forA.length, 1);
+  assert.equal(forA[0]!.mail.subject, 'Test News: One and 1 more');
+  const forW = sink.received.filter((r) => r.to[0] === 'w@example.com');
+  assert.equal(forW.length, 1);
+  assert.equal(forW[0]!.mail.subject, 'One', 'a topic subscriber gets only the posts they follow');
+});
+
+test('DKIM signs List-Unsubscribe and List-Unsubscribe-Post', async (t) => {
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { site, env } = await siteWithSink(t, sink, { 'p.md': post({ title: 'P' }) }, [['a@example.com']], 'smtp:\n  dkim:\n    domain: example.com\n    selector: herald\n    privateKey: dkim.pem\n');
+  await site.write('dkim.pem', privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+  const result = await herald(site, env, 'send', 'p');
+  assert.equal(result.code, 0, result.err);
+  const signature = /^DKIM-Signature:([\s\S]*?)\r?\n(?=\S)/m.exec(sink.received[0]!.raw)?.[1]?.replace(/\s+/g, '') ?? '';
+  const signed = /;h=([^;]+)/.exec(signature)?.[1]?.toLowerCase().split(':') ?? [];
+  assert.ok(signed.includes('list-unsubscribe'), signature);
+  assert.ok(signed.includes('list-unsubscribe-post'), signature);
+});
+
+test('with no SMTP configured, messages are written to the outbox as .eml files', async (t) => {
+  const site = await makeSite(t, { 'p.md': post({ title: 'Outbox post' }) }, CONFIG());
+  await site.write('subscribers/subscribers.csv', subscribersCsv([['a@example.com'], ['b@example.com']]));
+  const result = await site.run('send', 'p');
+  assert.equal(result.code, 0, result.err);
+  const files = (await readdir(join(site.dir, 'outbox'))).sort();
+  assert.equal(files.length, 2);
+  assert.match(files[0]!, /a@example\.com\.eml$/);
+  assert.match(await site.read(`outbox/${files[0]}`), /^Subject: Outbox post$/m);
+});
