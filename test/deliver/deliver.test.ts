@@ -194,3 +194,50 @@ test('with no SMTP configured, messages are written to the outbox as .eml files'
   assert.match(files[0]!, /a@example\.com\.eml$/);
   assert.match(await site.read(`outbox/${files[0]}`), /^Subject: Outbox post$/m);
 });
+
+test('SIGKILL in the middle of a send, then a rerun: everyone gets the post, nobody twice (but in-flight)', async (t) => {
+  const sink = await startSmtpSink({ parse: false });
+  t.after(() => sink.close());
+  const subscribers = Array.from({ length: 1500 }, (_, i): [string] => [`reader${i}@example.com`]);
+  const { site } = await siteWithSink(t, sink, { 'p.md': post({ title: 'Big send' }) }, subscribers);
+  const env = { ...process.env, HERALD_SMTP_URL: sink.url, HERALD_RETRY_BACKOFF_MS: '20' };
+  const { spawn } = await import('node:child_process');
+  const { BUILT_CLI } = await import('../helpers.js');
+  const child = spawn(process.execPath, [BUILT_CLI, 'send', 'p'], { cwd: site.dir, env, stdio: 'ignore' });
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (sink.received.length >= 400) {
+        clearInterval(poll);
+        child.kill('SIGKILL');
+        resolve();
+      }
+    }, 2);
+  });
+  await new Promise((resolve) => child.on('exit', resolve));
+  const atKill = sink.received.length;
+  assert.ok(atKill < 1500, `killed part-way (${atKill} sent)`);
+
+  const rerun = await new Promise<number>((resolve) => {
+    spawn(process.execPath, [BUILT_CLI, 'send', 'p'], { cwd: site.dir, env, stdio: 'ignore' }).on('exit', (code) => resolve(code ?? 1));
+  });
+  assert.equal(rerun, 0);
+  const counts = new Map<string, number>();
+  for (const { to } of sink.received) counts.set(to[0]!, (counts.get(to[0]!) ?? 0) + 1);
+  assert.equal(counts.size, 1500, 'every subscriber got the post');
+  const twice = [...counts.values()].filter((count) => count > 1).length;
+  assert.ok(twice <= 20, `${twice} got it twice: only messages in flight at the kill may repeat`);
+  assert.ok([...counts.values()].every((count) => count <= 2));
+});
+
+test('two herald sends at once: the second is refused while the first holds the lock', async (t) => {
+  const site = await makeSite(t, { 'p.md': post({ title: 'P' }) }, CONFIG());
+  const { acquireSendLock } = await import('../../src/deliver/lock.js');
+  const { parseConfig } = await import('../../src/config.js');
+  const config = parseConfig({ state: '.herald' }, join(site.dir, 'herald.config.yml'), site.dir);
+  const release = await acquireSendLock(config);
+  const refused = await site.run('send', 'p');
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /another herald \(pid \d+\) is sending right now/);
+  await release();
+  assert.equal((await site.run('send', 'p')).code, 0);
+});
