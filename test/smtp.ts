@@ -51,6 +51,8 @@ export async function startSmtpSink(options: { reply?: (to: string, attempt: num
     },
   };
   const server = new SMTPServer(serverOptions);
+  // Clients that are killed or hung up on reset their connections: expected here, not a failure.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
   return { url: `smtp://127.0.0.1:${port}`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };

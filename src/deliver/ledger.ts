@@ -7,6 +7,10 @@ import type { DeliveryLedger } from './sender.js';
 
 const SYNC_EVERY = 200;
 
+function ledgerPath(config: Config, jobKey: string): string {
+  return join(config.paths.state, 'deliveries', `${hash(jobKey).slice(0, 24)}.log`);
+}
+
 /**
  * Who already has a message: one append-only file per delivery job in the state folder. A line is
  * written the moment the server accepts a message, so it survives a kill of herald at once (it is
@@ -30,9 +34,17 @@ export class Ledger implements DeliveryLedger {
   }
 
   static open(config: Config, jobKey: string): Ledger {
-    const dir = join(config.paths.state, 'deliveries');
-    mkdirSync(dir, { recursive: true });
-    return new Ledger(join(dir, `${hash(jobKey).slice(0, 24)}.log`));
+    mkdirSync(join(config.paths.state, 'deliveries'), { recursive: true });
+    return new Ledger(ledgerPath(config, jobKey));
+  }
+
+  /** How many recipients a job has reached so far, without opening it for writing. */
+  static count(config: Config, jobKey: string): number {
+    try {
+      return readFileSync(ledgerPath(config, jobKey), 'utf8').split('\n').filter((line) => line.includes('\t')).length;
+    } catch {
+      return 0;
+    }
   }
 
   has(email: string): boolean {

@@ -241,3 +241,23 @@ test('two herald sends at once: the second is refused while the first holds the 
   await release();
   assert.equal((await site.run('send', 'p')).code, 0);
 });
+
+test('status shows the baseline and, per post, sent at, due, or sending n of m', async (t) => {
+  const sink = await startSmtpSink({ reply: (to) => (to === 'later@example.com' ? smtpError(451, 'Later') : undefined) });
+  t.after(() => sink.close());
+  const { site, env } = await siteWithSink(t, sink, { 'old.md': post({ title: 'Old', date: '2026-03-01' }) }, [['a@example.com'], ['later@example.com']]);
+  const before = await herald(site, env, 'status', '--now', '2026-03-05T09:00:00Z');
+  assert.match(before.out, /^newsletter baseline: not set yet/m);
+  await herald(site, env, 'run', '--now', '2026-03-05T09:00:00Z');
+  await site.write('posts/new.md', post({ title: 'New', date: '2026-03-05 10:00' }));
+  const due = await herald(site, env, 'status', '--now', '2026-03-05T11:00:00Z');
+  assert.match(due.out, /^newsletter baseline: 2026-03-05 09:00$/m);
+  assert.match(due.out, /posts\/new\.md  New  \[due: 2 recipients\]$/m);
+  assert.match(due.out, /posts\/old\.md  Old  \[before the baseline: not mailed\]$/m);
+  const pass = await herald(site, env, 'run', '--now', '2026-03-05T11:00:00Z');
+  assert.equal(pass.code, 1);
+  assert.match(pass.out, /1 sent, 1 failed, 1 posts still due/);
+  const sending = await herald(site, env, 'status', '--now', '2026-03-05T11:00:00Z', '--json');
+  const row = JSON.parse(sending.out).posts.find((p: { slug: string }) => p.slug === 'new');
+  assert.deepEqual(row.mail, { state: 'sending', delivered: 1, recipients: 2 });
+});
