@@ -97,3 +97,13 @@ test('status lists each post with its state and problems, as text or JSON', asyn
   assert.equal(byFile['posts/broken.md'].state, 'invalid');
   assert.match(byFile['posts/broken.md'].problems[0], /no date/);
 });
+
+test('check also validates the email templates and the subscriber list', async (t) => {
+  const site = await makeSite(t, { 'ok.md': post() });
+  await site.write('templates/email.html', '<p>{{ post.title </p>\n');
+  await site.write('subscribers/subscribers.csv', 'email,name,status,topics,created_at,updated_at\nnope,X,active,,,\n');
+  const result = await site.run('check');
+  assert.equal(result.code, 1);
+  assert.match(result.err, /templates\/email\.html:1: template error/);
+  assert.match(result.err, /subscribers\/subscribers\.csv:2: "nope" is not an email address/);
+});

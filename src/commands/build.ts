@@ -1,10 +1,12 @@
 import { build } from '../build.js';
-import { formatProblem } from '../errors.js';
+import type { Config } from '../config.js';
+import { formatProblem, HeraldError, type Problem } from '../errors.js';
 import type { CommandContext } from './context.js';
 
 export async function buildCommand({ config, now, io }: CommandContext, write: boolean): Promise<number> {
   const started = performance.now();
   const report = await build(config, { now, cwd: io.cwd, write });
+  if (!write) report.problems.push(...(await checkMail(config, io.cwd)));
   for (const path of report.written) io.out(`wrote ${path}`);
   for (const problem of report.problems) io.err(formatProblem(problem));
   const { counts } = report;
@@ -16,7 +18,29 @@ export async function buildCommand({ config, now, io }: CommandContext, write: b
         `${report.written.length} feed file${report.written.length === 1 ? '' : 's'} written, ${report.unchanged} unchanged, in ${seconds}s`,
     );
   } else {
-    io.out(`checked config and posts: ${counts.published} published, ${counts.draft} draft, ${counts.scheduled} scheduled${rejected || ', no problems'}`);
+    io.out(`checked config, posts, templates and subscribers: ${counts.published} published, ${counts.draft} draft, ${counts.scheduled} scheduled${rejected || ', no problems'}`);
   }
   return report.problems.length ? 1 : 0;
+}
+
+// check also reads what sending needs: the templates, the subscriber list and the DKIM key.
+async function checkMail(config: Config, cwd: string): Promise<Problem[]> {
+  const [{ loadEmailTemplates }, { readSubscribers }, { createTransport }] = await Promise.all([
+    import('../email/templates.js'),
+    import('../subscribers/store.js'),
+    import('../deliver/transport.js'),
+  ]);
+  const problems: Problem[] = [];
+  const attempt = (step: () => unknown) => {
+    try {
+      step();
+    } catch (error) {
+      if (!(error instanceof HeraldError)) throw error;
+      problems.push(error.problem);
+    }
+  };
+  attempt(() => loadEmailTemplates(config, cwd));
+  attempt(() => problems.push(...readSubscribers(config, cwd).problems));
+  attempt(() => createTransport(config).close());
+  return problems;
 }
