@@ -47,6 +47,12 @@ function verdict(name, value, target, unit = 'x') {
   return { name, value, target, ok };
 }
 
+function atLeast(name, value, target) {
+  const ok = value >= target;
+  console.log(`${ok ? 'PASS' : 'MISS'}  ${name}: ${value.toFixed(3)}x (target >= ${target}x)`);
+  return { name, value, target, ok };
+}
+
 function countItems(xml) {
   return (xml.match(/<item>/g) ?? []).length;
 }
@@ -126,7 +132,77 @@ function feeds() {
   writeFileSync(join(WORK, 'results-feeds.json'), `${JSON.stringify({ posts: POSTS, runs: RUNS, node: process.version, rows, verdicts }, null, 2)}\n`);
 }
 
-const SECTIONS = { feeds };
+/** Starts bench/smtp-sink.js; resolves to its URL and a way to stop it. */
+async function startSink() {
+  const { spawn } = await import('node:child_process');
+  const child = spawn('node', [join(ROOT, 'bench', 'smtp-sink.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve) => child.stdout.once('data', (data) => resolve(Number(String(data).trim()))));
+  return { url: `smtp://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
+function writeSubscribers(dir, count) {
+  mkdirSync(dir, { recursive: true });
+  const rows = ['email,name,status,topics,created_at,updated_at'];
+  for (let i = 0; i < count; i++) rows.push(`reader${i}@example.com,Reader ${i},active,,2026-01-01T00:00:00.000Z,2026-01-01T00:00:00.000Z`);
+  writeFileSync(join(dir, 'subscribers.csv'), `${rows.join('\n')}\n`);
+}
+
+async function email() {
+  const CONNECTIONS = 5;
+  const site = join(WORK, 'email');
+  rmSync(site, { recursive: true, force: true });
+  mkdirSync(join(site, 'posts'), { recursive: true });
+  writeFileSync(join(site, 'posts', 'post.md'), `---\ntitle: A post\ndate: 2026-01-01\n---\n\n${'A paragraph of a typical post, with a [link](https://example.com/).\n\n'.repeat(30)}`);
+  writeFileSync(join(site, 'herald.config.yml'), `site:\n  title: Bench\n  url: https://example.com/\nsmtp:\n  maxConnections: ${CONNECTIONS}\n`);
+  const sink = await startSink();
+  const env = { ...process.env, HERALD_SMTP_URL: sink.url, HERALD_SECRET: 'bench' };
+  const heraldSend = (count) => {
+    writeSubscribers(join(site, 'subscribers'), count);
+    rmSync(join(site, '.herald', 'deliveries'), { recursive: true, force: true });
+    rmSync(join(site, '.herald', 'newsletter.json'), { force: true });
+    return runWithEnv('node', [HERALD, '--config', join(site, 'herald.config.yml'), 'send', 'post'], env);
+  };
+  // The plain loop sends the very message herald renders (herald preview writes it out).
+  runWithEnv('node', [HERALD, '--config', join(site, 'herald.config.yml'), 'preview', 'post'], env);
+  const preview = join(site, '.herald', 'preview');
+  const plain = (count) => runWithEnv('node', [join(ROOT, 'bench', 'plain-loop.js'), sink.url, String(count), String(CONNECTIONS), join(preview, 'post.html'), join(preview, 'post.txt')], env);
+  try {
+    const COUNT = 10_000;
+    heraldSend(1000);
+    plain(1000);
+    const samples = { herald: [], plain: [] };
+    for (let i = 0; i < 3; i++) {
+      samples.plain.push(plain(COUNT));
+      samples.herald.push(heraldSend(COUNT));
+    }
+    const rows = [summarize(`plain nodemailer pool, ${COUNT} msgs`, samples.plain), summarize(`herald send, ${COUNT} subscribers`, samples.herald)];
+    console.log(`\nemail: one post to ${COUNT} subscribers over ${CONNECTIONS} connections to a loopback SMTP sink, median of 3`);
+    printTable(rows);
+    const [base, ours] = rows;
+    const throughput = (row) => (COUNT / row.medianMs) * 1000;
+    console.log(`throughput: plain ${throughput(base).toFixed(0)} msg/s, herald ${throughput(ours).toFixed(0)} msg/s (ledger on)`);
+    const big = heraldSend(100_000);
+    console.log(`herald send to 100000 subscribers: ${(big.ms / 1000).toFixed(1)} s, peak ${big.peakMb.toFixed(0)} MB`);
+    const verdicts = [atLeast('herald throughput vs plain loop', throughput(ours) / throughput(base), 0.8), verdict('peak memory, 100000 subscribers', big.peakMb, 200, ' MB')];
+    writeFileSync(join(WORK, 'results-email.json'), `${JSON.stringify({ rows, big: { ms: big.ms, peakMb: big.peakMb }, verdicts }, null, 2)}\n`);
+  } finally {
+    sink.stop();
+  }
+}
+
+function runWithEnv(command, args, env) {
+  const [file, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%M', command, ...args]] : [command, args];
+  const started = process.hrtime.bigint();
+  const child = spawnSync(file, argv, { cwd: ROOT, encoding: 'utf8', env, maxBuffer: 64 << 20 });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (child.status !== 0) {
+    console.error(`${command} ${args.join(' ')} failed (exit ${child.status}):\n${child.stdout}\n${child.stderr}`);
+    process.exit(1);
+  }
+  return { ms, peakMb: GNU_TIME ? Number(child.stderr.trim().split('\n').pop()) / 1024 : NaN };
+}
+
+const SECTIONS = { feeds, email };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length ? chosen : Object.keys(SECTIONS)) {
   if (!SECTIONS[name]) {
@@ -134,5 +210,5 @@ for (const name of chosen.length ? chosen : Object.keys(SECTIONS)) {
     process.exit(2);
   }
   mkdirSync(WORK, { recursive: true });
-  SECTIONS[name]();
+  await SECTIONS[name]();
 }

@@ -2,8 +2,8 @@ import { build, postState } from '../build.js';
 import { readPostCache } from '../cache.js';
 import { acquireSendLock } from '../deliver/lock.js';
 import { duePosts, findSent, readNewsletterState, sentRecord, writeNewsletterState } from '../deliver/newsletter.js';
-import { openLedger, runJobs, type Job, type JobResult } from '../deliver/pass.js';
-import { recipientsFor, type DeliveryLedger } from '../deliver/sender.js';
+import { openLedger, recipientsOf, runJobs, type Job, type JobResult, type SendContext } from '../deliver/pass.js';
+import type { DeliveryLedger } from '../deliver/sender.js';
 import { createTransport, type Transport } from '../deliver/transport.js';
 import { entryId } from '../feeds/model.js';
 import { formatProblem, HeraldError } from '../errors.js';
@@ -11,7 +11,6 @@ import { loadPosts } from '../posts/load.js';
 import type { PostMeta } from '../posts/parse.js';
 import { scanPostFiles } from '../posts/scan.js';
 import { emailKey, validEmail, type Subscriber } from '../subscribers/model.js';
-import { readSubscribers } from '../subscribers/store.js';
 import type { CommandContext } from './context.js';
 import { findPost } from './preview.js';
 
@@ -28,12 +27,6 @@ function progress(context: CommandContext): ((done: number, total: number) => vo
   };
 }
 
-function activeSubscribers(context: CommandContext): Subscriber[] {
-  const list = readSubscribers(context.config, context.io.cwd);
-  for (const problem of list.problems) context.io.err(formatProblem(problem));
-  return list.rows.flatMap((row) => (row.ok ? [row.subscriber] : []));
-}
-
 function logJob(context: CommandContext, result: JobResult): void {
   const what = result.posts.length === 1 ? result.posts[0]!.slug : `digest of ${result.posts.map((post) => post.slug).join(', ')}`;
   context.io.out(
@@ -43,6 +36,17 @@ function logJob(context: CommandContext, result: JobResult): void {
   for (const failure of result.failed.slice(0, 5)) context.io.err(`  failed ${failure.email}: ${failure.reason}`);
   if (result.failed.length > 5) context.io.err(`  ... and ${result.failed.length - 5} more failed`);
   for (const bounce of result.bounced) context.io.err(`  bounced ${bounce.email}: ${bounce.reason}`);
+}
+
+function sendContext(context: CommandContext, transport: Transport, skippedLines: Set<number>): SendContext {
+  return { config: context.config, cwd: context.io.cwd, env: context.io.env, transport, onProgress: progress(context), stopped: context.stopped, skippedLines };
+}
+
+// Unreadable rows are left out of every send; herald subscribers list says what is wrong with them.
+function reportSkipped(context: CommandContext, skippedLines: Set<number>): void {
+  if (!skippedLines.size) return;
+  const lines = [...skippedLines].sort((a, b) => a - b);
+  context.io.err(`warning: ${lines.length} row${lines.length === 1 ? '' : 's'} of the subscriber list could not be read and got nothing (lines ${lines.slice(0, 10).join(', ')}${lines.length > 10 ? ', ...' : ''}; herald subscribers list shows why)`);
 }
 
 async function withTransport<T>(context: CommandContext, body: (transport: Transport) => Promise<T>): Promise<T> {
@@ -73,15 +77,16 @@ export async function runCommand(context: CommandContext, json: boolean): Promis
       else io.out(line);
       return report.problems.length ? 1 : 0;
     }
+    const skipped = new Set<number>();
     const due = duePosts(published, state, config).sort((a, b) => a.date - b.date);
-    const subscribers = activeSubscribers(context);
     const jobs: Job[] =
       config.email.mode === 'digest' && due.length > 1
-        ? [{ key: `digest:${due.map((post) => entryId(post, config.site.url)).join(',')}`, posts: due, recipients: subscribers.filter((s) => due.some((post) => recipientsFor([s], post.topics).length)) }]
-        : due.map((post) => ({ key: `post:${entryId(post, config.site.url)}`, posts: [post], recipients: recipientsFor(subscribers, post.topics) }));
+        ? [{ key: `digest:${due.map((post) => entryId(post, config.site.url)).join(',')}`, posts: due }]
+        : due.map((post) => ({ key: `post:${entryId(post, config.site.url)}`, posts: [post] }));
     const results = await withTransport(context, (transport) =>
-      runJobs(jobs, { config, cwd: io.cwd, env: io.env, transport, onProgress: progress(context), stopped: context.stopped }, openLedger(config)),
+      runJobs(jobs, sendContext(context, transport, skipped), openLedger(config)),
     );
+    reportSkipped(context, skipped);
     for (const result of results) {
       if (!json) logJob(context, result);
       if (result.failed.length) continue;
@@ -125,23 +130,35 @@ export async function sendCommand(context: CommandContext, name: string, options
     throw new HeraldError({ code: 'E_USAGE', field: '--to', message: `--to "${options.to}" is not an email address`, hint: 'give an address such as you@example.com' });
   }
   const resendKey = options.resend ? `:resend:${now.toISOString()}` : '';
-  const job: Job = options.to
-    ? { key: `test:${entryId(post, config.site.url)}:${now.toISOString()}`, posts: [post], recipients: [{ email: options.to.trim(), name: '', status: 'active', topics: [], created_at: '', updated_at: '', extra: {} }] }
-    : { key: `post:${entryId(post, config.site.url)}${resendKey}`, posts: [post], recipients: recipientsFor(activeSubscribers(context), post.topics) };
+  const testAddress: Subscriber | undefined = options.to ? { email: options.to.trim(), name: '', status: 'active', topics: [], created_at: '', updated_at: '', extra: {} } : undefined;
+  const job: Job = testAddress
+    ? { key: `test:${entryId(post, config.site.url)}:${now.toISOString()}`, posts: [post], audience: async function* () { yield testAddress; } }
+    : { key: `post:${entryId(post, config.site.url)}${resendKey}`, posts: [post] };
 
   if (options.dryRun) {
     const ledger = options.to || options.resend ? new MemoryLedger() : openLedger(config)(job.key);
-    const pending = job.recipients.filter((recipient) => !ledger.has(recipient.email));
-    ledger.close();
-    for (const recipient of pending) io.out(recipient.email);
-    io.out(`would send "${post.title}" to ${pending.length} of ${job.recipients.length} recipients (dry run: nothing sent)`);
+    let pending = 0;
+    let all = 0;
+    try {
+      for await (const recipient of recipientsOf(job, config)) {
+        all++;
+        if (ledger.has(recipient.email)) continue;
+        pending++;
+        io.out(recipient.email);
+      }
+    } finally {
+      ledger.close();
+    }
+    io.out(`would send "${post.title}" to ${pending} of ${all} recipients (dry run: nothing sent)`);
     return 0;
   }
   const release = await acquireSendLock(config);
+  const skipped = new Set<number>();
   try {
     const [result] = await withTransport(context, (transport) =>
-      runJobs([job], { config, cwd: io.cwd, env: io.env, transport, onProgress: progress(context), stopped: context.stopped }, options.to ? () => new MemoryLedger() : openLedger(config)),
+      runJobs([job], sendContext(context, transport, skipped), options.to ? () => new MemoryLedger() : openLedger(config)),
     );
+    reportSkipped(context, skipped);
     logJob(context, result!);
     if (!options.to && !result!.failed.length) {
       const state = readNewsletterState(config);

@@ -6,7 +6,7 @@ import { formatProblem, type Problem } from '../errors.js';
 import { loadPosts } from '../posts/load.js';
 import { Ledger } from '../deliver/ledger.js';
 import { duePosts, findSent, readNewsletterState } from '../deliver/newsletter.js';
-import { recipientsFor } from '../deliver/sender.js';
+import { wantsPost } from '../deliver/sender.js';
 import { entryId, newestFirstOrder } from '../feeds/model.js';
 import type { PostMeta } from '../posts/parse.js';
 import { scanPostFiles } from '../posts/scan.js';
@@ -41,7 +41,7 @@ export async function statusCommand({ config, now, io }: CommandContext, json: b
     if (sent) return { state: 'sent', sentAt: sent.sentAt, recipients: sent.recipients };
     if (due.has(post)) {
       const delivered = Ledger.count(config, `post:${entryId(post, config.site.url)}`);
-      return { state: delivered ? 'sending' : 'due', delivered, recipients: recipientsFor(subscribers, post.topics).length };
+      return { state: delivered ? 'sending' : 'due', delivered, recipients: subscribers.filter((subscriber) => wantsPost(subscriber, post.topics)).length };
     }
     return { state: baselinePosts.has(entryId(post, config.site.url)) ? 'before-baseline' : 'not-mailed' };
   };

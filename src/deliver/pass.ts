@@ -4,18 +4,18 @@ import { loadEmailTemplates } from '../email/templates.js';
 import { loadSecret, unsubscribeUrl } from '../email/unsubscribe.js';
 import type { PostMeta } from '../posts/parse.js';
 import { renderPost } from '../posts/render.js';
-import type { Subscriber } from '../subscribers/model.js';
-import { updateSubscribers } from '../subscribers/store.js';
-import { emailKey } from '../subscribers/model.js';
+import { emailKey, type Subscriber } from '../subscribers/model.js';
+import { eachSubscriber, updateSubscribers } from '../subscribers/store.js';
 import { Ledger } from './ledger.js';
-import { deliver, recipientsFor, type DeliveryLedger, type DeliveryOutcome } from './sender.js';
+import { deliver, wantsPost, type DeliveryLedger, type DeliveryOutcome } from './sender.js';
 import type { Transport } from './transport.js';
 
-/** One email job: a post (or a digest of several) to a set of recipients, with its own ledger. */
+/** One email job: a post (or a digest of several) with its own ledger. */
 export interface Job {
   key: string;
   posts: PostMeta[];
-  recipients: Subscriber[];
+  /** Who could get it; default: the subscriber list. */
+  audience?: () => AsyncIterable<Subscriber>;
 }
 
 export interface JobResult extends DeliveryOutcome {
@@ -31,50 +31,70 @@ export interface SendContext {
   transport: Transport;
   onProgress?: (done: number, total: number) => void;
   stopped?: () => boolean;
+  /** Lines of the subscriber list skipped as unreadable, for the command to report. */
+  skippedLines?: Set<number>;
 }
+
+// Recipients are read from the list and sent to in batches of this many: memory stays flat.
+const BATCH = 500;
 
 export function emailPostOf(post: PostMeta, config: Config, cwd: string): EmailPost {
   const rendered = renderPost(post, config, cwd);
   return { title: post.title, url: post.url, html: rendered.html, summary: rendered.summary, date: new Date(post.date), topics: post.topics.map((topic) => topic.name) };
 }
 
-/**
- * Sends jobs one after another. In a digest job each subscriber gets the posts they want, so
- * recipients are grouped by that set of posts and each group gets one rendering.
- */
+/** The posts of a job one subscriber gets: in a digest, only those of their topics. */
+export function postsFor(job: Job, subscriber: Subscriber): PostMeta[] {
+  return job.posts.filter((post) => wantsPost(subscriber, post.topics));
+}
+
+/** Everyone in the job's audience who gets at least one of its posts. */
+export async function* recipientsOf(job: Job, config: Config, skippedLines?: Set<number>): AsyncGenerator<Subscriber> {
+  for await (const subscriber of (job.audience ?? (() => eachSubscriber(config, skippedLines)))()) {
+    if (postsFor(job, subscriber).length) yield subscriber;
+  }
+}
+
+/** Sends jobs one after another. Each distinct set of posts is rendered once and shared. */
 export async function runJobs(jobs: Job[], context: SendContext, ledgerFor: (key: string) => DeliveryLedger): Promise<JobResult[]> {
   const { config, cwd } = context;
   const templates = loadEmailTemplates(config, cwd);
   const secret = loadSecret(config, context.env);
-  const rendered = new Map<string, EmailPost>();
+  const emailPosts = new Map<string, EmailPost>();
   const emailPost = (post: PostMeta) => {
-    let found = rendered.get(post.file);
-    if (!found) rendered.set(post.file, (found = emailPostOf(post, config, cwd)));
+    let found = emailPosts.get(post.file);
+    if (!found) emailPosts.set(post.file, (found = emailPostOf(post, config, cwd)));
     return found;
   };
   const results: JobResult[] = [];
   for (const job of jobs) {
     const ledger = ledgerFor(job.key);
     const result: JobResult = { key: job.key, posts: job.posts, sent: 0, skipped: 0, failed: [], bounced: [], warnings: [] };
-    try {
+    const drafts = new Map<string, EmailDraft>();
+    let total = 0;
+    for await (const subscriber of recipientsOf(job, config, context.skippedLines)) if (!ledger.has(subscriber.email)) total++;
+    const sendBatch = async (batch: Subscriber[]) => {
       const groups = new Map<string, { posts: PostMeta[]; recipients: Subscriber[] }>();
-      for (const recipient of job.recipients) {
-        const wanted = job.posts.length === 1 ? job.posts : job.posts.filter((post) => recipientsFor([recipient], post.topics).length);
-        const key = wanted.map((post) => post.file).join('\0');
-        const group = groups.get(key) ?? { posts: wanted, recipients: [] };
+      for (const recipient of batch) {
+        const posts = postsFor(job, recipient);
+        const key = posts.map((post) => post.file).join('\0');
+        const group = groups.get(key) ?? { posts, recipients: [] };
         group.recipients.push(recipient);
         groups.set(key, group);
       }
-      for (const group of groups.values()) {
-        if (!group.posts.length) continue;
-        const draft: EmailDraft = await renderEmail(group.posts.map(emailPost), templates, config);
-        result.warnings.push(...draft.warnings);
+      for (const [key, group] of groups) {
+        let draft = drafts.get(key);
+        if (!draft) {
+          drafts.set(key, (draft = await renderEmail(group.posts.map(emailPost), templates, config)));
+          result.warnings.push(...draft.warnings);
+        }
+        const before = result.sent;
         const outcome = await deliver(draft, job.key, group.recipients, context.transport, ledger, config, {
           concurrency: config.smtp.maxConnections * 4,
           attempts: 4,
           backoffMs: Number(context.env.HERALD_RETRY_BACKOFF_MS ?? 1000),
           unsubscribeUrl: (email) => unsubscribeUrl(config, email, secret),
-          onSent: context.onProgress,
+          onSent: context.onProgress && ((done) => context.onProgress!(before + done, total)),
           stopped: context.stopped,
         });
         result.sent += outcome.sent;
@@ -82,6 +102,17 @@ export async function runJobs(jobs: Job[], context: SendContext, ledgerFor: (key
         result.failed.push(...outcome.failed);
         result.bounced.push(...outcome.bounced);
       }
+    };
+    try {
+      let batch: Subscriber[] = [];
+      for await (const subscriber of recipientsOf(job, config)) {
+        batch.push(subscriber);
+        if (batch.length === BATCH) {
+          await sendBatch(batch);
+          batch = [];
+        }
+      }
+      if (batch.length) await sendBatch(batch);
     } finally {
       ledger.close();
     }

@@ -98,10 +98,7 @@ export async function deliver(
   return outcome;
 }
 
-/** Active subscribers who want a post with these topics: no topics means every post, else one shared. */
-export function recipientsFor(subscribers: Subscriber[], topics: Topic[]): Subscriber[] {
-  const wanted = new Set(topics.map((topic) => topic.slug));
-  return subscribers.filter(
-    (subscriber) => subscriber.status === 'active' && (subscriber.topics.length === 0 || subscriber.topics.some((topic) => wanted.has(slugify(topic)))),
-  );
+/** An active subscriber wants a post when they follow no topics (every post) or one of its topics. */
+export function wantsPost(subscriber: Subscriber, topics: Topic[]): boolean {
+  return subscriber.status === 'active' && (subscriber.topics.length === 0 || subscriber.topics.some((topic) => topics.some((own) => own.slug === slugify(topic))));
 }

@@ -47,10 +47,14 @@ export function parseTopicList(value: string): string[] {
 
 export function parseSubscribers(text: string, file: string): SubscriberList {
   const problems: Problem[] = [];
-  const records = parse(text, { bom: true, columns: (header: string[]) => header.map((name) => name.trim()), skip_empty_lines: true, info: true, relax_column_count: true }) as {
-    record: Record<string, string>;
-    info: { lines: number };
-  }[];
+  // on_record keeps just the line number: csv-parse's full info object per row is heavy on big lists.
+  const records = parse(text, {
+    bom: true,
+    columns: (header: string[]) => header.map((name) => name.trim()),
+    skip_empty_lines: true,
+    relax_column_count: true,
+    on_record: (record: Record<string, string>, context: { lines: number }) => ({ record, info: { lines: context.lines } }),
+  }) as unknown as { record: Record<string, string>; info: { lines: number } }[];
   const header = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
   const columns = header ? (parse(header) as string[][])[0]!.map((name) => name.trim()) : [];
   if (text.trim() && !columns.includes('email')) {

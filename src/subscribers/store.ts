@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { parse } from 'csv-parse';
 import lockfile from 'proper-lockfile';
 import type { Config } from '../config.js';
 import { writeFileAtomic } from '../files.js';
-import { parseSubscribers, serializeSubscribers, type SubscriberList } from './model.js';
+import { parseSubscribers, parseTopicList, serializeSubscribers, STATUSES, validEmail, type Status, type Subscriber, type SubscriberList } from './model.js';
 
 export const SUBSCRIBERS_FILE = 'subscribers.csv';
 
@@ -41,5 +42,35 @@ export async function updateSubscribers<T>(config: Config, cwd: string, change: 
     return result;
   } finally {
     await release();
+  }
+}
+
+/**
+ * Every valid subscriber, one row at a time: sending walks the list this way, so memory stays flat
+ * however long it is. Rows that are not valid are skipped here; check and list report them.
+ */
+export async function* eachSubscriber(config: Config, skippedLines?: Set<number>): AsyncGenerator<Subscriber> {
+  const path = subscribersPath(config);
+  if (!existsSync(path)) return;
+  const seen = new Set<string>();
+  const rows = createReadStream(path).pipe(
+    parse({
+      bom: true,
+      columns: (header: string[]) => header.map((name) => name.trim()),
+      skip_empty_lines: true,
+      relax_column_count: true,
+      on_record: (record: Record<string, string>, context: { lines: number }) => ({ record, line: context.lines }),
+    }),
+  );
+  for await (const { record, line } of rows as AsyncIterable<{ record: Record<string, string>; line: number }>) {
+    const email = (record.email ?? '').trim();
+    const status = (record.status ?? '').trim() || 'active';
+    const key = email.toLowerCase();
+    if (!validEmail(email) || !(STATUSES as readonly string[]).includes(status) || seen.has(key)) {
+      skippedLines?.add(line);
+      continue;
+    }
+    seen.add(key);
+    yield { email, name: (record.name ?? '').trim(), status: status as Status, topics: parseTopicList(record.topics ?? ''), created_at: '', updated_at: '', extra: {} };
   }
 }
