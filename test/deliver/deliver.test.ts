@@ -261,3 +261,13 @@ test('status shows the baseline and, per post, sent at, due, or sending n of m',
   const row = JSON.parse(sending.out).posts.find((p: { slug: string }) => p.slug === 'new');
   assert.deepEqual(row.mail, { state: 'sending', delivered: 1, recipients: 2 });
 });
+
+test('an unreadable row of the subscriber list gets nothing and is reported by line', async (t) => {
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const { site, env } = await siteWithSink(t, sink, { 'p.md': post({ title: 'P' }) }, [['a@example.com'], ['not an address'], ['b@example.com']]);
+  const result = await herald(site, env, 'send', 'p');
+  assert.equal(result.code, 0, result.err);
+  assert.match(result.err, /warning: 1 row of the subscriber list could not be read and got nothing \(lines 3; herald subscribers list shows why\)/);
+  assert.equal(sink.received.length, 2);
+});
