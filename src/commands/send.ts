@@ -51,6 +51,9 @@ function reportSkipped(context: CommandContext, skippedLines: Set<number>): void
 
 async function withTransport<T>(context: CommandContext, body: (transport: Transport) => Promise<T>): Promise<T> {
   const transport = createTransport(context.config);
+  if (context.config.smtp.url && !context.config.site.url.startsWith('https:')) {
+    context.io.err(`warning: site.url (${context.config.site.url}) is not https: mail providers expect an https unsubscribe link (List-Unsubscribe)`);
+  }
   try {
     return await body(transport);
   } finally {
