@@ -271,3 +271,22 @@ test('an unreadable row of the subscriber list gets nothing and is reported by l
   assert.match(result.err, /warning: 1 row of the subscriber list could not be read and got nothing \(lines 3; herald subscribers list shows why\)/);
   assert.equal(sink.received.length, 2);
 });
+
+test('a refused connection is retried, then the post is left due and the pass exits 1', async (t) => {
+  const { createServer } = await import('node:net');
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const { port } = closed.address() as import('node:net').AddressInfo;
+  await new Promise((resolve) => closed.close(resolve));
+  const site = await makeSite(t, { 'old.md': post({ title: 'Old', date: '2026-03-01' }) }, CONFIG());
+  await site.write('subscribers/subscribers.csv', subscribersCsv([['a@example.com']]));
+  const env = { HERALD_SMTP_URL: `smtp://127.0.0.1:${port}`, HERALD_RETRY_BACKOFF_MS: '10' };
+  await herald(site, env, 'run', '--now', '2026-03-05T09:00:00Z');
+  await site.write('posts/new.md', post({ title: 'New', date: '2026-03-05 10:00' }));
+  const result = await herald(site, env, 'run', '--now', '2026-03-05T11:00:00Z');
+  assert.equal(result.code, 1);
+  assert.match(result.out, /0 sent, 1 failed, 1 posts still due/);
+  assert.match(result.err, /failed a@example\.com: .*ECONNREFUSED/);
+  const status = JSON.parse((await herald(site, env, 'status', '--json', '--now', '2026-03-05T11:00:00Z')).out);
+  assert.equal(status.posts.find((p: { slug: string }) => p.slug === 'new').mail.state, 'due');
+});
