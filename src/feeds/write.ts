@@ -22,10 +22,6 @@ export interface WrittenFeeds {
   outputs: Record<string, OutputStamp>;
 }
 
-export function feedPaths(feeds: FeedSpec[], config: Config): string[] {
-  return feeds.flatMap((feed) => RENDERERS.map(([name]) => join(config.paths.output, feed.dir, name)));
-}
-
 /** Renders every feed in every format and writes the files whose bytes changed. */
 export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string): Promise<WrittenFeeds> {
   const entries = renderEntries(feeds, config, cwd);
