@@ -46,6 +46,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
     });
 
   program
+    .command('start')
+    .description('the worker: a pass now and on every tick of the schedule, and the web side (feeds, unsubscribe)')
+    .option('--port <n>', 'HTTP port (default: $PORT, else 8080)')
+    .option('--host <h>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)')
+    .option('--no-http', 'run passes only, serve nothing')
+    .action(async (options: { port?: string; host?: string; http: boolean }) => {
+      const { startCommand } = await import('./commands/start.js');
+      exitCode = await startCommand(await context(), options);
+    });
+  program
     .command('run')
     .description('one pass: build the feeds, send every due post, exit')
     .option('--json', 'print the summary as JSON')

@@ -66,6 +66,8 @@ const schema = v.strictObject({
     }),
     {},
   ),
+  // Checked by herald start and herald check (node-cron is too heavy to load for every command).
+  schedule: v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty')), '*/10 * * * *'),
   permalink: v.optional(
     v.pipe(
       v.string(),
@@ -110,6 +112,8 @@ export interface Config {
   readonly site: Readonly<Omit<RawConfig['site'], 'author'>> & { readonly author: Readonly<RawConfig['site']['author']> };
   readonly feed: Readonly<RawConfig['feed']>;
   readonly permalink: string;
+  /** When `herald start` runs a pass: a cron expression, in site.timezone. */
+  readonly schedule: string;
   readonly email: Readonly<{ from: string; replyTo?: string; mode: 'each' | 'digest' }>;
   /** `url` unset means the outbox: messages are written as .eml files, nothing is sent. */
   readonly smtp: Readonly<{ url?: string; maxConnections: number; rateLimit?: number; dkim?: Readonly<{ domain: string; selector: string; privateKeyFile: string }> }>;
@@ -199,6 +203,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
     },
     feed: value.feed,
     permalink: value.permalink,
+    schedule: value.schedule,
     email: {
       ...value.email,
       from: value.email.from ?? `${site.title.replace(/["<>]/g, '')} <newsletter@${new URL(site.url).hostname}>`,

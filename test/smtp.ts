@@ -18,7 +18,7 @@ export interface Sink {
  * A real SMTP server on loopback. `reply` may refuse a recipient: return an Error with a
  * responseCode (4xx: try later, 5xx: refused for good), or undefined to accept.
  */
-export async function startSmtpSink(options: { reply?: (to: string, attempt: number) => (Error & { responseCode?: number }) | undefined; dropFirst?: number; parse?: boolean } = {}): Promise<Sink> {
+export async function startSmtpSink(options: { reply?: (to: string, attempt: number) => (Error & { responseCode?: number }) | undefined; dropFirst?: number; parse?: boolean; delayMs?: number } = {}): Promise<Sink> {
   const received: Received[] = [];
   const attempts = new Map<string, number>();
   let drops = options.dropFirst ?? 0;
@@ -46,7 +46,8 @@ export async function startSmtpSink(options: { reply?: (to: string, attempt: num
         const raw = Buffer.concat(chunks).toString('utf8');
         const to = session.envelope.rcptTo.map((rcpt) => rcpt.address);
         received.push({ to, raw, mail: options.parse === false ? (undefined as unknown as ParsedMail) : await simpleParser(raw) });
-        callback();
+        if (options.delayMs) setTimeout(callback, options.delayMs);
+        else callback();
       });
     },
   };

@@ -25,10 +25,11 @@ export async function buildCommand({ config, now, io }: CommandContext, write: b
 
 // check also reads what sending needs: the templates, the subscriber list and the DKIM key.
 async function checkMail(config: Config, cwd: string): Promise<Problem[]> {
-  const [{ loadEmailTemplates }, { readSubscribers }, { createTransport }] = await Promise.all([
+  const [{ loadEmailTemplates }, { readSubscribers }, { createTransport }, { validateSchedule }] = await Promise.all([
     import('../email/templates.js'),
     import('../subscribers/store.js'),
     import('../deliver/transport.js'),
+    import('./start.js'),
   ]);
   const problems: Problem[] = [];
   const attempt = (step: () => unknown) => {
@@ -42,5 +43,6 @@ async function checkMail(config: Config, cwd: string): Promise<Problem[]> {
   attempt(() => loadEmailTemplates(config, cwd));
   attempt(() => problems.push(...readSubscribers(config, cwd).problems));
   attempt(() => createTransport(config).close());
+  attempt(() => validateSchedule({ config, now: new Date(), io: { cwd, env: {}, out: () => {}, err: () => {} } }));
   return problems;
 }

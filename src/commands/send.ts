@@ -66,6 +66,7 @@ export async function runCommand(context: CommandContext, json: boolean): Promis
   const { config, now, io } = context;
   const report = await build(config, { now, cwd: io.cwd, write: true });
   for (const problem of report.problems) io.err(formatProblem(problem));
+  if (report.written.length && !json) io.out(`feeds: ${report.written.length} files written, ${report.unchanged} unchanged`);
   const release = await acquireSendLock(config);
   try {
     const state = readNewsletterState(config);

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { parseConfig } from '../../src/config.js';
+import { signToken } from '../../src/email/unsubscribe.js';
+import { createWebServer } from '../../src/web/server.js';
+import { makeSite, post } from '../helpers.js';
+
+const SECRET = 'test-secret';
+
+async function serve(t: TestContext, subscribers = 'email,name,status,topics,created_at,updated_at\nann@example.com,Ann,active,,,\n') {
+  const site = await makeSite(t, { 'hello.md': post({ title: 'Hello' }) });
+  await site.write('subscribers/subscribers.csv', subscribers);
+  assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
+  const config = parseConfig({ site: { url: 'https://example.com/' } }, join(site.dir, 'herald.config.yml'), site.dir);
+  const server = createWebServer({ config, cwd: site.dir, secret: SECRET, postsPerMinute: 1000 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { site, base, server };
+}
+
+test('feeds are served with their content types, ETag and Last-Modified, and 304 when unchanged', async (t) => {
+  const { base } = await serve(t);
+  const types = { '/rss.xml': 'application/rss+xml', '/atom.xml': 'application/atom+xml', '/feed.json': 'application/feed+json' };
+  for (const [path, type] of Object.entries(types)) {
+    const response = await fetch(base + path);
+    assert.equal(response.status, 200, path);
+    assert.match(response.headers.get('content-type')!, new RegExp(`^${type.replace('+', '\\+')}`));
+    const etag = response.headers.get('etag')!;
+    const lastModified = response.headers.get('last-modified')!;
+    assert.ok(etag && lastModified);
+    assert.match(response.headers.get('content-security-policy')!, /default-src 'none'/);
+    assert.equal((await fetch(base + path, { headers: { 'If-None-Match': etag } })).status, 304);
+    assert.equal((await fetch(base + path, { headers: { 'If-Modified-Since': lastModified } })).status, 304);
+    assert.equal((await fetch(base + path, { headers: { 'If-None-Match': '"other"' } })).status, 200);
+  }
+  assert.equal((await fetch(`${base}/topics/nope/rss.xml`)).status, 404);
+});
+
+test('nothing outside the output folder is served; malformed requests get a clear 4xx', async (t) => {
+  const { base } = await serve(t);
+  for (const path of ['/%2e%2e/herald.config.yml', '/..%2f..%2fetc/passwd', '/%00', '/%E0%A4%A']) {
+    const response = await fetch(base + path);
+    assert.ok(response.status === 404 || response.status === 400, `${path}: ${response.status}`);
+  }
+  assert.equal((await fetch(`${base}/rss.xml`, { method: 'DELETE' })).status, 405);
+});
+
+test('unsubscribe: a page with one button; the one-click POST unsubscribes at once; twice is fine', async (t) => {
+  const { base, site } = await serve(t);
+  const token = signToken('unsubscribe', 'ann@example.com', SECRET);
+  const page = await fetch(`${base}/unsubscribe?token=${token}`);
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  assert.match(html, /<form method="post" action="\/unsubscribe\?token=[^"]+"><button type="submit">Unsubscribe<\/button><\/form>/);
+  assert.match(await site.read('subscribers/subscribers.csv'), /ann@example\.com,Ann,active/, 'a GET changes nothing');
+  // The RFC 8058 request a mail provider sends.
+  const oneClick = await fetch(`${base}/unsubscribe?token=${token}`, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  assert.equal(oneClick.status, 200);
+  assert.match(await site.read('subscribers/subscribers.csv'), /ann@example\.com,Ann,unsubscribed/);
+  assert.equal((await fetch(`${base}/unsubscribe?token=${token}`, { method: 'POST' })).status, 200);
+});
+
+test('a forged or altered token is refused with 400 and changes nothing', async (t) => {
+  const { base, site } = await serve(t);
+  const before = await site.read('subscribers/subscribers.csv');
+  const other = signToken('unsubscribe', 'ann@example.com', 'another secret');
+  const [, mac] = signToken('unsubscribe', 'bob@example.com', SECRET).split('.');
+  for (const token of [other, `${Buffer.from('ann@example.com').toString('base64url')}.${mac}`, 'garbage', '']) {
+    const response = await fetch(`${base}/unsubscribe?token=${encodeURIComponent(token)}`, { method: 'POST' });
+    assert.equal(response.status, 400, token);
+    assert.match(await response.text(), /This unsubscribe link is not valid/);
+  }
+  assert.equal(await site.read('subscribers/subscribers.csv'), before);
+});
+
+test('an oversized body gets 413', async (t) => {
+  const { base } = await serve(t);
+  const token = signToken('unsubscribe', 'ann@example.com', SECRET);
+  const response = await fetch(`${base}/unsubscribe?token=${token}`, { method: 'POST', body: 'x'.repeat(64 * 1024) });
+  assert.equal(response.status, 413);
+});
+
+test('100 concurrent unsubscribes lose no row of subscribers.csv', async (t) => {
+  const rows = Array.from({ length: 100 }, (_, i) => `r${i}@example.com,R${i},active,,,`);
+  const { base, site } = await serve(t, `email,name,status,topics,created_at,updated_at\n${rows.join('\n')}\n`);
+  const responses = await Promise.all(rows.map((_, i) => fetch(`${base}/unsubscribe?token=${signToken('unsubscribe', `r${i}@example.com`, SECRET)}`, { method: 'POST' })));
+  assert.ok(responses.every((response) => response.status === 200));
+  const csv = await site.read('subscribers/subscribers.csv');
+  assert.equal(csv.trim().split('\n').length, 101);
+  assert.equal((csv.match(/,unsubscribed,/g) ?? []).length, 100);
+});
+
+test('POSTs from one address are rate limited', async (t) => {
+  const site = await makeSite(t, { 'hello.md': post() });
+  await site.run('build');
+  const config = parseConfig({}, join(site.dir, 'herald.config.yml'), site.dir);
+  const server = createWebServer({ config, cwd: site.dir, secret: SECRET, postsPerMinute: 3 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/unsubscribe?token=${signToken('unsubscribe', 'x@example.com', SECRET)}`;
+  const statuses = [];
+  for (let i = 0; i < 5; i++) statuses.push((await fetch(url, { method: 'POST' })).status);
+  assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+});

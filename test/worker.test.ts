@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { test } from 'node:test';
+import { BUILT_CLI, makeSite, post } from './helpers.js';
+import { startSmtpSink } from './smtp.js';
+
+const CONFIG = 'site:\n  title: Worker\n  url: https://example.com/\nschedule: "* * * * * *"\n';
+
+function startWorker(cwd: string, env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  let output = '';
+  const child = spawn(process.execPath, [BUILT_CLI, 'start', '--no-http'], { cwd, env: { ...process.env, ...env } });
+  child.stdout!.on('data', (data) => (output += data));
+  child.stderr!.on('data', (data) => (output += data));
+  return { child, output: () => output, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
+}
+
+async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('the worker publishes and mails a post dropped into posts/ within a few ticks; SIGTERM exits 0', async (t) => {
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const site = await makeSite(t, { 'old.md': post({ title: 'Old', date: '2026-01-01' }) }, CONFIG);
+  await site.write('subscribers/subscribers.csv', 'email,name,status,topics,created_at,updated_at\na@example.com,A,active,,,\n');
+  const worker = startWorker(site.dir, { HERALD_SMTP_URL: sink.url });
+  t.after(() => worker.child.kill('SIGKILL'));
+  await until(() => /next pass at/.test(worker.output()), 10_000, 'the first pass');
+  assert.match(worker.output(), /first run: baseline set/);
+  // Dated a moment ahead: it is published, and mailed, on the first tick after that moment.
+  await site.write('posts/fresh.md', post({ title: 'Fresh', date: new Date(Date.now() + 1500).toISOString() }));
+  await until(() => sink.received.length > 0, 10_000, 'the email');
+  assert.equal(sink.received[0]!.mail.subject, 'Fresh');
+  assert.match(await site.read('public/rss.xml'), /Fresh/);
+  worker.child.kill('SIGTERM');
+  assert.equal(await worker.exited, 0);
+  assert.match(worker.output(), /SIGTERM: stopping/);
+});
+
+test('SIGTERM in the middle of a pass exits 0; the next pass sends the rest, each exactly once', async (t) => {
+  const sink = await startSmtpSink({ parse: false, delayMs: 5 });
+  t.after(() => sink.close());
+  const site = await makeSite(t, { 'old.md': post({ title: 'Old', date: '2026-01-01' }) }, CONFIG.replace('"* * * * * *"', '"0 0 1 1 *"'));
+  const rows = Array.from({ length: 600 }, (_, i) => `r${i}@example.com,R,active,,,`);
+  await site.write('subscribers/subscribers.csv', `email,name,status,topics,created_at,updated_at\n${rows.join('\n')}\n`);
+  const env = { HERALD_SMTP_URL: sink.url };
+  await new Promise((resolve) => spawn(process.execPath, [BUILT_CLI, 'run'], { cwd: site.dir, env: { ...process.env, ...env } }).on('exit', resolve));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await site.write('posts/big.md', post({ title: 'Big', date: new Date().toISOString() }));
+  const worker = startWorker(site.dir, env);
+  t.after(() => worker.child.kill('SIGKILL'));
+  await until(() => sink.received.length >= 100, 15_000, 'sending to start');
+  worker.child.kill('SIGTERM');
+  assert.equal(await worker.exited, 0);
+  const atStop = sink.received.length;
+  assert.ok(atStop < 600, `stopped part-way (${atStop})`);
+  const rerun = await new Promise<number | null>((resolve) => spawn(process.execPath, [BUILT_CLI, 'run'], { cwd: site.dir, env: { ...process.env, ...env } }).on('exit', resolve));
+  assert.equal(rerun, 0);
+  const counts = new Map<string, number>();
+  for (const { to } of sink.received) counts.set(to[0]!, (counts.get(to[0]!) ?? 0) + 1);
+  assert.equal(counts.size, 600);
+  assert.ok([...counts.values()].every((count) => count === 1), 'a clean stop sends nobody the post twice');
+});
+
+test('a schedule that is not a cron expression stops the worker at start-up with a clear error', async (t) => {
+  const site = await makeSite(t, {}, 'schedule: "every ten minutes"\n');
+  const result = await site.run('start', '--no-http');
+  assert.equal(result.code, 1);
+  assert.match(result.err, /"schedule" "every ten minutes" is not a cron expression \(write five fields/);
+});
