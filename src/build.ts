@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { hash, readBuildState, readPostCache, stampOfPosts, writeBuildState, writePostCache, type BuildState, type OutputStamp, type PostCounts } from './cache.js';
+import { hash, readBuildState, readPostCache, stampOfPosts, templatesStamp, writeBuildState, writePostCache, type BuildState, type OutputStamp, type PostCounts } from './cache.js';
 import type { Config } from './config.js';
 import type { Problem } from './errors.js';
 import type { PostMeta } from './posts/parse.js';
@@ -40,14 +40,14 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const files = scanPostFiles(config.paths.posts, cwd);
   const postsStamp = stampOfPosts(files);
   const previous = readBuildState(config, cwd);
-  if (options.write && previous && isUpToDate(previous, postsStamp, now)) {
+  if (options.write && previous && isUpToDate(previous, postsStamp, now, config)) {
     return { counts: previous.counts, problems: previous.problems, written: [], unchanged: Object.keys(previous.outputs).length };
   }
 
   const { loadPosts } = await import('./posts/load.js');
   const postCache = readPostCache(config, cwd);
   // Reading starts first; the feed modules load while the first posts arrive.
-  const [loaded, { selectFeeds }, feedsStage] = await Promise.all([
+  const [loaded, { selectFeeds, newestFirstOrder }, feedsStage] = await Promise.all([
     loadPosts(config, cwd, files, postCache),
     import('./feeds/model.js'),
     import('./feeds/write.js'),
@@ -73,6 +73,14 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     report.unchanged = written.unchanged;
   }
 
+  let pages: Record<string, string> = {};
+  if (config.pages) {
+    const { writePages } = await import('./pages/write.js');
+    const written = await writePages([...published].sort(newestFirstOrder), loaded.cache, config, cwd, previous?.pages ?? {});
+    report.written.push(...written.written);
+    pages = written.pages;
+  }
+
   if (loaded.parsed || loaded.cache.size !== postCache.size) await writePostCache(config, cwd, loaded.cache);
   const scheduled = loaded.posts.filter((post) => !post.draft && post.date > now.getTime()).map((post) => post.date);
   await writeBuildState(config, cwd, {
@@ -82,6 +90,8 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     feedsFingerprint: fingerprint,
     topics: feeds.flatMap((feed) => (feed.topic ? [feed.topic] : [])),
     outputs,
+    pages,
+    templatesStamp: templatesStamp(config),
     counts: report.counts,
     problems: report.problems,
   });
@@ -90,10 +100,11 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
 
 // Nothing to do when no post file changed, no post is due to appear or vanish at `now`,
 // and every feed file is as the last build left it.
-function isUpToDate(state: BuildState, postsStamp: string, now: Date): boolean {
+function isUpToDate(state: BuildState, postsStamp: string, now: Date, config: Config): boolean {
   const at = now.getTime();
   return (
     state.postsStamp === postsStamp &&
+    state.templatesStamp === templatesStamp(config) &&
     (state.validFrom === null || state.validFrom <= at) &&
     (state.validUntil === null || at < state.validUntil) &&
     outputsIntact(state.outputs)

@@ -37,6 +37,9 @@ export interface BuildState {
   topics: Topic[];
   /** Output files as the last build left them. */
   outputs: Record<string, OutputStamp>;
+  /** Archive pages herald wrote, with what each was made from; templatesStamp when they were. */
+  pages: Record<string, string>;
+  templatesStamp: string;
   counts: PostCounts;
   problems: Problem[];
 }
@@ -53,6 +56,16 @@ function cacheKey(config: Config, cwd: string): string {
 
 export function hash(value: unknown): string {
   return createHash('sha256').update(typeof value === 'string' ? value : JSON.stringify(value)).digest('base64url');
+}
+
+/** The writer's own page templates as they are now (herald's built-in ones change only with herald). */
+export function templatesStamp(config: Config): string {
+  return ['index.html', 'post.html']
+    .map((name) => {
+      const stat = statSync(join(config.paths.templates, name), { throwIfNoEntry: false });
+      return stat ? `${name}:${stat.size}:${stat.mtimeMs}` : '';
+    })
+    .join('|');
 }
 
 export function stampOfPosts(files: PostFile[]): string {

@@ -39,6 +39,7 @@ const schema = v.strictObject({
   output: text('public'),
   state: text('.herald'),
   outbox: text('outbox'),
+  pages: v.optional(v.boolean(), true),
   feed: v.optional(
     v.strictObject({ limit: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 20) }),
     {},
@@ -112,6 +113,8 @@ export interface Config {
   readonly site: Readonly<Omit<RawConfig['site'], 'author'>> & { readonly author: Readonly<RawConfig['site']['author']> };
   readonly feed: Readonly<RawConfig['feed']>;
   readonly permalink: string;
+  /** Write the archive (index.html and a page per post) next to the feeds. */
+  readonly pages: boolean;
   /** When `herald start` runs a pass: a cron expression, in site.timezone. */
   readonly schedule: string;
   readonly email: Readonly<{ from: string; replyTo?: string; mode: 'each' | 'digest' }>;
@@ -203,6 +206,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
     },
     feed: value.feed,
     permalink: value.permalink,
+    pages: value.pages,
     schedule: value.schedule,
     email: {
       ...value.email,

@@ -15,7 +15,7 @@ export async function buildCommand({ config, now, io }: CommandContext, write: b
   if (write) {
     io.out(
       `built ${counts.published} published post${counts.published === 1 ? '' : 's'} (${counts.draft} draft, ${counts.scheduled} scheduled${rejected}): ` +
-        `${report.written.length} feed file${report.written.length === 1 ? '' : 's'} written, ${report.unchanged} unchanged, in ${seconds}s`,
+        `${report.written.length} file${report.written.length === 1 ? "" : "s"} written, ${report.unchanged} feeds unchanged, in ${seconds}s`,
     );
   } else {
     io.out(`checked config, posts, templates and subscribers: ${counts.published} published, ${counts.draft} draft, ${counts.scheduled} scheduled${rejected || ', no problems'}`);

@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import type { Liquid, Template } from 'liquidjs';
+import type { Config } from '../config.js';
+import type { PostMeta } from '../posts/parse.js';
+import type { RenderedPost } from '../posts/render.js';
+import { liquid, parseTemplate, templatePath } from '../templates.js';
+
+export interface PageTemplates {
+  index: Template[];
+  post: Template[];
+  engine: Liquid;
+}
+
+export function loadPageTemplates(config: Config, cwd: string): PageTemplates {
+  const engine = liquid(config, true);
+  return { index: parseTemplate(engine, templatePath(config, 'index.html'), cwd), post: parseTemplate(engine, templatePath(config, 'post.html'), cwd), engine };
+}
+
+const pageFields = (post: PostMeta) => ({
+  title: post.title,
+  url: post.url,
+  date: new Date(post.date),
+  summary: post.summary ?? '',
+  topics: post.topics.map((topic) => topic.name),
+});
+
+/** The archive: every published post, newest first. */
+export function renderIndexPage(posts: PostMeta[], templates: PageTemplates, config: Config): Promise<string> {
+  return templates.engine.render(templates.index, { site: config.site, posts: posts.map(pageFields) });
+}
+
+export function renderPostPage(post: RenderedPost, templates: PageTemplates, config: Config): Promise<string> {
+  return templates.engine.render(templates.post, { site: config.site, post: { ...pageFields(post.meta), summary: post.summary, html: post.html } });
+}
+
+/** Where a page for `url` lives in the output folder: /slug/ is slug/index.html. */
+export function pagePath(config: Config, url: string): string {
+  const path = decodeURIComponent(url.slice(config.site.url.length));
+  return join(config.paths.output, path.endsWith('/') || path === '' ? `${path}index.html` : path);
+}

@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
+import { hash, templatesStamp } from '../cache.js';
+import type { Config } from '../config.js';
+import { writeIfChanged } from '../files.js';
+import type { CachedPost } from '../posts/load.js';
+import type { PostMeta } from '../posts/parse.js';
+import { renderPost } from '../posts/render.js';
+import { loadPageTemplates, pagePath, renderIndexPage, renderPostPage } from './render.js';
+
+export interface WrittenPages {
+  written: string[];
+  /** Each page herald made, with a fingerprint of what it was made from. */
+  pages: Record<string, string>;
+}
+
+/**
+ * The static archive: index.html and a page at each post's permalink. A post page is made again
+ * only when its file or the templates changed; pages of posts no longer published are removed.
+ */
+export async function writePages(published: PostMeta[], cache: ReadonlyMap<string, CachedPost>, config: Config, cwd: string, previous: Record<string, string>): Promise<WrittenPages> {
+  const templates = loadPageTemplates(config, cwd);
+  const result: WrittenPages = { written: [], pages: {} };
+  const write = async (path: string, html: string) => {
+    if (await writeIfChanged(path, html)) result.written.push(relative(cwd, path));
+  };
+  for (const post of published) {
+    const path = pagePath(config, post.url);
+    const entry = cache.get(resolve(cwd, post.file));
+    const fingerprint = hash([templatesStamp(config), config.site, entry?.size, entry?.mtimeMs]);
+    result.pages[path] = fingerprint;
+    if (previous[path] === fingerprint && existsSync(path)) continue;
+    await write(path, await renderPostPage(renderPost(post, config, cwd), templates, config));
+  }
+  const index = pagePath(config, config.site.url);
+  await write(index, await renderIndexPage(published, templates, config));
+  result.pages[index] = '';
+  for (const path of Object.keys(previous)) {
+    if (!(path in result.pages)) await rm(path, { force: true });
+  }
+  return result;
+}
