@@ -89,7 +89,8 @@ function feeds() {
     '<pubDate>{{ .Date.Format "Mon, 02 Jan 2006 15:04:05 -0700" }}</pubDate>' +
     '<description>{{ .Content | html }}</description></item>{{ end }}</channel></rss>\n');
   const config = join(WORK, 'herald.config.yml');
-  writeFileSync(config, 'site:\n  title: Bench\n  url: https://example.com/\nposts: hugo/content/posts\noutput: public\nstate: .herald\n');
+  // Hugo here writes the RSS feed only, so herald writes its feeds only too (no archive pages).
+  writeFileSync(config, 'site:\n  title: Bench\n  url: https://example.com/\nposts: hugo/content/posts\noutput: public\nstate: .herald\npages: false\n');
 
   const hugoOut = join(WORK, 'hugo-public');
   const hasHugo = spawnSync('hugo', ['version'], { encoding: 'utf8' }).status === 0;

@@ -2,6 +2,7 @@ import { convert } from 'html-to-text';
 import juice from 'juice';
 import type { Config } from '../config.js';
 import { escapeHtml } from '../text.js';
+import { templateDates } from '../templates.js';
 import type { EmailTemplates } from './templates.js';
 
 /** A post as an email shows it: rendered once, shared by every recipient. */
@@ -57,10 +58,11 @@ export function htmlToText(html: string): string {
 export async function renderEmail(posts: EmailPost[], templates: EmailTemplates, config: Config): Promise<EmailDraft> {
   const [first] = posts;
   if (!first) throw new Error('renderEmail needs at least one post');
+  const forTemplate = (post: EmailPost) => ({ ...post, ...templateDates(post.date.getTime(), config), text: htmlToText(post.html) });
   const context = {
     site: config.site,
-    post: { ...first, text: htmlToText(first.html) },
-    posts: posts.map((post) => ({ ...post, text: htmlToText(post.html) })),
+    post: forTemplate(first),
+    posts: posts.map(forTemplate),
     subscriber: { name: FIELDS.name, email: FIELDS.email },
     unsubscribe_url: FIELDS.unsubscribeUrl,
   };

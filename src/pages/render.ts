@@ -3,7 +3,7 @@ import type { Liquid, Template } from 'liquidjs';
 import type { Config } from '../config.js';
 import type { PostMeta } from '../posts/parse.js';
 import type { RenderedPost } from '../posts/render.js';
-import { liquid, parseTemplate, templatePath } from '../templates.js';
+import { liquid, parseTemplate, templateDates, templatePath } from '../templates.js';
 
 export interface PageTemplates {
   index: Template[];
@@ -12,25 +12,25 @@ export interface PageTemplates {
 }
 
 export function loadPageTemplates(config: Config, cwd: string): PageTemplates {
-  const engine = liquid(config, true);
+  const engine = liquid(true);
   return { index: parseTemplate(engine, templatePath(config, 'index.html'), cwd), post: parseTemplate(engine, templatePath(config, 'post.html'), cwd), engine };
 }
 
-const pageFields = (post: PostMeta) => ({
+const pageFields = (post: PostMeta, config: Config) => ({
   title: post.title,
   url: post.url,
-  date: new Date(post.date),
+  ...templateDates(post.date, config),
   summary: post.summary ?? '',
   topics: post.topics.map((topic) => topic.name),
 });
 
 /** The archive: every published post, newest first. */
-export function renderIndexPage(posts: PostMeta[], templates: PageTemplates, config: Config): Promise<string> {
-  return templates.engine.render(templates.index, { site: config.site, posts: posts.map(pageFields) });
+export function renderIndexPage(posts: PostMeta[], templates: PageTemplates, config: Config): string {
+  return templates.engine.renderSync(templates.index, { site: config.site, posts: posts.map((post) => pageFields(post, config)) });
 }
 
-export function renderPostPage(post: RenderedPost, templates: PageTemplates, config: Config): Promise<string> {
-  return templates.engine.render(templates.post, { site: config.site, post: { ...pageFields(post.meta), summary: post.summary, html: post.html } });
+export function renderPostPage(post: RenderedPost, templates: PageTemplates, config: Config): string {
+  return templates.engine.renderSync(templates.post, { site: config.site, post: { ...pageFields(post.meta, config), summary: post.summary, html: post.html } });
 }
 
 /** Where a page for `url` lives in the output folder: /slug/ is slug/index.html. */

@@ -25,16 +25,25 @@ export async function writePages(published: PostMeta[], cache: ReadonlyMap<strin
   const write = async (path: string, html: string) => {
     if (await writeIfChanged(path, html)) result.written.push(relative(cwd, path));
   };
-  for (const post of published) {
+  const stamp = templatesStamp(config);
+  const stale = published.filter((post) => {
     const path = pagePath(config, post.url);
     const entry = cache.get(resolve(cwd, post.file));
-    const fingerprint = hash([templatesStamp(config), config.site, entry?.size, entry?.mtimeMs]);
+    const fingerprint = hash([stamp, config.site, entry?.size, entry?.mtimeMs]);
     result.pages[path] = fingerprint;
-    if (previous[path] === fingerprint && existsSync(path)) continue;
-    await write(path, await renderPostPage(renderPost(post, config, cwd), templates, config));
-  }
+    return previous[path] !== fingerprint || !existsSync(path);
+  });
+  // Rendering is synchronous; the writes overlap in the thread pool, a few dozen at a time.
+  let next = 0;
+  const worker = async () => {
+    while (next < stale.length) {
+      const post = stale[next++]!;
+      await write(pagePath(config, post.url), renderPostPage(renderPost(post, config, cwd), templates, config));
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
   const index = pagePath(config, config.site.url);
-  await write(index, await renderIndexPage(published, templates, config));
+  await write(index, renderIndexPage(published, templates, config));
   result.pages[index] = '';
   for (const path of Object.keys(previous)) {
     if (!(path in result.pages)) await rm(path, { force: true });
