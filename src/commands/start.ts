@@ -1,5 +1,6 @@
 import cron from 'node-cron';
 import type { Server } from 'node:http';
+import { createTransport, type Transport } from '../deliver/transport.js';
 import { loadSecret } from '../email/unsubscribe.js';
 import { formatProblem, HeraldError } from '../errors.js';
 import { createWebServer } from '../web/server.js';
@@ -50,8 +51,10 @@ export async function startCommand(context: CommandContext, options: { port?: st
 
   const task = cron.schedule(config.schedule, () => pass('scheduled'), { timezone: config.site.timezone, name: 'herald' });
   let server: Server | undefined;
+  let transport: Transport | undefined;
   if (options.http) {
-    server = createWebServer({ config, cwd: io.cwd, secret: loadSecret(config, io.env), log });
+    transport = createTransport(config);
+    server = createWebServer({ config, cwd: io.cwd, secret: loadSecret(config, io.env), transport, log });
     const port = Number(options.port ?? io.env.PORT ?? 8080);
     const host = options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
@@ -60,7 +63,7 @@ export async function startCommand(context: CommandContext, options: { port?: st
     });
     const address = server.address();
     const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/` : String(address);
-    log(`serving ${shown} (feeds, posts, unsubscribe)`);
+    log(`serving ${shown} (archive, feeds, subscribe, unsubscribe)`);
   }
   if (!config.smtp.url) log(`no SMTP server configured: mail goes to ${config.paths.outbox}/ as .eml files`);
   log(`schedule "${config.schedule}" in ${config.site.timezone}`);
@@ -74,6 +77,7 @@ export async function startCommand(context: CommandContext, options: { port?: st
       await new Promise<void>((closed) => (server ? server.close(() => closed()) : closed()));
       server?.closeAllConnections();
       await running;
+      transport?.close();
       log('stopped');
       resolve();
     };

@@ -46,6 +46,22 @@ export function verifyToken(purpose: string, token: string, secret: string): str
   return given.length === expected.length && timingSafeEqual(given, expected) ? email : undefined;
 }
 
+const CONFIRM_DAYS = 7;
+
+/** A link that confirms a subscription, good for seven days. */
+export function confirmUrl(config: Config, email: string, secret: string, now: Date): string {
+  const expires = now.getTime() + CONFIRM_DAYS * 86_400_000;
+  return `${config.site.url}confirm?token=${signToken('confirm', `${email}\n${expires}`, secret)}`;
+}
+
+/** The address a confirmation token was made for; `expired` once its seven days are over. */
+export function verifyConfirmToken(token: string, secret: string, now: Date): { email: string } | 'invalid' | 'expired' {
+  const payload = verifyToken('confirm', token, secret);
+  const [email, expires] = payload?.split('\n') ?? [];
+  if (!email || !expires) return 'invalid';
+  return Number(expires) < now.getTime() ? 'expired' : { email };
+}
+
 export function unsubscribeUrl(config: Config, email: string, secret: string): string {
   return `${config.site.url}unsubscribe?token=${signToken('unsubscribe', email, secret)}`;
 }

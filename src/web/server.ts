@@ -3,8 +3,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import type { Config } from '../config.js';
-import { verifyToken } from '../email/unsubscribe.js';
-import { emailKey } from '../subscribers/model.js';
+import type { Transport } from '../deliver/transport.js';
+import { confirmUrl, verifyConfirmToken, verifyToken } from '../email/unsubscribe.js';
+import { emailKey, parseTopicList, validEmail } from '../subscribers/model.js';
 import { updateSubscribers } from '../subscribers/store.js';
 import { escapeHtml } from '../text.js';
 import { page } from './pages.js';
@@ -13,6 +14,8 @@ export interface WebOptions {
   config: Config;
   cwd: string;
   secret: string;
+  /** Sends confirmation emails. */
+  transport: Transport;
   now?: () => Date;
   /** POST requests one address may make per minute. */
   postsPerMinute?: number;
@@ -92,6 +95,28 @@ export function createWebServer(options: WebOptions): Server {
       options.log?.(`unsubscribed ${email}`);
       return send(response, 200, page(config, 'Unsubscribed', `<p><strong>${escapeHtml(email)}</strong> will get no more emails from ${escapeHtml(config.site.title)}.</p>`));
     }
+    if (url.pathname === '/subscribe') {
+      if (method === 'GET' || method === 'HEAD') return send(response, 200, page(config, 'Subscribe', subscribeForm(config)));
+      if (method !== 'POST') throw new HttpError(405, 'Use GET or POST.');
+      if (rateLimited(request.socket.remoteAddress ?? '')) throw new HttpError(429, 'Too many requests. Try again in a minute.');
+      const form = new URLSearchParams(await readBody(request));
+      const email = (form.get('email') ?? '').trim();
+      if (!validEmail(email)) {
+        return send(response, 400, page(config, 'Subscribe', `<p>“${escapeHtml(email)}” is not an email address. Please check it.</p>${subscribeForm(config, email)}`));
+      }
+      await subscribe(options, email, (form.get('name') ?? '').trim().slice(0, 200), parseTopicList(form.get('topics') ?? '').slice(0, 20));
+      // The same answer whether the address was new or known: nobody learns who subscribes.
+      return send(response, 200, page(config, 'Check your inbox', `<p>If <strong>${escapeHtml(email)}</strong> can subscribe, a message with a confirmation link is on its way. The link works for seven days.</p>`));
+    }
+    if (url.pathname === '/confirm') {
+      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'Use GET.');
+      const verdict = verifyConfirmToken(url.searchParams.get('token') ?? '', options.secret, options.now?.() ?? new Date());
+      if (verdict === 'invalid') throw new HttpError(400, 'This confirmation link is not valid.');
+      if (verdict === 'expired') throw new HttpError(400, 'This confirmation link has expired: subscribe again to get a new one.');
+      await confirm(options, verdict.email);
+      options.log?.(`confirmed ${verdict.email}`);
+      return send(response, 200, page(config, 'You are subscribed', `<p>New posts from ${escapeHtml(config.site.title)} will come to <strong>${escapeHtml(verdict.email)}</strong>.</p>`));
+    }
     if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'This address only answers GET.');
     return serveFile(request, response, url.pathname, config);
   };
@@ -104,6 +129,63 @@ export function createWebServer(options: WebOptions): Server {
       const message = error instanceof HttpError ? error.message : 'Something went wrong on our side.';
       send(response, status, page(config, status === 404 ? 'Not found' : 'Sorry', `<p>${escapeHtml(message)}</p>`));
     });
+  });
+}
+
+function subscribeForm(config: Config, email = ''): string {
+  return `<form method="post" action="/subscribe">
+<label>Email <input type="email" name="email" required value="${escapeHtml(email)}"></label>
+<label>Name (optional) <input type="text" name="name" maxlength="200"></label>
+<label>Topics (optional, comma-separated; empty means every post) <input type="text" name="topics"></label>
+<button type="submit">Subscribe to ${escapeHtml(config.site.title)}</button>
+</form>`;
+}
+
+/**
+ * A new address, or one that left, becomes pending and is sent a confirmation link; an active or
+ * bounced one is left as it is (a bounced address cannot receive the link anyway).
+ */
+async function subscribe(options: WebOptions, email: string, name: string, topics: string[]): Promise<void> {
+  const now = options.now?.() ?? new Date();
+  const at = now.toISOString();
+  const shouldConfirm = await updateSubscribers(options.config, options.cwd, (list) => {
+    const row = list.rows.find((candidate) => candidate.ok && emailKey(candidate.subscriber.email) === emailKey(email));
+    const existing = row?.ok ? row.subscriber : undefined;
+    if (!existing) {
+      list.rows.push({ ok: true, subscriber: { email, name, status: 'pending', topics, created_at: at, updated_at: at, extra: {} } });
+      return true;
+    }
+    if (existing.status === 'pending' || existing.status === 'unsubscribed') {
+      existing.status = 'pending';
+      if (name) existing.name = name;
+      existing.topics = topics;
+      existing.updated_at = at;
+      return true;
+    }
+    return false;
+  });
+  if (!shouldConfirm) return;
+  const { config } = options;
+  const link = confirmUrl(config, email, options.secret, now);
+  await options.transport.send({
+    from: config.email.from,
+    to: email,
+    subject: `Confirm your subscription to ${config.site.title}`,
+    text: `Someone, hopefully you, asked to get ${config.site.title} by email at this address.\n\nConfirm here (the link works for seven days):\n${link}\n\nIf it was not you, ignore this message: nothing will be sent.\n`,
+    html: page(config, 'Confirm your subscription', `<p>Someone, hopefully you, asked to get ${escapeHtml(config.site.title)} by email at this address.</p><p><a href="${escapeHtml(link)}">Confirm your subscription</a> (the link works for seven days).</p><p>If it was not you, ignore this message: nothing will be sent.</p>`),
+  });
+  options.log?.(`confirmation sent to ${email}`);
+}
+
+async function confirm(options: WebOptions, email: string): Promise<void> {
+  const at = (options.now?.() ?? new Date()).toISOString();
+  await updateSubscribers(options.config, options.cwd, (list) => {
+    for (const row of list.rows) {
+      if (row.ok && emailKey(row.subscriber.email) === emailKey(email) && row.subscriber.status === 'pending') {
+        row.subscriber.status = 'active';
+        row.subscriber.updated_at = at;
+      }
+    }
   });
 }
 

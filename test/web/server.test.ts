@@ -4,21 +4,27 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { parseConfig } from '../../src/config.js';
 import { signToken } from '../../src/email/unsubscribe.js';
+import { createTransport } from '../../src/deliver/transport.js';
 import { createWebServer } from '../../src/web/server.js';
+import { startSmtpSink } from '../smtp.js';
 import { makeSite, post } from '../helpers.js';
 
 const SECRET = 'test-secret';
 
-async function serve(t: TestContext, subscribers = 'email,name,status,topics,created_at,updated_at\nann@example.com,Ann,active,,,\n') {
+async function serve(t: TestContext, subscribers = 'email,name,status,topics,created_at,updated_at\nann@example.com,Ann,active,,,\n', now?: () => Date) {
   const site = await makeSite(t, { 'hello.md': post({ title: 'Hello' }) });
   await site.write('subscribers/subscribers.csv', subscribers);
   assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
-  const config = parseConfig({ site: { url: 'https://example.com/' } }, join(site.dir, 'herald.config.yml'), site.dir);
-  const server = createWebServer({ config, cwd: site.dir, secret: SECRET, postsPerMinute: 1000 });
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const config = parseConfig({ site: { url: 'https://example.com/' } }, join(site.dir, 'herald.config.yml'), site.dir, { HERALD_SMTP_URL: sink.url });
+  const transport = createTransport(config);
+  t.after(() => transport.close());
+  const server = createWebServer({ config, cwd: site.dir, secret: SECRET, postsPerMinute: 1000, transport, now });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { site, base, server };
+  return { site, base, server, sink };
 }
 
 test('feeds are served with their content types, ETag and Last-Modified, and 304 when unchanged', async (t) => {
@@ -97,11 +103,64 @@ test('POSTs from one address are rate limited', async (t) => {
   const site = await makeSite(t, { 'hello.md': post() });
   await site.run('build');
   const config = parseConfig({}, join(site.dir, 'herald.config.yml'), site.dir);
-  const server = createWebServer({ config, cwd: site.dir, secret: SECRET, postsPerMinute: 3 });
+  const server = createWebServer({ config, cwd: site.dir, secret: SECRET, postsPerMinute: 3, transport: createTransport(config) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/unsubscribe?token=${signToken('unsubscribe', 'x@example.com', SECRET)}`;
   const statuses = [];
   for (let i = 0; i < 5; i++) statuses.push((await fetch(url, { method: 'POST' })).status);
   assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+});
+
+const form = (fields: Record<string, string>) => ({ method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+
+test('double opt-in: subscribe makes a pending subscriber and mails a link; the link makes them active', async (t) => {
+  const { base, site, sink } = await serve(t);
+  const formPage = await fetch(`${base}/subscribe`);
+  assert.match(await formPage.text(), /<form method="post" action="\/subscribe">/);
+  const response = await fetch(`${base}/subscribe`, form({ email: 'New.Reader@example.com', name: 'New <b>Reader</b>', topics: 'work, life' }));
+  assert.equal(response.status, 200);
+  const answer = await response.text();
+  assert.match(answer, /If <strong>New\.Reader@example\.com<\/strong> can subscribe, a message with a confirmation link is on its way/);
+  assert.match(await site.read('subscribers/subscribers.csv'), /New\.Reader@example\.com,New <b>Reader<\/b>,pending,"work,life"/);
+  assert.equal(sink.received.length, 1);
+  const link = /https:\/\/example\.com(\/confirm\?token=[\w.%-]+)/.exec(sink.received[0]!.mail.text ?? '')![1]!;
+  const confirmed = await fetch(base + link);
+  assert.equal(confirmed.status, 200);
+  assert.match(await confirmed.text(), /You are subscribed/);
+  assert.match(await site.read('subscribers/subscribers.csv'), /New\.Reader@example\.com,New <b>Reader<\/b>,active/);
+});
+
+test('subscribing a known address gives the very same answer and reveals nothing', async (t) => {
+  const { base } = await serve(t);
+  const known = await (await fetch(`${base}/subscribe`, form({ email: 'ann@example.com' }))).text();
+  const fresh = await (await fetch(`${base}/subscribe`, form({ email: 'zed@example.com' }))).text();
+  assert.equal(known.replace('ann@example.com', 'X'), fresh.replace('zed@example.com', 'X'));
+  const invalid = await fetch(`${base}/subscribe`, form({ email: '<script>alert(1)</script>' }));
+  assert.equal(invalid.status, 400);
+  const body = await invalid.text();
+  assert.doesNotMatch(body, /<script>alert/);
+  assert.match(body, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+});
+
+test('a confirmation link expires after seven days, and a forged one is refused', async (t) => {
+  let now = new Date('2026-06-01T00:00:00Z');
+  const { base, site, sink } = await serve(t, undefined, () => now);
+  await fetch(`${base}/subscribe`, form({ email: 'late@example.com' }));
+  const link = /https:\/\/example\.com(\/confirm\?token=[\w.%-]+)/.exec(sink.received[0]!.mail.text ?? '')![1]!;
+  now = new Date('2026-06-08T00:00:01Z');
+  const expired = await fetch(base + link);
+  assert.equal(expired.status, 400);
+  assert.match(await expired.text(), /has expired/);
+  assert.match(await site.read('subscribers/subscribers.csv'), /late@example\.com,,pending/);
+  const forged = await fetch(`${base}/confirm?token=${signToken('confirm', 'late@example.com\n9999999999999', 'wrong secret')}`);
+  assert.equal(forged.status, 400);
+});
+
+test('100 concurrent subscribes are all kept', async (t) => {
+  const { base, site } = await serve(t);
+  const responses = await Promise.all(Array.from({ length: 100 }, (_, i) => fetch(`${base}/subscribe`, form({ email: `c${i}@example.com` }))));
+  assert.ok(responses.every((response) => response.status === 200));
+  const csv = await site.read('subscribers/subscribers.csv');
+  assert.equal((csv.match(/^c\d+@example\.com,,pending/gm) ?? []).length, 100);
 });
