@@ -16,13 +16,19 @@ async function serve(t: TestContext, subscribers = 'email,name,status,topics,cre
   await site.write('subscribers/subscribers.csv', subscribers);
   assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
   const sink = await startSmtpSink();
-  t.after(() => sink.close());
   const config = parseConfig({ site: { url: 'https://example.com/' } }, join(site.dir, 'herald.config.yml'), site.dir, { HERALD_SMTP_URL: sink.url });
   const transport = createTransport(config);
-  t.after(() => transport.close());
+  // The pool's connection must go before the sink closes, or the sink waits for it.
+  t.after(async () => {
+    transport.close();
+    await sink.close();
+  });
   const server = createWebServer({ config, cwd: site.dir, secret: SECRET, postsPerMinute: 1000, transport, now });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  t.after(() => new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  }));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { site, base, server, sink };
 }
@@ -105,7 +111,10 @@ test('POSTs from one address are rate limited', async (t) => {
   const config = parseConfig({}, join(site.dir, 'herald.config.yml'), site.dir);
   const server = createWebServer({ config, cwd: site.dir, secret: SECRET, postsPerMinute: 3, transport: createTransport(config) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  t.after(() => new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  }));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/unsubscribe?token=${signToken('unsubscribe', 'x@example.com', SECRET)}`;
   const statuses = [];
   for (let i = 0; i < 5; i++) statuses.push((await fetch(url, { method: 'POST' })).status);
