@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { BUILT_CLI, makeSite, post } from './helpers.js';
+import { startSmtpSink } from './smtp.js';
+
+const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
+const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function until<T>(find: () => T | undefined, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = find();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('in a real browser: open the archive, subscribe, confirm from the email, unsubscribe from a post email', async (t) => {
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}/`;
+  const site = await makeSite(t, { 'hello.md': post({ title: 'Hello, readers', date: '2026-01-01', summary: 'The first post.' }) }, `site:\n  title: Browser News\n  url: ${base}\nschedule: "* * * * * *"\n`);
+  const worker = spawn(process.execPath, [BUILT_CLI, 'start', '--port', String(port)], { cwd: site.dir, env: { ...process.env, HERALD_SMTP_URL: sink.url } });
+  let log = '';
+  worker.stdout.on('data', (data) => (log += data));
+  worker.stderr.on('data', (data) => (log += data));
+  t.after(() => worker.kill('SIGKILL'));
+  await until(() => (/next pass at/.test(log) ? true : undefined), 15_000, 'the worker');
+
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  await mkdir(ARTIFACTS, { recursive: true });
+
+  await page.goto(base);
+  assert.equal(await page.title(), 'Browser News');
+  assert.equal(await page.locator('link[rel=alternate][type="application/rss+xml"]').getAttribute('href'), `${base}rss.xml`);
+  await page.screenshot({ path: join(ARTIFACTS, 'archive.png'), fullPage: true });
+  await page.click('text=Hello, readers');
+  assert.match(await page.locator('h1').innerText(), /Hello, readers/);
+
+  await page.goto(`${base}subscribe`);
+  await page.screenshot({ path: join(ARTIFACTS, 'subscribe.png'), fullPage: true });
+  await page.fill('input[name=email]', 'reader@example.com');
+  await page.fill('input[name=name]', 'Reader');
+  await page.click('button[type=submit]');
+  assert.match(await page.locator('body').innerText(), /confirmation link is on its way/);
+
+  const confirmation = await until(() => sink.received.find((mail) => /Confirm your subscription/.test(mail.mail.subject ?? '')), 10_000, 'the confirmation email');
+  const confirmLink = /(http:\/\/\S+\/confirm\?token=\S+)/.exec(confirmation.mail.text ?? '')![1]!;
+  await page.goto(confirmLink);
+  assert.match(await page.locator('h1').innerText(), /You are subscribed/);
+  assert.match(await site.read('subscribers/subscribers.csv'), /reader@example\.com,Reader,active/);
+
+  await site.write('posts/second.md', post({ title: 'Second post', date: new Date(Date.now() + 1500).toISOString() }));
+  const postEmail = await until(() => sink.received.find((mail) => mail.mail.subject === 'Second post'), 15_000, 'the post email');
+  const unsubscribeLink = /href="(http:\/\/[^"]+\/unsubscribe\?token=[^"]+)"/.exec(String(postEmail.mail.html))![1]!.replace(/&amp;/g, '&');
+  await page.goto(unsubscribeLink);
+  await page.click('button[type=submit]');
+  assert.match(await page.locator('h1').innerText(), /Unsubscribed/);
+  assert.match(await site.read('subscribers/subscribers.csv'), /reader@example\.com,Reader,unsubscribed/);
+  worker.kill('SIGTERM');
+});
