@@ -137,8 +137,25 @@ function feeds() {
 async function startSink() {
   const { spawn } = await import('node:child_process');
   const child = spawn('node', [join(ROOT, 'bench', 'smtp-sink.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve) => child.stdout.once('data', (data) => resolve(Number(String(data).trim()))));
-  return { url: `smtp://127.0.0.1:${port}`, stop: () => child.kill() };
+  const lines = [];
+  let waiting;
+  child.stdout.on('data', (data) => {
+    lines.push(...String(data).trim().split('\n'));
+    waiting?.();
+  });
+  const nextLine = async () => {
+    while (!lines.length) await new Promise((resolve) => (waiting = resolve));
+    return lines.shift();
+  };
+  const port = Number(await nextLine());
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    count: async () => {
+      child.stdin.write('count\n');
+      return Number((await nextLine()).replace('count ', ''));
+    },
+    stop: () => child.kill(),
+  };
 }
 
 function writeSubscribers(dir, count) {
@@ -203,7 +220,79 @@ function runWithEnv(command, args, env) {
   return { ms, peakMb: GNU_TIME ? Number(child.stderr.trim().split('\n').pop()) / 1024 : NaN };
 }
 
-const SECTIONS = { feeds, email };
+/** Starts `herald start` in `dir` and resolves once its first pass is done. */
+async function startWorker(dir, args, env) {
+  const { spawn } = await import('node:child_process');
+  const child = spawn('node', [HERALD, '--config', join(dir, 'herald.config.yml'), 'start', ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (data) => (log += data));
+  child.stderr.on('data', (data) => (log += data));
+  await new Promise((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (/next pass at/.test(log)) {
+        clearInterval(poll);
+        resolve();
+      }
+      if (child.exitCode !== null) reject(new Error(`herald start exited:\n${log}`));
+    }, 20);
+  });
+  return { stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); }) };
+}
+
+async function http() {
+  const { default: autocannon } = await import('autocannon');
+  const dir = join(WORK, 'http');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'posts'), { recursive: true });
+  generateCorpus(200, join(dir, 'posts'));
+  const port = 18_080;
+  writeFileSync(join(dir, 'herald.config.yml'), `site:\n  title: Bench\n  url: http://127.0.0.1:${port}/\nschedule: "0 0 1 1 *"\n`);
+  const worker = await startWorker(dir, ['--port', String(port)], { ...process.env, HERALD_SECRET: 'bench' });
+  try {
+    const url = `http://127.0.0.1:${port}/rss.xml`;
+    const etag = (await fetch(url)).headers.get('etag');
+    const load = (headers) => autocannon({ url, connections: 20, duration: 10, headers });
+    const full = await load({});
+    const conditional = await load({ 'if-none-match': etag });
+    const rows = [
+      { label: 'GET /rss.xml (200, 20 posts, full content)', rps: full.requests.average, p99: full.latency.p99, bytes: full.throughput.average },
+      { label: 'GET /rss.xml with If-None-Match (304)', rps: conditional.requests.average, p99: conditional.latency.p99, bytes: conditional.throughput.average },
+    ];
+    console.log('\nhttp: herald start serving feeds on loopback, autocannon, 20 connections, 10 s each');
+    for (const row of rows) console.log(`${row.label.padEnd(46)} ${row.rps.toFixed(0).padStart(7)} req/s  p99 ${row.p99} ms`);
+    writeFileSync(join(WORK, 'results-http.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  } finally {
+    await worker.stop();
+  }
+}
+
+async function latency() {
+  const dir = join(WORK, 'latency');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'posts'), { recursive: true });
+  writeFileSync(join(dir, 'posts', 'old.md'), '---\ntitle: Old\ndate: 2020-01-01\n---\nOld.\n');
+  writeSubscribers(join(dir, 'subscribers'), 1);
+  writeFileSync(join(dir, 'herald.config.yml'), 'site:\n  title: Bench\n  url: https://example.com/\nschedule: "* * * * * *"\n');
+  const sink = await startSink();
+  const worker = await startWorker(dir, ['--no-http'], { ...process.env, HERALD_SMTP_URL: sink.url, HERALD_SECRET: 'bench' });
+  const samples = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      const before = await sink.count();
+      const started = process.hrtime.bigint();
+      writeFileSync(join(dir, 'posts', `new-${i}.md`), `---\ntitle: New ${i}\ndate: ${new Date().toISOString()}\n---\nFresh.\n`);
+      while ((await sink.count()) === before) await new Promise((resolve) => setTimeout(resolve, 10));
+      samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+  } finally {
+    await worker.stop();
+    sink.stop();
+  }
+  console.log(`\nlatency: post file written -> first email accepted by the SMTP sink, schedule every second: median ${median(samples).toFixed(0)} ms (runs: ${samples.map((ms) => ms.toFixed(0)).join(', ')})`);
+  writeFileSync(join(WORK, 'results-latency.json'), `${JSON.stringify({ samples, medianMs: median(samples) }, null, 2)}\n`);
+}
+
+const SECTIONS = { feeds, email, http, latency };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length ? chosen : Object.keys(SECTIONS)) {
   if (!SECTIONS[name]) {

@@ -219,6 +219,20 @@ function readBody(request: IncomingMessage): Promise<string> {
   });
 }
 
+// Files as last read, keyed by path and valid while size and mtime hold: herald replaces files by
+// rename, so a changed file always has a new mtime. Small and bounded: feeds and pages are few.
+const fileCache = new Map<string, { size: number; mtimeMs: number; body: Buffer; etag: string }>();
+
+async function cachedFile(path: string, size: number, mtimeMs: number): Promise<{ body: Buffer; etag: string }> {
+  const known = fileCache.get(path);
+  if (known && known.size === size && known.mtimeMs === mtimeMs) return known;
+  const body = await readFile(path);
+  const entry = { size, mtimeMs, body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+  if (fileCache.size >= 512) fileCache.clear();
+  if (body.length <= 1 << 20) fileCache.set(path, entry);
+  return entry;
+}
+
 async function serveFile(request: IncomingMessage, response: ServerResponse, pathname: string, config: Config): Promise<void> {
   let decoded: string;
   try {
@@ -236,8 +250,7 @@ async function serveFile(request: IncomingMessage, response: ServerResponse, pat
     info = await stat(path).catch(() => undefined);
   }
   if (!info?.isFile()) throw new HttpError(404, 'There is nothing here.');
-  const body = await readFile(path);
-  const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+  const { body, etag } = await cachedFile(path, info.size, info.mtimeMs);
   const lastModified = new Date(Math.floor(info.mtimeMs / 1000) * 1000);
   const headers = {
     ...SECURITY_HEADERS,
