@@ -72,3 +72,23 @@ test('a schedule that is not a cron expression stops the worker at start-up with
   assert.equal(result.code, 1);
   assert.match(result.err, /"schedule" "every ten minutes" is not a cron expression \(write five fields/);
 });
+
+test('a failing pass is logged and the worker goes on; a tick during a pass is skipped and logged', async (t) => {
+  const { createServer } = await import('node:net');
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const { port } = closed.address() as import('node:net').AddressInfo;
+  await new Promise((resolve) => closed.close(resolve));
+  const site = await makeSite(t, { 'old.md': post({ title: 'Old', date: '2026-01-01' }) }, CONFIG);
+  await site.write('subscribers/subscribers.csv', 'email,name,status,topics,created_at,updated_at\na@example.com,A,active,,,\n');
+  // The mail server is down: each pass retries for a few seconds, while the schedule ticks every second.
+  const worker = startWorker(site.dir, { HERALD_SMTP_URL: `smtp://127.0.0.1:${port}`, HERALD_RETRY_BACKOFF_MS: '700' });
+  t.after(() => worker.child.kill('SIGKILL'));
+  await until(() => /next pass at/.test(worker.output()), 10_000, 'the first pass');
+  await site.write('posts/new.md', post({ title: 'New', date: new Date(Date.now() + 1200).toISOString() }));
+  await until(() => /skipped the scheduled pass: the previous one is still running/.test(worker.output()), 15_000, 'a skipped tick');
+  await until(() => /the pass finished with problems/.test(worker.output()), 15_000, 'a failed pass');
+  assert.match(worker.output(), /failed a@example\.com: .*ECONNREFUSED/);
+  worker.child.kill('SIGTERM');
+  assert.equal(await worker.exited, 0);
+});
