@@ -66,7 +66,7 @@ export async function runCommand(context: CommandContext, json: boolean): Promis
   const { config, now, io } = context;
   const report = await build(config, { now, cwd: io.cwd, write: true });
   for (const problem of report.problems) io.err(formatProblem(problem));
-  if (report.written.length && !json) io.out(`feeds: ${report.written.length} files written, ${report.unchanged} unchanged`);
+  if (report.written.length && !json) io.out(`wrote ${report.written.length} files (feeds and pages), ${report.unchanged} feeds unchanged`);
   const release = await acquireSendLock(config);
   try {
     const state = readNewsletterState(config);
