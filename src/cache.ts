@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
@@ -58,9 +58,15 @@ export function hash(value: unknown): string {
   return createHash('sha256').update(typeof value === 'string' ? value : JSON.stringify(value)).digest('base64url');
 }
 
-/** The writer's own page templates as they are now (herald's built-in ones change only with herald). */
+/** The writer's own templates (partials too) as they are now; herald's built-in ones change only with herald. */
 export function templatesStamp(config: Config): string {
-  return ['index.html', 'post.html']
+  let names: string[];
+  try {
+    names = readdirSync(config.paths.templates).sort();
+  } catch {
+    return '';
+  }
+  return names
     .map((name) => {
       const stat = statSync(join(config.paths.templates, name), { throwIfNoEntry: false });
       return stat ? `${name}:${stat.size}:${stat.mtimeMs}` : '';

@@ -10,9 +10,18 @@ import { HeraldError } from './errors.js';
 // This module is src/templates.ts in development and a chunk in dist/ when built: both one level down.
 const BUILT_IN = fileURLToPath(new URL('../templates/', import.meta.url));
 
-/** Liquid as herald uses it: unknown filters are an error; dates keep the offset they carry. */
-export function liquid(escapeOutput: boolean): Liquid {
-  return new Liquid({ preserveTimezones: true, strictFilters: true, jsTruthy: false, ...(escapeOutput ? { outputEscape: 'escape' as const } : {}) });
+/**
+ * Liquid as herald uses it: unknown filters are an error; dates keep the offset they carry;
+ * {% include %} finds partials in the writer's templates/, then in herald's own.
+ */
+export function liquid(config: Config, escapeOutput: boolean): Liquid {
+  return new Liquid({
+    root: [config.paths.templates, BUILT_IN],
+    preserveTimezones: true,
+    strictFilters: true,
+    jsTruthy: false,
+    ...(escapeOutput ? { outputEscape: 'escape' as const } : {}),
+  });
 }
 
 /**

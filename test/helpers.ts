@@ -75,3 +75,13 @@ export function runBuilt(cwd: string, ...args: string[]): Promise<{ code: number
     execFile(process.execPath, [BUILT_CLI, ...args], { cwd }, (error, out, err) => resolve({ code: error ? Number(error.code) : 0, out, err }));
   });
 }
+
+/** A loopback port nothing listens on: connections to it are refused. */
+export async function closedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

@@ -43,3 +43,12 @@ test('pages: false writes feeds only', async (t) => {
   assert.equal(existsSync(join(site.dir, 'public/index.html')), false);
   assert.ok(existsSync(join(site.dir, 'public/rss.xml')));
 });
+
+test('a change to a partial the templates include remakes the pages', async (t) => {
+  const site = await makeSite(t, { 'a.md': post({ title: 'A' }) });
+  await site.run('build', '--now', '2026-06-01');
+  await site.write('templates/_feed-links.html', '<link rel="alternate" href="/custom.xml">\n');
+  await site.run('build', '--now', '2026-06-01');
+  assert.match(await site.read('public/a/index.html'), /href="\/custom\.xml"/);
+  assert.match(await site.read('public/index.html'), /href="\/custom\.xml"/);
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
-import { BUILT_CLI, makeSite, post } from './helpers.js';
+import { BUILT_CLI, closedPort, makeSite, post } from './helpers.js';
 import { startSmtpSink } from './smtp.js';
 
 const CONFIG = 'site:\n  title: Worker\n  url: https://example.com/\nschedule: "* * * * * *"\n';
@@ -74,11 +74,7 @@ test('a schedule that is not a cron expression stops the worker at start-up with
 });
 
 test('a failing pass is logged and the worker goes on; a tick during a pass is skipped and logged', async (t) => {
-  const { createServer } = await import('node:net');
-  const closed = createServer();
-  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-  const { port } = closed.address() as import('node:net').AddressInfo;
-  await new Promise((resolve) => closed.close(resolve));
+  const port = await closedPort();
   const site = await makeSite(t, { 'old.md': post({ title: 'Old', date: '2026-01-01' }) }, CONFIG);
   await site.write('subscribers/subscribers.csv', 'email,name,status,topics,created_at,updated_at\na@example.com,A,active,,,\n');
   // The mail server is down: each pass retries for a few seconds, while the schedule ticks every second.

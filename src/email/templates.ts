@@ -13,8 +13,8 @@ export interface EmailTemplates {
 /** Parses templates/email.html and templates/email.txt; a syntax error names the file and line. */
 export function loadEmailTemplates(config: Config, cwd: string): EmailTemplates {
   // HTML output is escaped unless a template asks for | raw; text output is never escaped.
-  const htmlEngine = liquid(true);
-  const textEngine = liquid(false);
+  const htmlEngine = liquid(config, true);
+  const textEngine = liquid(config, false);
   // A writer's own email.html without an email.txt gets a text part made from their HTML.
   const useText = hasOwnTemplate(config, 'email.txt') || !hasOwnTemplate(config, 'email.html');
   return {

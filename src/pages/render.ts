@@ -12,7 +12,7 @@ export interface PageTemplates {
 }
 
 export function loadPageTemplates(config: Config, cwd: string): PageTemplates {
-  const engine = liquid(true);
+  const engine = liquid(config, true);
   return { index: parseTemplate(engine, templatePath(config, 'index.html'), cwd), post: parseTemplate(engine, templatePath(config, 'post.html'), cwd), engine };
 }
 

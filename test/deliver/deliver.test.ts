@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { makeSite, post, type Site } from '../helpers.js';
+import { closedPort, makeSite, post, type Site } from '../helpers.js';
 import { smtpError, startSmtpSink, type Sink } from '../smtp.js';
 
 const CONFIG = (extra = '') => `site:
@@ -273,11 +273,7 @@ test('an unreadable row of the subscriber list gets nothing and is reported by l
 });
 
 test('a refused connection is retried, then the post is left due and the pass exits 1', async (t) => {
-  const { createServer } = await import('node:net');
-  const closed = createServer();
-  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-  const { port } = closed.address() as import('node:net').AddressInfo;
-  await new Promise((resolve) => closed.close(resolve));
+  const port = await closedPort();
   const site = await makeSite(t, { 'old.md': post({ title: 'Old', date: '2026-03-01' }) }, CONFIG());
   await site.write('subscribers/subscribers.csv', subscribersCsv([['a@example.com']]));
   const env = { HERALD_SMTP_URL: `smtp://127.0.0.1:${port}`, HERALD_RETRY_BACKOFF_MS: '10' };
