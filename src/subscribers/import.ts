@@ -29,9 +29,17 @@ const STATUS_WORDS: Record<string, Status> = {
 
 const squash = (header: string) => header.toLowerCase().replace(/[^a-z]/g, '');
 
+// Spreadsheets in many locales export with semicolons or tabs instead of commas: the header row
+// tells which, as the separator it uses most.
+function delimiterOf(text: string): string {
+  const header = text.split(/\r?\n/, 1)[0] ?? '';
+  const count = (separator: string) => header.split(separator).length;
+  return [',', ';', '\t'].reduce((best, separator) => (count(separator) > count(best) ? separator : best));
+}
+
 /** Reads another service's CSV export: who to import, and each rejected row with its reason. */
 export function parseImport(text: string, file: string): { candidates: ImportCandidate[]; rejected: Problem[] } {
-  const rows = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as { record: string[]; info: { lines: number } }[];
+  const rows = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: true, info: true, delimiter: delimiterOf(text) }) as unknown as { record: string[]; info: { lines: number } }[];
   const [header, ...records] = rows;
   const names = (header?.record ?? []).map(squash);
   const column = (candidates: string[]) => names.findIndex((name) => candidates.includes(name));

@@ -129,3 +129,14 @@ test('a lock left behind by a killed process is taken over once stale', async (t
   const result = await site.run('subscribers', 'add', 'after-crash@example.com');
   assert.equal(result.code, 0, result.err);
 });
+
+test('import reads semicolon- and tab-separated exports, with a BOM and CRLF line ends', async (t) => {
+  const site = await makeSite(t);
+  await site.write('excel.csv', '\uFEFFE-Mail;Name;Land\r\nanna@example.de;Schmidt, Anna;DE\r\n');
+  await site.write('tabs.tsv', 'Email\tName\nted@example.com\tTed\n');
+  assert.match((await site.run('subscribers', 'import', 'excel.csv')).out, /imported 1/);
+  assert.match((await site.run('subscribers', 'import', 'tabs.tsv')).out, /imported 1/);
+  const csv = await site.read('subscribers/subscribers.csv');
+  assert.match(csv, /anna@example\.de,"Schmidt, Anna",active/);
+  assert.match(csv, /ted@example\.com,Ted,active/);
+});
