@@ -88,3 +88,18 @@ test('a failing pass is logged and the worker goes on; a tick during a pass is s
   worker.child.kill('SIGTERM');
   assert.equal(await worker.exited, 0);
 });
+
+test('a port in use or not a number is a clear error', async (t) => {
+  const { createServer } = await import('node:net');
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => busy.close(resolve)));
+  const { port } = busy.address() as import('node:net').AddressInfo;
+  const site = await makeSite(t, {});
+  const inUse = await site.run('start', '--port', String(port));
+  assert.equal(inUse.code, 2);
+  assert.match(inUse.err, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use \\(pick another port`));
+  const nonsense = await site.run('start', '--port', 'eighty');
+  assert.equal(nonsense.code, 2);
+  assert.match(nonsense.err, /port "eighty" is not a port number/);
+});

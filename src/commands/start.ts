@@ -49,7 +49,6 @@ export async function startCommand(context: CommandContext, options: { port?: st
     if (!stopping) log(`next pass at ${task.getNextRun()?.toISOString() ?? 'never'}`);
   };
 
-  const task = cron.schedule(config.schedule, () => pass('scheduled'), { timezone: config.site.timezone, name: 'herald' });
   let server: Server | undefined;
   let transport: Transport | undefined;
   if (options.http) {
@@ -57,14 +56,30 @@ export async function startCommand(context: CommandContext, options: { port?: st
     server = createWebServer({ config, cwd: io.cwd, secret: loadSecret(config, io.env), transport, log });
     const port = Number(options.port ?? io.env.PORT ?? 8080);
     const host = options.host ?? '127.0.0.1';
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      transport.close();
+      throw new HeraldError({ code: 'E_USAGE', field: '--port', message: `port "${options.port ?? io.env.PORT}" is not a port number`, hint: 'give a whole number from 1 to 65535, such as --port 8080' });
+    }
     await new Promise<void>((resolve, reject) => {
-      server!.once('error', reject);
+      server!.once('error', (error: NodeJS.ErrnoException) => {
+        transport?.close();
+        reject(
+          new HeraldError({
+            code: 'E_USAGE',
+            field: '--port',
+            message: `cannot listen on ${host}:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : (error.code ?? error.message)}`,
+            hint: 'pick another port with --port N, or stop what is using it',
+          }),
+        );
+      });
       server!.listen(port, host, () => resolve());
     });
     const address = server.address();
     const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/` : String(address);
     log(`serving ${shown} (archive, feeds, subscribe, unsubscribe)`);
   }
+  // Scheduled only once the web side is up, so a failure to listen leaves nothing running.
+  const task = cron.schedule(config.schedule, () => pass('scheduled'), { timezone: config.site.timezone, name: 'herald' });
   if (!config.smtp.url) log(`no SMTP server configured: mail goes to ${config.paths.outbox}/ as .eml files`);
   log(`schedule "${config.schedule}" in ${config.site.timezone}`);
 
