@@ -89,8 +89,10 @@ export async function startCommand(context: CommandContext, options: { port?: st
       stopping = true;
       log(`${signal}: stopping; messages in flight finish, the rest stay due`);
       await task.stop();
-      await new Promise<void>((closed) => (server ? server.close(() => closed()) : closed()));
-      server?.closeAllConnections();
+      // Stop accepting; idle keep-alive connections would otherwise hold the close open.
+      const closing = new Promise<void>((closed) => (server ? server.close(() => closed()) : closed()));
+      server?.closeIdleConnections();
+      await closing;
       await running;
       transport?.close();
       log('stopped');
