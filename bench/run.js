@@ -1,11 +1,12 @@
 // npm run bench [section...]: herald's speed and memory against its peers, side by side in one run.
-// Sections: feeds (herald build vs Hugo on 10,000 posts). Figures go to the terminal and to
-// bench/work/results-<section>.json; the README quotes them.
+// Sections: feeds (herald build vs Hugo on 10,000 posts), email (herald send vs a plain nodemailer
+// loop), http (herald start serving feeds), latency (new post file -> first email). No argument runs
+// them all. Figures go to the terminal and to bench/work/results-<section>.json; the README quotes them.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateCorpus } from './gen-corpus.js';
+import { GENERATOR_VERSION, generateCorpus } from './gen-corpus.js';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const WORK = join(ROOT, 'bench', 'work');
@@ -14,34 +15,44 @@ const RUNS = 7;
 const POSTS = 10_000;
 const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
-/** Runs a command once: wall time in ms, peak RSS in MB (GNU time), output. Aborts on failure. */
-function run(command, args, { cwd = ROOT, allowExit = [0] } = {}) {
+/**
+ * Runs a command once from the project root: wall time in ms and peak RSS in KB (GNU time's %M,
+ * the last line of stderr; NaN without GNU time). Prints the output and aborts on a non-zero exit.
+ */
+function runTimed(command, args, { env = process.env } = {}) {
   const [file, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%M', command, ...args]] : [command, args];
   const started = process.hrtime.bigint();
-  const child = spawnSync(file, argv, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const child = spawnSync(file, argv, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 << 20 });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (!allowExit.includes(child.status)) {
-    console.error(`${command} ${args.join(' ')} failed (exit ${child.status}):\n${child.stderr}`);
+  if (child.status !== 0) {
+    console.error(`${command} ${args.join(' ')} failed (${child.error?.message ?? `exit ${child.status ?? child.signal}`}):\n${child.stdout ?? ''}\n${child.stderr ?? ''}`);
     process.exit(1);
   }
   const peakKb = GNU_TIME ? Number(child.stderr.trim().split('\n').pop()) : NaN;
-  return { ms, peakMb: peakKb / 1024, stdout: child.stdout };
+  return { ms, peakKb };
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const toMb = (kb) => kb / 1024;
+const mb = (value) => (Number.isNaN(value) ? 'n/a' : value.toFixed(0));
 
 function summarize(label, samples) {
-  return { label, medianMs: median(samples.map((s) => s.ms)), minMs: Math.min(...samples.map((s) => s.ms)), peakMb: Math.max(...samples.map((s) => s.peakMb)) };
+  const ms = samples.map((s) => s.ms);
+  return { label, runs: ms.length, medianMs: median(ms), minMs: Math.min(...ms), peakMb: toMb(Math.max(...samples.map((s) => s.peakKb))) };
 }
 
 function printTable(rows) {
   console.log(`${'command'.padEnd(34)}${'median ms'.padStart(11)}${'min ms'.padStart(9)}${'peak MB'.padStart(9)}`);
   for (const row of rows) {
-    console.log(`${row.label.padEnd(34)}${row.medianMs.toFixed(0).padStart(11)}${row.minMs.toFixed(0).padStart(9)}${(Number.isNaN(row.peakMb) ? 'n/a' : row.peakMb.toFixed(0)).padStart(9)}`);
+    console.log(`${row.label.padEnd(34)}${row.medianMs.toFixed(0).padStart(11)}${row.minMs.toFixed(0).padStart(9)}${mb(row.peakMb).padStart(9)}`);
   }
 }
 
 function verdict(name, value, target, unit = 'x') {
+  if (Number.isNaN(value)) {
+    console.log(`n/a   ${name}: not measured (target <= ${target}${unit})`);
+    return { name, value: null, target, ok: null };
+  }
   const ok = value <= target;
   console.log(`${ok ? 'PASS' : 'MISS'}  ${name}: ${value.toFixed(unit === 'x' ? 3 : 0)}${unit} (target <= ${target}${unit})`);
   return { name, value, target, ok };
@@ -57,24 +68,43 @@ function countItems(xml) {
   return (xml.match(/<item>/g) ?? []).length;
 }
 
-function feeds() {
-  const hugoSite = join(WORK, 'hugo');
-  const posts = join(hugoSite, 'content', 'posts');
+/** Writes the feeds corpus to bench/work/posts unless the same generator already wrote it there. */
+function ensureCorpus(posts) {
   const marker = join(WORK, 'corpus.json');
-  const wanted = JSON.stringify({ generator: 1, posts: POSTS });
-  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== wanted || readdirSync(posts).length !== POSTS) {
-    console.log(`generating ${POSTS} posts in ${posts} ...`);
-    rmSync(posts, { recursive: true, force: true });
-    generateCorpus(POSTS, posts);
-    writeFileSync(marker, wanted);
-  }
+  const wanted = JSON.stringify({ generator: GENERATOR_VERSION, posts: POSTS });
+  const current = existsSync(marker) ? readFileSync(marker, 'utf8') : '';
+  const files = existsSync(posts) ? readdirSync(posts).filter((name) => name.endsWith('.md')).length : 0;
+  if (current === wanted && files === POSTS) return;
+  console.log(`generating ${POSTS} posts in ${posts} ...`);
+  rmSync(marker, { force: true });
+  rmSync(posts, { recursive: true, force: true });
+  generateCorpus(POSTS, posts);
+  writeFileSync(marker, wanted);
+}
 
-  // Hugo builds only an RSS feed of the newest 20 posts with full content, from the same files.
+/** Makes path a symlink to target (relative to path's folder), replacing whatever was there. */
+function linkDir(target, path) {
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  if (stat?.isSymbolicLink() && existsSync(path)) return;
+  rmSync(path, { recursive: true, force: true });
+  mkdirSync(dirname(path), { recursive: true });
+  symlinkSync(target, path, 'dir');
+}
+
+function feeds() {
+  const posts = join(WORK, 'posts');
+  ensureCorpus(posts);
+
+  // Hugo builds only an RSS feed of the newest 20 posts with full content, from the same files
+  // (content/posts is a symlink to bench/work/posts; Hugo follows it).
+  const hugoSite = join(WORK, 'hugo');
+  linkDir(join('..', '..', 'posts'), join(hugoSite, 'content', 'posts'));
   mkdirSync(join(hugoSite, 'layouts', '_default'), { recursive: true });
   writeFileSync(join(hugoSite, 'hugo.toml'), [
     'baseURL = "https://example.com/"',
     'title = "Bench"',
-    'disableKinds = ["taxonomy", "term", "sitemap", "robotsTXT", "404"]',
+    // Without "section", Hugo also writes posts/index.xml, a second copy of the feed.
+    'disableKinds = ["taxonomy", "term", "section", "sitemap", "robotsTXT", "404"]',
     '[outputs]',
     'home = ["RSS"]',
     'section = []',
@@ -89,28 +119,40 @@ function feeds() {
     '<pubDate>{{ .Date.Format "Mon, 02 Jan 2006 15:04:05 -0700" }}</pubDate>' +
     '<description>{{ .Content | html }}</description></item>{{ end }}</channel></rss>\n');
   const config = join(WORK, 'herald.config.yml');
-  // Hugo here writes the RSS feed only, so herald writes its feeds only too (no archive pages).
-  writeFileSync(config, 'site:\n  title: Bench\n  url: https://example.com/\nposts: hugo/content/posts\noutput: public\nstate: .herald\npages: false\n');
+  // Paths are relative to the config file. Hugo here writes the RSS feed only, so herald writes its
+  // feeds only too: without `pages: false` it would also render an HTML page for each of the posts.
+  writeFileSync(config, 'site:\n  title: Bench\n  url: https://example.com/\nposts: posts\noutput: public\nstate: .herald\npages: false\n');
 
   const hugoOut = join(WORK, 'hugo-public');
   const hasHugo = spawnSync('hugo', ['version'], { encoding: 'utf8' }).status === 0;
-  if (!hasHugo) console.log('hugo is not installed (Debian: apt-get install -y hugo): timing herald alone');
+  if (!hasHugo) console.log('hugo is not on PATH, so there is nothing to compare with: install it (Debian: apt-get install -y hugo). Timing herald alone.');
   const hugoBuild = () => {
     rmSync(hugoOut, { recursive: true, force: true });
-    return run('hugo', ['--quiet', '-s', hugoSite, '-d', hugoOut]);
+    return runTimed('hugo', ['--quiet', '-s', hugoSite, '-d', hugoOut]);
   };
   const heraldFull = () => {
     rmSync(join(WORK, '.herald'), { recursive: true, force: true });
     rmSync(join(WORK, 'public'), { recursive: true, force: true });
-    return run('node', [HERALD, '--config', config, 'build']);
+    return runTimed('node', [HERALD, '--config', config, 'build']);
   };
-  const heraldRebuild = () => run('node', [HERALD, '--config', config, 'build']);
+  const heraldRebuild = () => runTimed('node', [HERALD, '--config', config, 'build']);
 
-  // One untimed round first, so every contender meets a warm file cache.
-  if (hasHugo) hugoBuild();
+  // One untimed round first, so every contender meets a warm file cache; it also checks that both
+  // wrote a feed of 20 items. (In the timed rounds, each full build warms the following rebuild.)
+  const expectItems = (file, who) => {
+    const items = existsSync(file) ? countItems(readFileSync(file, 'utf8')) : 0;
+    if (items !== 20) {
+      console.error(`${who} wrote ${items} items to ${file}, not 20`);
+      process.exit(1);
+    }
+  };
+  if (hasHugo) {
+    hugoBuild();
+    expectItems(join(hugoOut, 'index.xml'), 'hugo');
+  }
   heraldFull();
-  if (hasHugo && countItems(readFileSync(join(hugoOut, 'index.xml'), 'utf8')) !== 20) throw new Error('hugo did not write 20 items');
-  if (countItems(readFileSync(join(WORK, 'public', 'rss.xml'), 'utf8')) !== 20) throw new Error('herald did not write 20 items');
+  expectItems(join(WORK, 'public', 'rss.xml'), 'herald');
+  heraldRebuild();
 
   const samples = { hugo: [], full: [], rebuild: [] };
   for (let i = 0; i < RUNS; i++) {
@@ -128,7 +170,7 @@ function feeds() {
   const [hugo, full, rebuild] = hasHugo ? rows : [undefined, ...rows];
   const verdicts = [
     ...(hugo ? [verdict('full build vs Hugo', full.medianMs / hugo.medianMs, 0.5), verdict('no-change rebuild vs Hugo', rebuild.medianMs / hugo.medianMs, 0.1)] : []),
-    verdict('peak memory, full build', full.peakMb, 150, ' MB'),
+    verdict('peak memory, herald builds', Math.max(full.peakMb, rebuild.peakMb), 150, ' MB'),
   ];
   writeFileSync(join(WORK, 'results-feeds.json'), `${JSON.stringify({ posts: POSTS, runs: RUNS, node: process.version, rows, verdicts }, null, 2)}\n`);
 }
@@ -178,12 +220,12 @@ async function email() {
     writeSubscribers(join(site, 'subscribers'), count);
     rmSync(join(site, '.herald', 'deliveries'), { recursive: true, force: true });
     rmSync(join(site, '.herald', 'newsletter.json'), { force: true });
-    return runWithEnv('node', [HERALD, '--config', join(site, 'herald.config.yml'), 'send', 'post'], env);
+    return runTimed('node', [HERALD, '--config', join(site, 'herald.config.yml'), 'send', 'post'], { env });
   };
   // The plain loop sends the very message herald renders (herald preview writes it out).
-  runWithEnv('node', [HERALD, '--config', join(site, 'herald.config.yml'), 'preview', 'post'], env);
+  runTimed('node', [HERALD, '--config', join(site, 'herald.config.yml'), 'preview', 'post'], { env });
   const preview = join(site, '.herald', 'preview');
-  const plain = (count) => runWithEnv('node', [join(ROOT, 'bench', 'plain-loop.js'), sink.url, String(count), String(CONNECTIONS), join(preview, 'post.html'), join(preview, 'post.txt')], env);
+  const plain = (count) => runTimed('node', [join(ROOT, 'bench', 'plain-loop.js'), sink.url, String(count), String(CONNECTIONS), join(preview, 'post.html'), join(preview, 'post.txt')], { env });
   try {
     const COUNT = 10_000;
     heraldSend(1000);
@@ -200,24 +242,13 @@ async function email() {
     const throughput = (row) => (COUNT / row.medianMs) * 1000;
     console.log(`throughput: plain ${throughput(base).toFixed(0)} msg/s, herald ${throughput(ours).toFixed(0)} msg/s (ledger on)`);
     const big = heraldSend(100_000);
-    console.log(`herald send to 100000 subscribers: ${(big.ms / 1000).toFixed(1)} s, peak ${big.peakMb.toFixed(0)} MB`);
-    const verdicts = [atLeast('herald throughput vs plain loop', throughput(ours) / throughput(base), 0.8), verdict('peak memory, 100000 subscribers', big.peakMb, 200, ' MB')];
-    writeFileSync(join(WORK, 'results-email.json'), `${JSON.stringify({ rows, big: { ms: big.ms, peakMb: big.peakMb }, verdicts }, null, 2)}\n`);
+    const bigPeakMb = toMb(big.peakKb);
+    console.log(`herald send to 100000 subscribers: ${(big.ms / 1000).toFixed(1)} s, peak ${mb(bigPeakMb)} MB`);
+    const verdicts = [atLeast('herald throughput vs plain loop', throughput(ours) / throughput(base), 0.8), verdict('peak memory, 100000 subscribers', bigPeakMb, 200, ' MB')];
+    writeFileSync(join(WORK, 'results-email.json'), `${JSON.stringify({ rows, big: { ms: big.ms, peakMb: bigPeakMb }, verdicts }, null, 2)}\n`);
   } finally {
     sink.stop();
   }
-}
-
-function runWithEnv(command, args, env) {
-  const [file, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%M', command, ...args]] : [command, args];
-  const started = process.hrtime.bigint();
-  const child = spawnSync(file, argv, { cwd: ROOT, encoding: 'utf8', env, maxBuffer: 64 << 20 });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (child.status !== 0) {
-    console.error(`${command} ${args.join(' ')} failed (exit ${child.status}):\n${child.stdout}\n${child.stderr}`);
-    process.exit(1);
-  }
-  return { ms, peakMb: GNU_TIME ? Number(child.stderr.trim().split('\n').pop()) / 1024 : NaN };
 }
 
 /** Starts `herald start` in `dir` and resolves once its first pass is done. */
