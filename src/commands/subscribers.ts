@@ -2,15 +2,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatProblem, HeraldError } from '../errors.js';
 import { parseImport } from '../subscribers/import.js';
-import { emailKey, parseTopicList, serializeSubscribers, STATUSES, validEmail, type Subscriber, type SubscriberList } from '../subscribers/model.js';
+import { emailKey, findSubscriber, parseTopicList, serializeSubscribers, STATUSES, validEmail } from '../subscribers/model.js';
 import { readSubscribers, updateSubscribers } from '../subscribers/store.js';
 import type { CommandContext } from './context.js';
-
-function find(list: SubscriberList, email: string): Subscriber | undefined {
-  const key = emailKey(email);
-  for (const row of list.rows) if (row.ok && emailKey(row.subscriber.email) === key) return row.subscriber;
-  return undefined;
-}
 
 function requireEmail(email: string): string {
   const trimmed = email.trim();
@@ -24,7 +18,7 @@ export async function addSubscriber({ config, now, io }: CommandContext, email: 
   const address = requireEmail(email);
   const at = now.toISOString();
   const outcome = await updateSubscribers(config, io.cwd, (list) => {
-    const existing = find(list, address);
+    const existing = findSubscriber(list, address);
     if (existing?.status === 'unsubscribed' || existing?.status === 'bounced') return existing.status;
     if (existing) {
       if (options.name !== undefined) existing.name = options.name.trim();
@@ -99,7 +93,7 @@ export async function importSubscribers({ config, now, io }: CommandContext, fil
     const tally = { added: 0, unchanged: 0 };
     for (const candidate of candidates) {
       // Idempotent, and never a way back onto the list for someone who left it.
-      if (find(list, candidate.email)) {
+      if (findSubscriber(list, candidate.email)) {
         tally.unchanged++;
         continue;
       }

@@ -40,6 +40,13 @@ export function validEmail(email: string): boolean {
   return isEmailModule.default(email.trim(), { allow_display_name: false, require_tld: true, allow_ip_domain: false });
 }
 
+/** The subscriber with this address, in any case. Rows are unique by address (parseSubscribers). */
+export function findSubscriber(list: Pick<SubscriberList, 'rows'>, email: string): Subscriber | undefined {
+  const key = emailKey(email);
+  for (const row of list.rows) if (row.ok && emailKey(row.subscriber.email) === key) return row.subscriber;
+  return undefined;
+}
+
 /** "a, b" or "a;b" -> ["a", "b"]. */
 export function parseTopicList(value: string): string[] {
   return [...new Set(value.split(/[,;]/).map((topic) => topic.trim()).filter(Boolean))];

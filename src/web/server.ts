@@ -5,7 +5,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import type { Config } from '../config.js';
 import type { Transport } from '../deliver/transport.js';
 import { confirmUrl, verifyConfirmToken, verifyToken } from '../email/unsubscribe.js';
-import { emailKey, parseTopicList, validEmail } from '../subscribers/model.js';
+import { findSubscriber, parseTopicList, validEmail } from '../subscribers/model.js';
 import { updateSubscribers } from '../subscribers/store.js';
 import { escapeHtml } from '../text.js';
 import { page } from './pages.js';
@@ -149,8 +149,7 @@ async function subscribe(options: WebOptions, email: string, name: string, topic
   const now = options.now?.() ?? new Date();
   const at = now.toISOString();
   const shouldConfirm = await updateSubscribers(options.config, options.cwd, (list) => {
-    const row = list.rows.find((candidate) => candidate.ok && emailKey(candidate.subscriber.email) === emailKey(email));
-    const existing = row?.ok ? row.subscriber : undefined;
+    const existing = findSubscriber(list, email);
     if (!existing) {
       list.rows.push({ ok: true, subscriber: { email, name, status: 'pending', topics, created_at: at, updated_at: at, extra: {} } });
       return true;
@@ -180,24 +179,20 @@ async function subscribe(options: WebOptions, email: string, name: string, topic
 async function confirm(options: WebOptions, email: string): Promise<void> {
   const at = (options.now?.() ?? new Date()).toISOString();
   await updateSubscribers(options.config, options.cwd, (list) => {
-    for (const row of list.rows) {
-      if (row.ok && emailKey(row.subscriber.email) === emailKey(email) && row.subscriber.status === 'pending') {
-        row.subscriber.status = 'active';
-        row.subscriber.updated_at = at;
-      }
-    }
+    const subscriber = findSubscriber(list, email);
+    if (subscriber?.status !== 'pending') return;
+    subscriber.status = 'active';
+    subscriber.updated_at = at;
   });
 }
 
 async function unsubscribe(options: WebOptions, email: string): Promise<void> {
   const at = (options.now?.() ?? new Date()).toISOString();
   await updateSubscribers(options.config, options.cwd, (list) => {
-    for (const row of list.rows) {
-      if (row.ok && emailKey(row.subscriber.email) === emailKey(email) && row.subscriber.status !== 'unsubscribed') {
-        row.subscriber.status = 'unsubscribed';
-        row.subscriber.updated_at = at;
-      }
-    }
+    const subscriber = findSubscriber(list, email);
+    if (!subscriber || subscriber.status === 'unsubscribed') return;
+    subscriber.status = 'unsubscribed';
+    subscriber.updated_at = at;
   });
 }
 
