@@ -9,6 +9,7 @@ export interface PostFile {
 }
 
 const POST_FILE = /\.(md|markdown)$/i;
+const STAT_OPTIONS = { throwIfNoEntry: false } as const;
 
 /**
  * Every post file below `dir` with its size and mtime, sorted by path; hidden files and folders
@@ -34,7 +35,7 @@ export function scanPostFiles(dir: string, cwd: string): PostFile[] {
     for (const name of names) {
       if (name.startsWith('.')) continue;
       const path = folder + sep + name;
-      const stat = statSync(path, { throwIfNoEntry: false });
+      const stat = statSync(path, STAT_OPTIONS);
       if (!stat) continue;
       if (stat.isDirectory()) walk(path);
       else if (stat.isFile() && POST_FILE.test(name)) files.push({ path, size: stat.size, mtimeMs: stat.mtimeMs });
