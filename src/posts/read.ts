@@ -4,6 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 export type ReadResult = [path: string, text: string | null, error?: string];
 
 const chunk = Buffer.allocUnsafe(16 * 1024);
+const FIRST_READ = 1024;
 const FRONT_MATTER_END = /\r?\n---[ \t]*\r?\n/;
 
 /**
@@ -16,7 +17,8 @@ export function readPostText(path: string, frontOnly: boolean): string {
     const decoder = new StringDecoder('utf8');
     let text = '';
     for (;;) {
-      const read = readSync(fd, chunk, 0, chunk.length, null);
+      // Most front matter fits in the first kilobyte; decoding whole bodies would be wasted work.
+      const read = readSync(fd, chunk, 0, frontOnly && !text ? FIRST_READ : chunk.length, null);
       if (read === 0) return text + decoder.end();
       text += decoder.write(chunk.subarray(0, read));
       if (frontOnly && hasWholeFrontMatter(text)) return text;
