@@ -159,19 +159,25 @@ function feeds() {
   expectItems(join(WORK, 'public', 'rss.xml'), 'herald');
   heraldRebuild();
 
-  const samples = { hugo: [], full: [], rebuild: [] };
+  // The least any no-change check must do: start Node, list the posts and stat each one.
+  const statFloor = () => runTimed('node', [join(ROOT, 'bench', 'stat-floor.js'), posts], { env: CLEAN_ENV });
+
+  const samples = { hugo: [], full: [], rebuild: [], floor: [] };
   for (let i = 0; i < RUNS; i++) {
     if (hasHugo) samples.hugo.push(hugoBuild());
     samples.full.push(heraldFull());
     samples.rebuild.push(heraldRebuild());
+    samples.floor.push(statFloor());
   }
   const rows = [
     ...(hasHugo ? [summarize('hugo (RSS, newest 20, full)', samples.hugo)] : []),
     summarize('herald build (full, no cache)', samples.full),
     summarize('herald build (no post changed)', samples.rebuild),
   ];
+  const floor = summarize('node: stat every post, nothing else', samples.floor);
   console.log(`\nfeeds: ${POSTS} posts, median of ${RUNS} interleaved runs (node ${process.version})`);
-  printTable(rows);
+  printTable([...rows, floor]);
+  if (hasHugo) console.log(`(the last row is a floor for any Node tool's no-change check: ${(floor.medianMs / rows[0].medianMs).toFixed(3)}x of Hugo)`);
   let withCaCerts;
   if (process.env.NODE_EXTRA_CA_CERTS) {
     const extra = { full: [], rebuild: [] };
@@ -188,7 +194,7 @@ function feeds() {
     ...(hugo ? [verdict('full build vs Hugo', full.medianMs / hugo.medianMs, 0.5), verdict('no-change rebuild vs Hugo', rebuild.medianMs / hugo.medianMs, 0.1)] : []),
     verdict('peak memory, herald builds', Math.max(full.peakMb, rebuild.peakMb), 150, ' MB'),
   ];
-  writeFileSync(join(WORK, 'results-feeds.json'), `${JSON.stringify({ posts: POSTS, runs: RUNS, node: process.version, rows, withCaCerts, verdicts }, null, 2)}\n`);
+  writeFileSync(join(WORK, 'results-feeds.json'), `${JSON.stringify({ posts: POSTS, runs: RUNS, node: process.version, rows, statFloor: floor, withCaCerts, verdicts }, null, 2)}\n`);
 }
 
 /** Starts bench/smtp-sink.js; resolves to its URL and a way to stop it. */

@@ -32,6 +32,8 @@ export interface BuildReport {
   /** Output files whose bytes changed, relative to the working directory. */
   written: string[];
   unchanged: number;
+  /** Every readable post, when this build had to load them (not when nothing changed). */
+  posts?: PostMeta[];
 }
 
 /** posts -> published -> feeds -> files. The heavy stages load only when something changed. */
@@ -54,7 +56,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   ]);
   const published = loaded.posts.filter((post) => postState(post, now) === 'published');
   const feeds = selectFeeds(published, config, previous?.topics);
-  const report: BuildReport = { counts: countStates(loaded.posts, now), problems: loaded.problems, written: [], unchanged: 0 };
+  const report: BuildReport = { counts: countStates(loaded.posts, now), problems: loaded.problems, written: [], unchanged: 0, posts: loaded.posts };
   if (!options.write) {
     // check renders too, so a post that breaks the renderer shows up before a real build.
     feedsStage.renderEntries(feeds, config, cwd);

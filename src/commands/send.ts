@@ -70,7 +70,8 @@ export async function runCommand(context: CommandContext, json: boolean): Promis
   const release = await acquireSendLock(config);
   try {
     const state = readNewsletterState(config);
-    const { posts } = await loadPosts(config, io.cwd, scanPostFiles(config.paths.posts, io.cwd), readPostCache(config, io.cwd));
+    // The build loaded the posts unless nothing changed; then the post cache has them all.
+    const posts = report.posts ?? (await loadPosts(config, io.cwd, scanPostFiles(config.paths.posts, io.cwd), readPostCache(config, io.cwd))).posts;
     const published = posts.filter((post) => postState(post, now) === 'published');
     if (!state.baseline) {
       state.baseline = now.toISOString();
