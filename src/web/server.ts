@@ -8,7 +8,7 @@ import { confirmUrl, verifyConfirmToken, verifyToken } from '../email/unsubscrib
 import { findSubscriber, parseTopicList, validEmail } from '../subscribers/model.js';
 import { updateSubscribers } from '../subscribers/store.js';
 import { escapeHtml } from '../text.js';
-import { page } from './pages.js';
+import { page, pageShell, type PageShell } from './pages.js';
 
 export interface WebOptions {
   config: Config;
@@ -63,6 +63,8 @@ class HttpError extends Error {
 /** herald's web side: the built site and feeds from the output folder, and the unsubscribe page. */
 export function createWebServer(options: WebOptions): Server {
   const { config } = options;
+  // Rendered now, so a broken partial stops herald start with its file and line, not a page later.
+  const shell = pageShell(config, options.cwd);
   const postsByAddress = new Map<string, number[]>();
   const rateLimited = (address: string) => {
     const now = Date.now();
@@ -86,27 +88,27 @@ export function createWebServer(options: WebOptions): Server {
       if (!email) throw new HttpError(400, 'This unsubscribe link is not valid. Use the link from the newest email you got.');
       if (method === 'GET' || method === 'HEAD') {
         const action = `/unsubscribe?token=${encodeURIComponent(token)}`;
-        return send(response, 200, page(config, 'Unsubscribe', `<p>Stop sending ${escapeHtml(config.site.title)} to <strong>${escapeHtml(email)}</strong>?</p><form method="post" action="${escapeHtml(action)}"><button type="submit">Unsubscribe</button></form>`));
+        return send(response, 200, page(shell, 'Unsubscribe', `<p>Stop sending ${escapeHtml(config.site.title)} to <strong>${escapeHtml(email)}</strong>?</p><form method="post" action="${escapeHtml(action)}"><button type="submit">Unsubscribe</button></form>`));
       }
       if (method !== 'POST') throw new HttpError(405, 'Use GET or POST.');
       if (rateLimited(request.socket.remoteAddress ?? '')) throw new HttpError(429, 'Too many requests. Try again in a minute.');
       await readBody(request);
       await unsubscribe(options, email);
       options.log?.(`unsubscribed ${email}`);
-      return send(response, 200, page(config, 'Unsubscribed', `<p><strong>${escapeHtml(email)}</strong> will get no more emails from ${escapeHtml(config.site.title)}.</p>`));
+      return send(response, 200, page(shell, 'Unsubscribed', `<p><strong>${escapeHtml(email)}</strong> will get no more emails from ${escapeHtml(config.site.title)}.</p>`));
     }
     if (url.pathname === '/subscribe') {
-      if (method === 'GET' || method === 'HEAD') return send(response, 200, page(config, 'Subscribe', subscribeForm(config)));
+      if (method === 'GET' || method === 'HEAD') return send(response, 200, page(shell, 'Subscribe', subscribeForm(config)));
       if (method !== 'POST') throw new HttpError(405, 'Use GET or POST.');
       if (rateLimited(request.socket.remoteAddress ?? '')) throw new HttpError(429, 'Too many requests. Try again in a minute.');
       const form = new URLSearchParams(await readBody(request));
       const email = (form.get('email') ?? '').trim();
       if (!validEmail(email)) {
-        return send(response, 400, page(config, 'Subscribe', `<p>“${escapeHtml(email)}” is not an email address. Please check it.</p>${subscribeForm(config, email)}`));
+        return send(response, 400, page(shell, 'Subscribe', `<p>“${escapeHtml(email)}” is not an email address. Please check it.</p>${subscribeForm(config, email)}`));
       }
-      await subscribe(options, email, (form.get('name') ?? '').trim().slice(0, 200), parseTopicList(form.get('topics') ?? '').slice(0, 20));
+      await subscribe(options, shell, email, (form.get('name') ?? '').trim().slice(0, 200), parseTopicList(form.get('topics') ?? '').slice(0, 20));
       // The same answer whether the address was new or known: nobody learns who subscribes.
-      return send(response, 200, page(config, 'Check your inbox', `<p>If <strong>${escapeHtml(email)}</strong> can subscribe, a message with a confirmation link is on its way. The link works for seven days.</p>`));
+      return send(response, 200, page(shell, 'Check your inbox', `<p>If <strong>${escapeHtml(email)}</strong> can subscribe, a message with a confirmation link is on its way. The link works for seven days.</p>`));
     }
     if (url.pathname === '/confirm') {
       if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'Use GET.');
@@ -115,7 +117,7 @@ export function createWebServer(options: WebOptions): Server {
       if (verdict === 'expired') throw new HttpError(400, 'This confirmation link has expired: subscribe again to get a new one.');
       await confirm(options, verdict.email);
       options.log?.(`confirmed ${verdict.email}`);
-      return send(response, 200, page(config, 'You are subscribed', `<p>New posts from ${escapeHtml(config.site.title)} will come to <strong>${escapeHtml(verdict.email)}</strong>.</p>`));
+      return send(response, 200, page(shell, 'You are subscribed', `<p>New posts from ${escapeHtml(config.site.title)} will come to <strong>${escapeHtml(verdict.email)}</strong>.</p>`));
     }
     if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'This address only answers GET.');
     return serveFile(request, response, url.pathname, config);
@@ -127,7 +129,7 @@ export function createWebServer(options: WebOptions): Server {
       if (status === 500) options.log?.(`error serving ${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
       if (response.headersSent) return response.destroy();
       const message = error instanceof HttpError ? error.message : 'Something went wrong on our side.';
-      send(response, status, page(config, status === 404 ? 'Not found' : 'Sorry', `<p>${escapeHtml(message)}</p>`));
+      send(response, status, page(shell, status === 404 ? 'Not found' : 'Sorry', `<p>${escapeHtml(message)}</p>`));
     });
   });
 }
@@ -145,7 +147,7 @@ function subscribeForm(config: Config, email = ''): string {
  * A new address, or one that left, becomes pending and is sent a confirmation link; an active or
  * bounced one is left as it is (a bounced address cannot receive the link anyway).
  */
-async function subscribe(options: WebOptions, email: string, name: string, topics: string[]): Promise<void> {
+async function subscribe(options: WebOptions, shell: PageShell, email: string, name: string, topics: string[]): Promise<void> {
   const now = options.now?.() ?? new Date();
   const at = now.toISOString();
   const shouldConfirm = await updateSubscribers(options.config, options.cwd, (list) => {
@@ -171,7 +173,7 @@ async function subscribe(options: WebOptions, email: string, name: string, topic
     to: email,
     subject: `Confirm your subscription to ${config.site.title}`,
     text: `Someone, hopefully you, asked to get ${config.site.title} by email at this address.\n\nConfirm here (the link works for seven days):\n${link}\n\nIf it was not you, ignore this message: nothing will be sent.\n`,
-    html: page(config, 'Confirm your subscription', `<p>Someone, hopefully you, asked to get ${escapeHtml(config.site.title)} by email at this address.</p><p><a href="${escapeHtml(link)}">Confirm your subscription</a> (the link works for seven days).</p><p>If it was not you, ignore this message: nothing will be sent.</p>`),
+    html: page(shell, 'Confirm your subscription', `<p>Someone, hopefully you, asked to get ${escapeHtml(config.site.title)} by email at this address.</p><p><a href="${escapeHtml(link)}">Confirm your subscription</a> (the link works for seven days).</p><p>If it was not you, ignore this message: nothing will be sent.</p>`),
   });
   options.log?.(`confirmation sent to ${email}`);
 }

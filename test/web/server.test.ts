@@ -173,3 +173,23 @@ test('100 concurrent subscribes are all kept', async (t) => {
   const csv = await site.read('subscribers/subscribers.csv');
   assert.equal((csv.match(/^c\d+@example\.com,,pending/gm) ?? []).length, 100);
 });
+
+test("herald's own pages carry the feed links the archive pages include, the writer's partial first", async (t) => {
+  const { base } = await serve(t);
+  const subscribePage = await (await fetch(`${base}/subscribe`)).text();
+  assert.match(subscribePage, /<link rel="alternate" type="application\/rss\+xml" title="[^"]*" href="https:\/\/example\.com\/rss\.xml">/);
+
+  const site = await makeSite(t);
+  const config = parseConfig({ site: { url: 'https://example.com/' } }, join(site.dir, 'herald.config.yml'), site.dir, {});
+  const transport = createTransport(config);
+  t.after(() => transport.close());
+  await site.write('templates/_feed-links.html', '<link rel="alternate" type="application/rss+xml" href="{{ site.url }}topics/work/rss.xml">\n');
+  const own = createWebServer({ config, cwd: site.dir, secret: SECRET, transport });
+  await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => own.close(() => resolve())));
+  const ownPage = await (await fetch(`http://127.0.0.1:${(own.address() as AddressInfo).port}/subscribe`, { headers: { connection: 'close' } })).text();
+  assert.match(ownPage, /href="https:\/\/example\.com\/topics\/work\/rss\.xml"/);
+
+  await site.write('templates/_feed-links.html', '{% if site.title %}\n<link>\n');
+  assert.throws(() => createWebServer({ config, cwd: site.dir, secret: SECRET, transport }), /templates\/_feed-links\.html/);
+});
