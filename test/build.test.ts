@@ -47,6 +47,20 @@ test('bad posts are reported as path:line and left out; the rest are published; 
   assert.match(result.out, /2 published posts .*4 problems/);
 });
 
+test('of two posts with one slug, the one dated first keeps it, whatever the file names', async (t) => {
+  const site = await makeSite(t, {
+    'what-i-learned.md': post({ title: 'The original', date: '2026-01-26' }),
+  });
+  assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
+  await site.write('posts/a-later-post.md', post({ title: 'A newcomer', date: '2026-05-01', slug: 'what-i-learned' }));
+  const result = await site.run('build', '--now', '2026-06-01');
+  assert.equal(result.code, 1);
+  assert.match(result.err, /^posts\/a-later-post\.md:4: slug "what-i-learned" is already used by posts\/what-i-learned\.md/m);
+  const rss = await site.read('public/rss.xml');
+  assert.match(rss, /The original/);
+  assert.doesNotMatch(rss, /A newcomer/);
+});
+
 test('a bad post stays reported on the next build, even when served from the cache', async (t) => {
   const site = await makeSite(t, { 'bad.md': '---\ntitle: x\n---\n' });
   assert.equal((await site.run('build')).code, 1);

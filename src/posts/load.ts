@@ -98,16 +98,18 @@ async function* readAhead(paths: string[]): AsyncGenerator<ReadResult[]> {
   }
 }
 
-// Two posts with one slug would share a URL and a feed id; the first file (by name) keeps it.
+// Two posts with one slug would share a URL and a feed id. The one dated first keeps it: readers
+// and links already know it, so a new post cannot take its place. A tie goes to the first file by name.
 function rejectDuplicateSlugs(posts: PostMeta[], problems: Problem[]): PostMeta[] {
   const owners = new Map<string, PostMeta>();
-  return posts.filter((post) => {
+  for (const post of posts) {
     const key = post.slug.toLowerCase();
     const owner = owners.get(key);
-    if (!owner) {
-      owners.set(key, post);
-      return true;
-    }
+    if (!owner || post.date < owner.date) owners.set(key, post);
+  }
+  return posts.filter((post) => {
+    const owner = owners.get(post.slug.toLowerCase())!;
+    if (owner === post) return true;
     problems.push({
       code: 'E_POST_SLUG',
       file: post.file,
