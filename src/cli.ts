@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { commandContext, type GlobalOptions, type Io } from './commands/context.js';
-import { HeraldError } from './errors.js';
+import { formatProblem, HeraldError } from './errors.js';
 import { HERALD_VERSION } from './version.js';
 
 // Commands are imported when run, so a quick command loads only what it needs.
@@ -130,7 +130,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof HeraldError) {
-      io.err(`herald: ${error.message}`);
+      for (const problem of error.problems) io.err(`herald: ${formatProblem(problem)}`);
       return error.code === 'E_USAGE' ? 2 : 1;
     }
     throw error;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import * as v from 'valibot';
-import { HeraldError } from './errors.js';
+import { HeraldError, type Problem } from './errors.js';
 import { dropXmlForbidden } from './text.js';
 
 export const DEFAULT_CONFIG_FILE = 'herald.config.yml';
@@ -167,29 +167,32 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
   const shown = file ? relative(cwd, file) || file : '(embedded defaults)';
   const result = v.safeParse(schema, raw);
   if (!result.success) {
-    const issue = result.issues[0];
-    const key = v.getDotPath(issue) ?? '';
-    const path = key ? key.split('.') : [];
-    const line = file ? lineOfKey(readFileSync(file, 'utf8'), path) : undefined;
-    if (issue.type === 'strict_object' && issue.expected === 'never') {
-      const parent = path.slice(0, -1);
-      throw new HeraldError({
+    const text = file ? readFileSync(file, 'utf8') : '';
+    const [first, ...more] = result.issues.map((issue): Problem => {
+      const key = v.getDotPath(issue) ?? '';
+      const path = key ? key.split('.') : [];
+      const line = file ? lineOfKey(text, path) : undefined;
+      if (issue.type === 'strict_object' && issue.expected === 'never') {
+        const parent = path.slice(0, -1);
+        return {
+          code: 'E_CONFIG',
+          file: shown,
+          line,
+          field: key,
+          message: `unknown key "${key}"`,
+          hint: `allowed ${parent.length ? `under "${parent.join('.')}"` : 'at the top level'}: ${allowedKeys(parent).join(', ')}`,
+        };
+      }
+      return {
         code: 'E_CONFIG',
         file: shown,
         line,
-        field: key,
-        message: `unknown key "${key}"`,
-        hint: `allowed ${parent.length ? `under "${parent.join('.')}"` : 'at the top level'}: ${allowedKeys(parent).join(', ')}`,
-      });
-    }
-    throw new HeraldError({
-      code: 'E_CONFIG',
-      file: shown,
-      line,
-      field: key || undefined,
-      message: `"${key || '(top level)'}" ${issue.message.startsWith('Invalid') ? `must be ${article(issue.expected ?? 'value')}, not ${issue.received}` : issue.message}`,
-      hint: 'see the config keys in the README',
+        field: key || undefined,
+        message: `"${key || '(top level)'}" ${issue.message.startsWith('Invalid') ? `must be ${article(issue.expected ?? 'value')}, not ${issue.received}` : issue.message}`,
+        hint: 'see the config keys in the README',
+      };
     });
+    throw new HeraldError(first!, ...more);
   }
   const value = result.output;
   const base = file ? dirname(file) : cwd;

@@ -30,11 +30,15 @@ export interface Problem {
 }
 
 export class HeraldError extends Error {
-  readonly problem: Problem;
-  constructor(problem: Problem) {
-    super(formatProblem(problem));
+  /** Everything found wrong at once (a config can have several bad keys); the first is `problem`. */
+  readonly problems: [Problem, ...Problem[]];
+  constructor(problem: Problem, ...more: Problem[]) {
+    super([problem, ...more].map(formatProblem).join('\n'));
     this.name = 'HeraldError';
-    this.problem = problem;
+    this.problems = [problem, ...more];
+  }
+  get problem(): Problem {
+    return this.problems[0];
   }
   get code(): ProblemCode {
     return this.problem.code;

@@ -32,6 +32,17 @@ test('a wrong type names the key', async (t) => {
   assert.match(result.err, /herald\.config\.yml:9: "feed\.limit" must be a number/);
 });
 
+test('every bad key is reported at once, each with its line', async (t) => {
+  const site = await makeSite(t, {}, 'site:\n  title: X\n  url: notaurl\n  colour: red\nfeed:\n  limit: lots\n');
+  const result = await site.run('build');
+  assert.equal(result.code, 1);
+  const lines = result.err.split('\n').filter((line) => line.startsWith('herald: '));
+  assert.equal(lines.length, 3, result.err);
+  assert.match(lines[0]!, /herald\.config\.yml:3: "site\.url" must be an absolute http\(s\) URL/);
+  assert.match(lines[1]!, /herald\.config\.yml:4: unknown key "site\.colour"/);
+  assert.match(lines[2]!, /herald\.config\.yml:6: "feed\.limit" must be a number/);
+});
+
 test('a relative or malformed site.url is refused', async (t) => {
   for (const url of ['example.com', '/blog/', 'ftp://example.com/', 'https://']) {
     const site = await makeSite(t, {}, `site:\n  url: "${url}"\n`);

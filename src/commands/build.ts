@@ -37,7 +37,7 @@ async function checkMail(config: Config, cwd: string): Promise<Problem[]> {
       step();
     } catch (error) {
       if (!(error instanceof HeraldError)) throw error;
-      problems.push(error.problem);
+      problems.push(...error.problems);
     }
   };
   attempt(() => loadEmailTemplates(config, cwd));

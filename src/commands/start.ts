@@ -2,7 +2,7 @@ import cron from 'node-cron';
 import type { Server } from 'node:http';
 import { createTransport, type Transport } from '../deliver/transport.js';
 import { loadSecret } from '../email/unsubscribe.js';
-import { formatProblem, HeraldError } from '../errors.js';
+import { HeraldError } from '../errors.js';
 import { createWebServer } from '../web/server.js';
 import type { CommandContext } from './context.js';
 import { runCommand } from './send.js';
@@ -40,7 +40,7 @@ export async function startCommand(context: CommandContext, options: { port?: st
         const code = await runCommand({ ...context, now: new Date(), stopped: () => stopping }, false);
         if (code) log('the pass finished with problems (see above); herald keeps running');
       } catch (error) {
-        log(`the pass failed: ${error instanceof HeraldError ? formatProblem(error.problem) : ((error as Error).stack ?? String(error))}`);
+        log(`the pass failed: ${error instanceof HeraldError ? error.message : ((error as Error).stack ?? String(error))}`);
       }
     })();
     running = work;
