@@ -90,7 +90,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   let date: Date | undefined;
   let dateHasTime = false;
   if (data.date === undefined || data.date === null || data.date === '') {
-    problem(lineOf('date') ?? 1, 'date', 'the post has no date', `add a line "date: 2026-01-26" to the front matter (${DATE_FORMS})`, 'E_POST_DATE');
+    problem(lineOf('date') ?? 1, 'date', 'the post has no date', `add a line "date: 2026-01-26" to the front matter; ${DATE_FORMS}`, 'E_POST_DATE');
   } else {
     const parsed = parsePostDate(data.date, zone);
     if (parsed.ok) ({ date, hasTime: dateHasTime } = parsed);
