@@ -104,9 +104,14 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
     else problem(lineOf('updated') ?? 1, 'updated', `updated ${parsed.reason}`, DATE_FORMS, 'E_POST_DATE');
   }
 
-  const draft = parseDraft(data.draft);
+  const draft = parseFlag(data.draft);
   if (draft === undefined) {
     problem(lineOf('draft') ?? 1, 'draft', `draft must be true or false, not "${String(data.draft)}"`, 'write draft: true or remove the line');
+  }
+  // Jekyll's way of keeping a post back: `published: false` is a draft under another name.
+  const published = parseFlag(data.published ?? true);
+  if (published === undefined) {
+    problem(lineOf('published') ?? 1, 'published', `published must be true or false, not "${String(data.published)}"`, 'write published: false or remove the line');
   }
 
   const topics = parseTopics(data.topics);
@@ -139,7 +144,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
       date: date.getTime(),
       dateHasTime,
       updated: Math.max((updated ?? date).getTime(), date.getTime()),
-      draft: draft === true,
+      draft: draft === true || published === false,
       topics,
       summary: summary || undefined,
       url,
@@ -150,7 +155,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
 }
 
 // YAML 1.1 habits (Jekyll, Hugo) read yes/no/on/off as booleans; writers keep using them.
-function parseDraft(value: unknown): boolean | undefined {
+function parseFlag(value: unknown): boolean | undefined {
   if (value === undefined || value === null || typeof value === 'boolean') return value === true;
   const word = String(value).trim().toLowerCase();
   if (['true', 'yes', 'on'].includes(word)) return true;

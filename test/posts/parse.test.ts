@@ -126,3 +126,10 @@ test('a slug that cannot be a URL path segment is refused', () => {
   assert.equal(problem!.code, 'E_POST_SLUG');
   assert.equal(problem!.line, 4);
 });
+
+test('published: false (Jekyll) keeps a post back like draft: true', () => {
+  assert.equal(ok(post().replace('date:', 'published: false\ndate:')).meta.draft, true);
+  assert.equal(ok(post().replace('date:', 'published: true\ndate:')).meta.draft, false);
+  assert.equal(ok(post().replace('date:', 'published: no\ndate:')).meta.draft, true);
+  assert.match(problems(post().replace('date:', 'published: later\ndate:'))[0]!.message, /published must be true or false/);
+});
