@@ -83,7 +83,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
       exitCode = await previewCommand(await context(), post);
     });
 
-  const subscribers = program.command('subscribers').description('manage the subscriber list (subscribers/subscribers.csv)');
+  program
+    .command('backup')
+    .argument('<file>', 'a new file for the copy')
+    .description("copy herald's database (subscribers, what was sent to whom) to a file, safely while herald runs")
+    .action(async (file: string) => {
+      exitCode = await (await import('./commands/subscribers.js')).backupDatabase(await context(), file);
+    });
+
+  const subscribers = program.command('subscribers').description("manage the subscriber list (kept in herald's database)");
   const subscribersCommand = () => import('./commands/subscribers.js');
   subscribers
     .command('add')
@@ -105,10 +113,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   subscribers
     .command('list')
     .description('list subscribers')
-    .option('--status <status>', 'only those with this status: active, pending, unsubscribed or bounced')
+    .option('--status <status>', 'only those with this status: active, pending, unsubscribed, bounced or complained')
     .option('--json', 'print JSON')
     .action(async (options: { status?: string; json?: boolean }) => {
-      exitCode = (await subscribersCommand()).listSubscribers(await context(), options);
+      exitCode = await (await subscribersCommand()).listSubscribers(await context(), options);
     });
   subscribers
     .command('import')
@@ -119,9 +127,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     });
   subscribers
     .command('export')
-    .description('print the subscriber list as CSV')
+    .description('print the subscriber list as CSV (safe to open in a spreadsheet)')
     .action(async () => {
-      exitCode = (await subscribersCommand()).exportSubscribers(await context());
+      exitCode = await (await subscribersCommand()).exportSubscribers(await context());
     });
 
   try {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import * as v from 'valibot';
 import { HeraldError, type Problem } from './errors.js';
@@ -39,6 +39,7 @@ const schema = v.strictObject({
   output: text('public'),
   state: text('.herald'),
   outbox: text('outbox'),
+  database: v.optional(v.strictObject({ file: v.optional(v.pipe(v.string(), v.minLength(1, 'must be the path of the database file'))) }), {}),
   pages: v.optional(v.boolean(), true),
   feed: v.optional(
     v.strictObject({ limit: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 20) }),
@@ -120,6 +121,8 @@ export interface Config {
   readonly email: Readonly<{ from: string; replyTo?: string; mode: 'each' | 'digest' }>;
   /** `url` unset means the outbox: messages are written as .eml files, nothing is sent. */
   readonly smtp: Readonly<{ url?: string; maxConnections: number; rateLimit?: number; dkim?: Readonly<{ domain: string; selector: string; privateKeyFile: string }> }>;
+  /** The embedded SQLite database: subscribers, the delivery log, the newsletter's state. */
+  readonly database: Readonly<{ file: string }>;
   /** Absolute paths, resolved against the config file's folder. */
   readonly paths: Readonly<{ posts: string; subscribers: string; templates: string; output: string; state: string; outbox: string }>;
 }
@@ -221,6 +224,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
       rateLimit: value.smtp.rateLimit,
       dkim: value.smtp.dkim && { domain: value.smtp.dkim.domain, selector: value.smtp.dkim.selector, privateKeyFile: resolve(base, value.smtp.dkim.privateKey) },
     },
+    database: { file: resolve(base, value.database.file ?? join(value.state, 'herald.db')) },
     paths: {
       posts: resolve(base, value.posts),
       subscribers: resolve(base, value.subscribers),

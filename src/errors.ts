@@ -16,6 +16,9 @@ export type ProblemCode =
   | 'E_TEMPLATE'
   | 'E_LOCKED'
   | 'E_SEND'
+  | 'E_SECRET'
+  | 'E_STATE'
+  | 'E_DKIM'
   | 'E_USAGE';
 
 export interface Problem {

@@ -6,7 +6,7 @@ import type { CommandContext } from './context.js';
 export async function buildCommand({ config, now, io }: CommandContext, write: boolean): Promise<number> {
   const started = performance.now();
   const report = await build(config, { now, cwd: io.cwd, write });
-  if (!write) report.problems.push(...(await checkMail(config, io.cwd)));
+  if (!write) report.problems.push(...(await checkMail(config, io)));
   for (const path of report.written) io.out(`wrote ${path}`);
   for (const problem of report.problems) io.err(formatProblem(problem));
   const { counts } = report;
@@ -23,26 +23,17 @@ export async function buildCommand({ config, now, io }: CommandContext, write: b
   return report.problems.length ? 1 : 0;
 }
 
-// check also reads what sending needs: the templates, the subscriber list and the DKIM key.
-async function checkMail(config: Config, cwd: string): Promise<Problem[]> {
-  const [{ loadEmailTemplates }, { readSubscribers }, { createTransport }, { validateSchedule }] = await Promise.all([
-    import('../email/templates.js'),
-    import('../subscribers/store.js'),
-    import('../deliver/transport.js'),
-    import('./start.js'),
-  ]);
-  const problems: Problem[] = [];
-  const attempt = (step: () => unknown) => {
-    try {
-      step();
-    } catch (error) {
-      if (!(error instanceof HeraldError)) throw error;
-      problems.push(...error.problems);
-    }
-  };
-  attempt(() => loadEmailTemplates(config, cwd));
-  attempt(() => problems.push(...readSubscribers(config, cwd).problems));
-  attempt(() => createTransport(config).close());
-  attempt(() => validateSchedule({ config, now: new Date(), io: { cwd, env: {}, out: () => {}, err: () => {} } }));
+// check also reads what sending needs: the mail templates, the subscriber list, the secret and
+// the DKIM key, and the schedule the worker would run on.
+async function checkMail(config: Config, io: CommandContext['io']): Promise<Problem[]> {
+  const [{ checkMailSetup }, { validateSchedule }] = await Promise.all([import('../app.js'), import('./start.js')]);
+  const { problems, warnings } = await checkMailSetup(config, io.cwd, io.env);
+  for (const warning of warnings) io.err(`warning: ${warning}`);
+  try {
+    validateSchedule(config);
+  } catch (error) {
+    if (!(error instanceof HeraldError)) throw error;
+    problems.push(...error.problems);
+  }
   return problems;
 }

@@ -1,5 +1,7 @@
+import { clockFrom, openApp, type App } from '../app.js';
 import { loadConfig, locateConfig, type Config } from '../config.js';
-import { HeraldError } from '../errors.js';
+import { formatProblem, HeraldError } from '../errors.js';
+import type { Clock } from '../newsletter/ports.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -17,7 +19,12 @@ export interface Io {
 
 export interface CommandContext {
   config: Config;
+  /** The moment the command started, by `clock`. */
   now: Date;
+  /** The one clock of the whole run: the real time, or --now's moment (see clockFrom). */
+  clock: Clock;
+  /** The --now moment, if one was given. */
+  nowGiven?: Date;
   io: Io;
   /** True once SIGINT or SIGTERM asked herald to stop starting new work. */
   stopped?: () => boolean;
@@ -28,11 +35,29 @@ export async function commandContext(options: GlobalOptions, io: Io): Promise<Co
   const file = locateConfig(options.config, io.env, io.cwd);
   const config = loadConfig(file, io.cwd, io.env);
   if (!file) io.err('herald: no herald.config.yml here, so the embedded defaults apply (see "Configuration" in the README)');
-  return { config, now: await parseNow(options.now, config.site.timezone), io };
+  const nowGiven = await parseNow(options.now, config.site.timezone);
+  const clock = clockFrom(nowGiven);
+  return { config, now: clock.now(), clock, io, nowGiven };
 }
 
-async function parseNow(value: string | undefined, zone: string): Promise<Date> {
-  if (value === undefined) return new Date();
+/**
+ * Opens the newsletter (its database, created on first use) for the length of `body`. What the
+ * first use brought in from older files is printed once.
+ */
+export async function withApp<T>(context: CommandContext, body: (app: App) => Promise<T>): Promise<T> {
+  const { config, clock, io } = context;
+  const app = await openApp(config, { cwd: io.cwd, env: io.env, clock });
+  try {
+    for (const note of app.legacy.notes) io.err(`herald: ${note}`);
+    for (const problem of app.legacy.problems) io.err(formatProblem(problem));
+    return await body(app);
+  } finally {
+    await app.close();
+  }
+}
+
+async function parseNow(value: string | undefined, zone: string): Promise<Date | undefined> {
+  if (value === undefined) return undefined;
   const { parsePostDate } = await import('../posts/dates.js');
   const parsed = parsePostDate(value, zone);
   if (parsed.ok) return parsed.date;

@@ -1,15 +1,11 @@
 import { join, relative, resolve } from 'node:path';
 import { readPostCache } from '../cache.js';
-import { renderEmail, personalise } from '../email/render.js';
-import { loadEmailTemplates } from '../email/templates.js';
-import { loadSecret, unsubscribeUrl } from '../email/unsubscribe.js';
 import { HeraldError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import { loadPosts } from '../posts/load.js';
 import type { PostMeta } from '../posts/parse.js';
-import { renderPost } from '../posts/render.js';
 import { scanPostFiles } from '../posts/scan.js';
-import type { CommandContext } from './context.js';
+import { withApp, type CommandContext } from './context.js';
 
 /** A post named by slug or by file path. */
 export async function findPost({ config, io }: CommandContext, name: string): Promise<PostMeta> {
@@ -29,20 +25,15 @@ export async function findPost({ config, io }: CommandContext, name: string): Pr
 export async function previewCommand(context: CommandContext, name: string): Promise<number> {
   const { config, io } = context;
   const post = await findPost(context, name);
-  const rendered = renderPost(post, config, io.cwd);
-  const draft = await renderEmail(
-    [{ title: post.title, url: post.url, html: rendered.html, summary: rendered.summary, date: new Date(post.date), topics: post.topics.map((topic) => topic.name) }],
-    loadEmailTemplates(config, io.cwd),
-    config,
-  );
-  const reader = 'reader@example.com';
-  const email = personalise(draft, { name: 'Ada Reader', email: reader, unsubscribeUrl: unsubscribeUrl(config, reader, loadSecret(config, io.env)) });
-  const base = join(config.paths.state, 'preview', post.slug);
-  await writeFileAtomic(`${base}.html`, email.html, { durable: false });
-  await writeFileAtomic(`${base}.txt`, email.text, { durable: false });
-  io.out(`subject: ${email.subject}`);
-  io.out(`html: ${relative(io.cwd, `${base}.html`)}`);
-  io.out(`text: ${relative(io.cwd, `${base}.txt`)}`);
-  for (const warning of draft.warnings) io.err(`warning: ${warning}`);
-  return 0;
+  return withApp(context, async ({ newsletter }) => {
+    const email = await newsletter.preview(post, { name: 'Ada Reader', email: 'reader@example.com' });
+    const base = join(config.paths.state, 'preview', post.slug);
+    await writeFileAtomic(`${base}.html`, email.html, { durable: false });
+    await writeFileAtomic(`${base}.txt`, email.text, { durable: false });
+    io.out(`subject: ${email.subject}`);
+    io.out(`html: ${relative(io.cwd, `${base}.html`)}`);
+    io.out(`text: ${relative(io.cwd, `${base}.txt`)}`);
+    for (const warning of email.warnings) io.err(`warning: ${warning}`);
+    return 0;
+  });
 }

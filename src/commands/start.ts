@@ -1,18 +1,18 @@
 import cron from 'node-cron';
 import type { Server } from 'node:http';
-import { createTransport, type Transport } from '../deliver/transport.js';
-import { loadSecret } from '../email/unsubscribe.js';
+import type { Config } from '../config.js';
 import { HeraldError } from '../errors.js';
 import { createWebServer } from '../web/server.js';
-import type { CommandContext } from './context.js';
-import { runCommand } from './send.js';
+import { clockFrom } from '../app.js';
+import { withApp, type CommandContext } from './context.js';
+import { pass, printSendReport } from './send.js';
 
-export function validateSchedule(context: CommandContext): void {
-  const { schedule } = context.config;
+export function validateSchedule(config: Config): void {
+  const { schedule } = config;
   if (cron.validate(schedule)) return;
   throw new HeraldError({
     code: 'E_CONFIG',
-    file: context.config.file,
+    file: config.file,
     field: 'schedule',
     message: `"schedule" ${JSON.stringify(schedule)} is not a cron expression`,
     hint: 'write five fields, minute hour day month weekday, such as "*/10 * * * *" for every 10 minutes (a sixth, leading field is seconds)',
@@ -21,88 +21,97 @@ export function validateSchedule(context: CommandContext): void {
 
 /**
  * herald start: the long-running worker. A pass at once, then one on every tick of the schedule,
- * never two at a time; the web side in the same process. SIGINT or SIGTERM stops it cleanly.
+ * never two at a time; the web side in the same process, on the same newsletter core and clock.
+ * SIGINT or SIGTERM stops it cleanly.
  */
 export async function startCommand(context: CommandContext, options: { port?: string; host?: string; http: boolean }): Promise<number> {
   const { config, io } = context;
-  validateSchedule(context);
-  const log = (line: string) => io.out(`${new Date().toISOString()} ${line}`);
-  let stopping = false;
-  let running: Promise<void> | undefined;
-
-  const pass = async (reason: string) => {
-    if (running) {
-      log(`skipped the ${reason} pass: the previous one is still running`);
-      return;
-    }
-    const work = (async () => {
-      try {
-        const code = await runCommand({ ...context, now: new Date(), stopped: () => stopping }, false);
-        if (code) log('the pass finished with problems (see above); herald keeps running');
-      } catch (error) {
-        log(`the pass failed: ${error instanceof HeraldError ? error.message : ((error as Error).stack ?? String(error))}`);
-      }
-    })();
-    running = work;
-    await work;
-    running = undefined;
-    if (!stopping) log(`next pass at ${task.getNextRun()?.toISOString() ?? 'never'}`);
-  };
-
-  let server: Server | undefined;
-  let transport: Transport | undefined;
-  if (options.http) {
-    transport = createTransport(config);
-    server = createWebServer({ config, cwd: io.cwd, secret: loadSecret(config, io.env), transport, log });
-    const port = Number(options.port ?? io.env.PORT ?? 8080);
-    const host = options.host ?? '127.0.0.1';
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      transport.close();
-      throw new HeraldError({ code: 'E_USAGE', field: '--port', message: `port "${options.port ?? io.env.PORT}" is not a port number`, hint: 'give a whole number from 1 to 65535, such as --port 8080' });
-    }
-    await new Promise<void>((resolve, reject) => {
-      server!.once('error', (error: NodeJS.ErrnoException) => {
-        transport?.close();
-        reject(
-          new HeraldError({
-            code: 'E_USAGE',
-            field: '--port',
-            message: `cannot listen on ${host}:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : (error.code ?? error.message)}`,
-            hint: 'pick another port with --port N, or stop what is using it',
-          }),
-        );
-      });
-      server!.listen(port, host, () => resolve());
-    });
-    const address = server.address();
-    const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/` : String(address);
-    log(`serving ${shown} (archive, feeds, subscribe, unsubscribe)`);
+  validateSchedule(config);
+  const port = Number(options.port ?? io.env.PORT ?? 8080);
+  const host = options.host ?? '127.0.0.1';
+  if (options.http && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new HeraldError({ code: 'E_USAGE', field: '--port', message: `port "${options.port ?? io.env.PORT}" is not a port number`, hint: 'give a whole number from 1 to 65535, such as --port 8080' });
   }
-  // Scheduled only once the web side is up, so a failure to listen leaves nothing running.
-  const task = cron.schedule(config.schedule, () => pass('scheduled'), { timezone: config.site.timezone, name: 'herald' });
-  if (!config.smtp.url) log(`no SMTP server configured: mail goes to ${config.paths.outbox}/ as .eml files`);
-  log(`schedule "${config.schedule}" in ${config.site.timezone}`);
+  // The worker's clock runs on from --now, so ticks and scheduled posts still come.
+  const running = { ...context, clock: clockFrom(context.nowGiven, 'on') };
+  return withApp(running, async (app) => {
+    const log = (line: string) => io.out(`${app.clock.now().toISOString()} ${line}`);
+    let stopping = false;
+    let inFlight: Promise<void> | undefined;
+    const passContext: CommandContext = { ...running, stopped: () => stopping };
 
-  const stopped = new Promise<void>((resolve) => {
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log(`${signal}: stopping; messages in flight finish, the rest stay due`);
-      await task.stop();
-      // Stop accepting; idle keep-alive connections would otherwise hold the close open.
-      const closing = new Promise<void>((closed) => (server ? server.close(() => closed()) : closed()));
-      server?.closeIdleConnections();
-      await closing;
-      await running;
-      transport?.close();
-      log('stopped');
-      resolve();
+    const runOnce = async (reason: string) => {
+      if (inFlight) {
+        log(`skipped the ${reason} pass: the previous one is still running`);
+        return;
+      }
+      const work = (async () => {
+        const started = performance.now();
+        try {
+          const { report, problems } = await pass(passContext, app);
+          if (report.baseline) {
+            log(`first run: baseline set at ${report.baseline.at}; the ${report.baseline.posts} posts already published stay in the feeds and are not mailed (herald send POST mails one by hand)`);
+          }
+          printSendReport(passContext, report);
+          const failed = report.posts.some((post) => post.failed) || report.halted || problems;
+          const sent = report.posts.length ? `${report.posts.reduce((sum, post) => sum + post.sent, 0)} sent` : 'nothing due';
+          const ms = `(${Math.round(performance.now() - started)} ms)`;
+          log(failed ? `the pass finished with problems (see above); herald keeps running: ${sent} ${ms}` : `pass done: ${sent} ${ms}`);
+        } catch (error) {
+          log(`the pass failed: ${error instanceof HeraldError ? error.message : ((error as Error).stack ?? String(error))}`);
+        }
+      })();
+      inFlight = work;
+      await work;
+      inFlight = undefined;
+      if (!stopping) log(`next pass at ${task.getNextRun()?.toISOString() ?? 'never'}`);
     };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
+
+    let server: Server | undefined;
+    if (options.http) {
+      server = createWebServer({ config, cwd: io.cwd, newsletter: app.newsletter, log });
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', (error: NodeJS.ErrnoException) => {
+          reject(
+            new HeraldError({
+              code: 'E_USAGE',
+              field: '--port',
+              message: `cannot listen on ${host}:${port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : (error.code ?? error.message)}`,
+              hint: 'pick another port with --port N, or stop what is using it',
+            }),
+          );
+        });
+        server!.listen(port, host, () => resolve());
+      });
+      const address = server.address();
+      const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/` : String(address);
+      log(`serving ${shown} (archive, feeds, subscribe, unsubscribe)`);
+    }
+    // Scheduled only once the web side is up, so a failure to listen leaves nothing running.
+    const task = cron.schedule(config.schedule, () => runOnce('scheduled'), { timezone: config.site.timezone, name: 'herald' });
+    if (!config.smtp.url) log(`no SMTP server configured: mail goes to ${config.paths.outbox}/ as .eml files`);
+    log(`schedule "${config.schedule}" in ${config.site.timezone}`);
+
+    const stopped = new Promise<void>((resolve) => {
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log(`${signal}: stopping; messages in flight finish, the rest stay due`);
+        await task.stop();
+        // Stop accepting; idle keep-alive connections would otherwise hold the close open.
+        const closing = new Promise<void>((closed) => (server ? server.close(() => closed()) : closed()));
+        server?.closeIdleConnections();
+        await closing;
+        await inFlight;
+        log('stopped');
+        resolve();
+      };
+      process.once('SIGINT', () => void stop('SIGINT'));
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+    });
+    await runOnce('first');
+    await stopped;
+    await task.destroy();
+    return 0;
   });
-  await pass('first');
-  await stopped;
-  await task.destroy();
-  return 0;
 }

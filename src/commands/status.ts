@@ -3,15 +3,12 @@ import { countStates, postState, type PostState } from '../build.js';
 import { readPostCache } from '../cache.js';
 import { formatProblem, type Problem } from '../errors.js';
 
+import { newestFirstOrder } from '../feeds/model.js';
+import type { Newsletter } from '../newsletter/newsletter.js';
+import type { MailStatus } from '../newsletter/status.js';
 import { loadPosts } from '../posts/load.js';
-import { Ledger } from '../deliver/ledger.js';
-import { duePosts, findSent, readNewsletterState } from '../deliver/newsletter.js';
-import { wantsPost } from '../deliver/sender.js';
-import { entryId, newestFirstOrder } from '../feeds/model.js';
-import type { PostMeta } from '../posts/parse.js';
 import { scanPostFiles } from '../posts/scan.js';
-import { readSubscribers } from '../subscribers/store.js';
-import type { CommandContext } from './context.js';
+import { withApp, type CommandContext } from './context.js';
 
 interface StatusRow {
   file: string;
@@ -21,30 +18,19 @@ interface StatusRow {
   date?: string;
   url?: string;
   topics?: string[];
-  /** The newsletter's view: sent, due (with progress), or from before the baseline. */
-  mail?: { state: 'sent' | 'due' | 'sending' | 'before-baseline' | 'not-mailed'; sentAt?: string; delivered?: number; recipients?: number };
+  /** The newsletter's view: sent, due, sending (with progress), or from before the baseline. */
+  mail?: MailStatus;
   problems: string[];
 }
 
-export async function statusCommand({ config, now, io }: CommandContext, json: boolean): Promise<number> {
+export async function statusCommand(context: CommandContext, json: boolean): Promise<number> {
+  return withApp(context, (app) => status(context, app.newsletter, json));
+}
+
+async function status({ config, now, io }: CommandContext, newsletter: Newsletter, json: boolean): Promise<number> {
   const { posts, problems } = await loadPosts(config, io.cwd, scanPostFiles(config.paths.posts, io.cwd), readPostCache(config, io.cwd));
   const zone = config.site.timezone;
-  const newsletter = readNewsletterState(config);
-  const published = posts.filter((post) => postState(post, now) === 'published');
-  const due = new Set(duePosts(published, newsletter, config));
-  const baselinePosts = new Set(newsletter.baselinePosts);
-  const list = readSubscribers(config, io.cwd);
-  const subscribers = list.rows.flatMap((row) => (row.ok ? [row.subscriber] : []));
-  const mailOf = (post: PostMeta): StatusRow['mail'] => {
-    if (postState(post, now) !== 'published') return undefined;
-    const sent = findSent(newsletter, post, config);
-    if (sent) return { state: 'sent', sentAt: sent.sentAt, recipients: sent.recipients };
-    if (due.has(post)) {
-      const delivered = Ledger.count(config, `post:${entryId(post, config.site.url)}`);
-      return { state: delivered ? 'sending' : 'due', delivered, recipients: subscribers.filter((subscriber) => wantsPost(subscriber, post.topics)).length };
-    }
-    return { state: baselinePosts.has(entryId(post, config.site.url)) ? 'before-baseline' : 'not-mailed' };
-  };
+  const mail = await newsletter.mailStatus(posts);
   const rows: StatusRow[] = [...posts].sort(newestFirstOrder).map((post) => ({
     file: post.file,
     state: postState(post, now),
@@ -53,7 +39,7 @@ export async function statusCommand({ config, now, io }: CommandContext, json: b
     date: DateTime.fromMillis(post.date, { zone }).toISO() ?? undefined,
     url: post.url,
     topics: post.topics.map((topic) => topic.name),
-    mail: mailOf(post),
+    mail: mail.posts.get(post.file),
     problems: [],
   }));
   const invalid = new Map<string, Problem[]>();
@@ -61,7 +47,7 @@ export async function statusCommand({ config, now, io }: CommandContext, json: b
   for (const [file, list] of invalid) rows.push({ file, state: 'invalid', problems: list.map(formatProblem) });
 
   if (json) {
-    io.out(JSON.stringify({ now: now.toISOString(), timezone: zone, baseline: newsletter.baseline, posts: rows }, null, 2));
+    io.out(JSON.stringify({ now: now.toISOString(), timezone: zone, baseline: mail.baseline, posts: rows }, null, 2));
     return problems.length ? 1 : 0;
   }
   const local = (iso: string) => DateTime.fromISO(iso, { setZone: true }).setZone(zone).toFormat('yyyy-MM-dd HH:mm');
@@ -73,12 +59,12 @@ export async function statusCommand({ config, now, io }: CommandContext, json: b
   };
   const mailText = (mail: StatusRow['mail']) => {
     if (!mail) return '';
-    if (mail.state === 'sent') return `  [sent ${local(mail.sentAt!)} to ${mail.recipients}]`;
+    if (mail.state === 'sent') return `  [sent ${local(mail.sentAt)} to ${mail.recipients}]`;
     if (mail.state === 'sending') return `  [sending: ${mail.delivered} of ${mail.recipients}]`;
     if (mail.state === 'due') return `  [due: ${mail.recipients} recipients]`;
     return mail.state === 'before-baseline' ? '  [before the baseline: not mailed]' : '';
   };
-  io.out(newsletter.baseline ? `newsletter baseline: ${local(newsletter.baseline)}` : 'newsletter baseline: not set yet (the first herald run sets it)');
+  io.out(mail.baseline ? `newsletter baseline: ${local(mail.baseline)}` : 'newsletter baseline: not set yet (the first herald run sets it)');
   const width = Math.max(0, ...rows.map((row) => describe(row).length));
   for (const row of rows) {
     io.out(`${describe(row).padEnd(width)}  ${row.file}${row.title ? `  ${row.title}` : ''}${mailText(row.mail)}`);

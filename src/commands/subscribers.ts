@@ -1,115 +1,110 @@
-import { readFileSync } from 'node:fs';
+import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatProblem, HeraldError } from '../errors.js';
-import { parseImport } from '../subscribers/import.js';
-import { emailKey, findSubscriber, parseTopicList, serializeSubscribers, STATUSES, validEmail } from '../subscribers/model.js';
-import { readSubscribers, updateSubscribers } from '../subscribers/store.js';
-import type { CommandContext } from './context.js';
+import { isStatus, parseTopicList, STATUSES, type Subscriber } from '../newsletter/subscriber.js';
+import { parseAddress, type Address } from '../newsletter/subscriptions.js';
+import { withApp, type CommandContext } from './context.js';
 
-function requireEmail(email: string): string {
-  const trimmed = email.trim();
-  if (!validEmail(trimmed)) {
-    throw new HeraldError({ code: 'E_USAGE', field: 'EMAIL', message: `"${email}" is not an email address`, hint: 'give an address such as ada@example.com' });
-  }
-  return trimmed;
+function requireAddress(email: string): Address {
+  const address = parseAddress(email);
+  if (!address) throw new HeraldError({ code: 'E_USAGE', field: 'EMAIL', message: `"${email}" is not an email address`, hint: 'give an address such as ada@example.com' });
+  return address;
 }
 
-export async function addSubscriber({ config, now, io }: CommandContext, email: string, options: { name?: string; topics?: string }): Promise<number> {
-  const address = requireEmail(email);
-  const at = now.toISOString();
-  const outcome = await updateSubscribers(config, io.cwd, (list) => {
-    const existing = findSubscriber(list, address);
-    if (existing?.status === 'unsubscribed' || existing?.status === 'bounced') return existing.status;
-    if (existing) {
-      if (options.name !== undefined) existing.name = options.name.trim();
-      if (options.topics !== undefined) existing.topics = parseTopicList(options.topics);
-      existing.status = 'active';
-      existing.updated_at = at;
-      return 'updated';
+export async function addSubscriber(context: CommandContext, email: string, options: { name?: string; topics?: string }): Promise<number> {
+  const address = requireAddress(email);
+  return withApp(context, async ({ newsletter }) => {
+    const outcome = await newsletter.add(address, { name: options.name?.trim(), topics: options.topics === undefined ? undefined : parseTopicList(options.topics) });
+    if (outcome === 'refused') {
+      const status = (await newsletter.get(address.key))?.status;
+      context.io.err(`herald: ${address.email} is ${status}; herald does not re-add them (they can subscribe again themselves through the form)`);
+      return 1;
     }
-    list.rows.push({
-      ok: true,
-      subscriber: { email: address, name: options.name?.trim() ?? '', status: 'active', topics: parseTopicList(options.topics ?? ''), created_at: at, updated_at: at, extra: {} },
-    });
-    return 'added';
+    context.io.out(`${outcome} ${address.email}`);
+    return 0;
   });
-  if (outcome === 'unsubscribed' || outcome === 'bounced') {
-    io.err(`herald: ${address} is ${outcome}; herald does not re-add them (they can subscribe again themselves, or edit subscribers.csv if you are sure)`);
-    return 1;
-  }
-  io.out(`${outcome} ${address}`);
-  return 0;
 }
 
-export async function removeSubscriber({ config, now, io }: CommandContext, email: string, options: { purge?: boolean }): Promise<number> {
-  const key = emailKey(requireEmail(email));
-  const found = await updateSubscribers(config, io.cwd, (list) => {
-    const index = list.rows.findIndex((row) => row.ok && emailKey(row.subscriber.email) === key);
-    if (index < 0) return false;
-    const row = list.rows[index]!;
-    if (options.purge) list.rows.splice(index, 1);
-    else if (row.ok && row.subscriber.status !== 'unsubscribed') {
-      row.subscriber.status = 'unsubscribed';
-      row.subscriber.updated_at = now.toISOString();
+export async function removeSubscriber(context: CommandContext, email: string, options: { purge?: boolean }): Promise<number> {
+  const address = requireAddress(email);
+  return withApp(context, async ({ newsletter }) => {
+    const outcome = await newsletter.remove(address, options.purge === true);
+    if (outcome === 'gone') {
+      context.io.err(`herald: ${address.email} is not on the list`);
+      return 1;
     }
-    return true;
+    context.io.out(outcome === 'purged' ? `deleted ${address.email} and what was sent to them` : `unsubscribed ${address.email}`);
+    return 0;
   });
-  if (!found) {
-    io.err(`herald: ${email.trim()} is not on the list`);
-    return 1;
-  }
-  io.out(options.purge ? `deleted ${email.trim()}` : `unsubscribed ${email.trim()}`);
-  return 0;
 }
 
-export function listSubscribers({ config, io }: CommandContext, options: { status?: string; json?: boolean }): number {
-  if (options.status !== undefined && !(STATUSES as readonly string[]).includes(options.status)) {
-    throw new HeraldError({ code: 'E_USAGE', field: '--status', message: `--status "${options.status}" is not a status`, hint: `use one of ${STATUSES.join(', ')}` });
+export async function listSubscribers(context: CommandContext, options: { status?: string; json?: boolean }): Promise<number> {
+  const { status } = options;
+  if (status !== undefined && !isStatus(status)) {
+    throw new HeraldError({ code: 'E_USAGE', field: '--status', message: `--status "${status}" is not a status`, hint: `use one of ${STATUSES.join(', ')}` });
   }
-  const list = readSubscribers(config, io.cwd);
-  const subscribers = list.rows.flatMap((row) => (row.ok && (!options.status || row.subscriber.status === options.status) ? [row.subscriber] : []));
-  if (options.json) {
-    io.out(JSON.stringify(subscribers.map(({ extra: _extra, ...subscriber }) => subscriber), null, 2));
-  } else {
-    for (const s of subscribers) io.out(`${s.status.padEnd(12)} ${s.email}${s.name ? ` (${s.name})` : ''}${s.topics.length ? `  topics: ${s.topics.join(', ')}` : ''}`);
-    const counts = STATUSES.map((status) => `${list.rows.filter((row) => row.ok && row.subscriber.status === status).length} ${status}`);
-    io.out(`${subscribers.length} shown; ${counts.join(', ')}`);
-  }
-  for (const problem of list.problems) io.err(formatProblem(problem));
-  return list.problems.length ? 1 : 0;
+  return withApp(context, async ({ newsletter }) => {
+    const { io } = context;
+    const shown: Omit<Subscriber, 'extra' | 'confirmSentAt'>[] = [];
+    let count = 0;
+    for await (const subscriber of newsletter.list(status)) {
+      count++;
+      if (options.json) {
+        const { extra: _extra, confirmSentAt: _sent, ...rest } = subscriber;
+        shown.push(rest);
+      } else io.out(`${subscriber.status.padEnd(12)} ${subscriber.email}${subscriber.name ? ` (${subscriber.name})` : ''}${subscriber.topics.length ? `  topics: ${subscriber.topics.join(', ')}` : ''}`);
+    }
+    if (options.json) io.out(JSON.stringify(shown, null, 2));
+    else {
+      const counts = await newsletter.counts();
+      io.out(`${count} shown; ${STATUSES.map((name) => `${counts[name]} ${name}`).join(', ')}`);
+    }
+    return 0;
+  });
 }
 
-export async function importSubscribers({ config, now, io }: CommandContext, file: string): Promise<number> {
-  const path = resolve(io.cwd, file);
-  let text: string;
+/** The first line of a file, without reading all of it (exports can be large). */
+function firstLineOf(path: string): string {
+  const fd = openSync(path, 'r');
   try {
-    text = readFileSync(path, 'utf8');
+    const buffer = Buffer.alloc(64 * 1024);
+    const read = readSync(fd, buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, read).toString('utf8').split(/\r?\n/, 1)[0] ?? '';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function importSubscribers(context: CommandContext, file: string): Promise<number> {
+  const { io } = context;
+  const path = resolve(io.cwd, file);
+  let firstLine: string;
+  try {
+    firstLine = firstLineOf(path);
   } catch (error) {
     throw new HeraldError({ code: 'E_USAGE', file, message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code}`, hint: 'give the path of a CSV file' });
   }
-  const { candidates, rejected } = parseImport(text, file);
-  const at = now.toISOString();
-  const counts = await updateSubscribers(config, io.cwd, (list) => {
-    const tally = { added: 0, unchanged: 0 };
-    for (const candidate of candidates) {
-      // Idempotent, and never a way back onto the list for someone who left it.
-      if (findSubscriber(list, candidate.email)) {
-        tally.unchanged++;
-        continue;
-      }
-      list.rows.push({ ok: true, subscriber: { email: candidate.email, name: candidate.name, status: candidate.status, topics: [], created_at: at, updated_at: at, extra: {} } });
-      tally.added++;
-    }
-    return tally;
+  return withApp(context, async ({ newsletter }) => {
+    const report = await newsletter.importCsv(createReadStream(path), firstLine, file);
+    for (const problem of report.rejected.slice(0, 1000)) io.err(formatProblem(problem));
+    if (report.rejected.length > 1000) io.err(`... and ${report.rejected.length - 1000} more rows rejected`);
+    io.out(`imported ${report.added}, already on the list ${report.unchanged}, rejected ${report.rejected.length}`);
+    return report.rejected.length ? 1 : 0;
   });
-  for (const problem of rejected) io.err(formatProblem(problem));
-  io.out(`imported ${counts.added}, already on the list ${counts.unchanged}, rejected ${rejected.length}`);
-  return rejected.length ? 1 : 0;
 }
 
-export function exportSubscribers({ config, io }: CommandContext): number {
-  const list = readSubscribers(config, io.cwd);
-  io.out(serializeSubscribers(list).trimEnd());
-  return 0;
+export async function exportSubscribers(context: CommandContext): Promise<number> {
+  return withApp(context, async ({ newsletter }) => {
+    await newsletter.exportCsv((chunk) => context.io.out(chunk.replace(/\n$/, '')));
+    return 0;
+  });
 }
 
+export async function backupDatabase(context: CommandContext, file: string): Promise<number> {
+  const target = resolve(context.io.cwd, file);
+  return withApp(context, async (app) => {
+    await app.store.backup(target);
+    context.io.out(`backed up ${app.store.description} to ${file}`);
+    return 0;
+  });
+}

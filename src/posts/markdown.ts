@@ -38,12 +38,17 @@ export function absoluteUrl(href: string, baseUrl: string): string {
   }
 }
 
-// Raw HTML the writer typed into a post: rewrite its src and href attributes the same way.
-function absoluteHtmlUrls(html: string, baseUrl: string): string {
+/**
+ * Raw HTML (typed into a post, or a template's output): rewrite its src and href attributes the
+ * same way. `keep` leaves some values as they are.
+ */
+export function absoluteHtmlUrls(html: string, baseUrl: string, keep: (url: string) => boolean = () => false): string {
   return html.replace(
     /(\s(?:src|href|poster)\s*=\s*)("([^"]*)"|'([^']*)'|([^\s"'>]+))/gi,
-    (_all, prefix: string, _value, double?: string, single?: string, bare?: string) => {
-      const url = absoluteUrl(double ?? single ?? bare ?? '', baseUrl);
+    (all, prefix: string, _value, double?: string, single?: string, bare?: string) => {
+      const value = double ?? single ?? bare ?? '';
+      if (keep(value)) return all;
+      const url = absoluteUrl(value, baseUrl);
       return `${prefix}"${url.replace(/"/g, '&quot;')}"`;
     },
   );

@@ -3,21 +3,16 @@ import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import type { Config } from '../config.js';
-import type { Transport } from '../deliver/transport.js';
-import { confirmUrl, verifyConfirmToken, verifyToken } from '../email/unsubscribe.js';
-import { findSubscriber, parseTopicList, validEmail } from '../subscribers/model.js';
-import { updateSubscribers } from '../subscribers/store.js';
+import type { Newsletter } from '../newsletter/newsletter.js';
 import { escapeHtml } from '../text.js';
-import { page, pageShell, type PageShell } from './pages.js';
+import { page, pageShell } from './pages.js';
+import { confirmRoute, HttpError, subscribeRoute, unsubscribeRoute, type RouteContext } from './routes.js';
 
 export interface WebOptions {
   config: Config;
   cwd: string;
-  secret: string;
-  /** Sends confirmation emails. */
-  transport: Transport;
-  now?: () => Date;
-  /** POST requests one address may make per minute. */
+  newsletter: Newsletter;
+  /** POST /subscribe requests one client may make per minute. */
   postsPerMinute?: number;
   log?: (line: string) => void;
 }
@@ -51,15 +46,6 @@ const SECURITY_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
 };
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** herald's web side: the built site and feeds from the output folder, and the unsubscribe page. */
 export function createWebServer(options: WebOptions): Server {
   const { config } = options;
@@ -79,46 +65,22 @@ export function createWebServer(options: WebOptions): Server {
     response.end(response.req.method === 'HEAD' ? undefined : body);
   };
 
+  const routes: RouteContext = {
+    config,
+    newsletter: options.newsletter,
+    shell,
+    send,
+    readBody,
+    allowSubscribe: (request) => !rateLimited(request.socket.remoteAddress ?? ''),
+    log: options.log,
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://herald.invalid');
     const method = request.method ?? 'GET';
-    if (url.pathname === '/unsubscribe') {
-      const token = url.searchParams.get('token') ?? '';
-      const email = verifyToken('unsubscribe', token, options.secret);
-      if (!email) throw new HttpError(400, 'This unsubscribe link is not valid. Use the link from the newest email you got.');
-      if (method === 'GET' || method === 'HEAD') {
-        const action = `/unsubscribe?token=${encodeURIComponent(token)}`;
-        return send(response, 200, page(shell, 'Unsubscribe', `<p>Stop sending ${escapeHtml(config.site.title)} to <strong>${escapeHtml(email)}</strong>?</p><form method="post" action="${escapeHtml(action)}"><button type="submit">Unsubscribe</button></form>`));
-      }
-      if (method !== 'POST') throw new HttpError(405, 'Use GET or POST.');
-      if (rateLimited(request.socket.remoteAddress ?? '')) throw new HttpError(429, 'Too many requests. Try again in a minute.');
-      await readBody(request);
-      await unsubscribe(options, email);
-      options.log?.(`unsubscribed ${email}`);
-      return send(response, 200, page(shell, 'Unsubscribed', `<p><strong>${escapeHtml(email)}</strong> will get no more emails from ${escapeHtml(config.site.title)}.</p>`));
-    }
-    if (url.pathname === '/subscribe') {
-      if (method === 'GET' || method === 'HEAD') return send(response, 200, page(shell, 'Subscribe', subscribeForm(config)));
-      if (method !== 'POST') throw new HttpError(405, 'Use GET or POST.');
-      if (rateLimited(request.socket.remoteAddress ?? '')) throw new HttpError(429, 'Too many requests. Try again in a minute.');
-      const form = new URLSearchParams(await readBody(request));
-      const email = (form.get('email') ?? '').trim();
-      if (!validEmail(email)) {
-        return send(response, 400, page(shell, 'Subscribe', `<p>“${escapeHtml(email)}” is not an email address. Please check it.</p>${subscribeForm(config, email)}`));
-      }
-      await subscribe(options, shell, email, (form.get('name') ?? '').trim().slice(0, 200), parseTopicList(form.get('topics') ?? '').slice(0, 20));
-      // The same answer whether the address was new or known: nobody learns who subscribes.
-      return send(response, 200, page(shell, 'Check your inbox', `<p>If <strong>${escapeHtml(email)}</strong> can subscribe, a message with a confirmation link is on its way. The link works for seven days.</p>`));
-    }
-    if (url.pathname === '/confirm') {
-      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'Use GET.');
-      const verdict = verifyConfirmToken(url.searchParams.get('token') ?? '', options.secret, options.now?.() ?? new Date());
-      if (verdict === 'invalid') throw new HttpError(400, 'This confirmation link is not valid.');
-      if (verdict === 'expired') throw new HttpError(400, 'This confirmation link has expired: subscribe again to get a new one.');
-      await confirm(options, verdict.email);
-      options.log?.(`confirmed ${verdict.email}`);
-      return send(response, 200, page(shell, 'You are subscribed', `<p>New posts from ${escapeHtml(config.site.title)} will come to <strong>${escapeHtml(verdict.email)}</strong>.</p>`));
-    }
+    if (url.pathname === '/unsubscribe') return unsubscribeRoute(routes, request, response, url);
+    if (url.pathname === '/subscribe') return subscribeRoute(routes, request, response);
+    if (url.pathname === '/confirm') return confirmRoute(routes, request, response, url);
     if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'This address only answers GET.');
     return serveFile(request, response, url.pathname, config);
   };
@@ -131,70 +93,6 @@ export function createWebServer(options: WebOptions): Server {
       const message = error instanceof HttpError ? error.message : 'Something went wrong on our side.';
       send(response, status, page(shell, status === 404 ? 'Not found' : 'Sorry', `<p>${escapeHtml(message)}</p>`));
     });
-  });
-}
-
-function subscribeForm(config: Config, email = ''): string {
-  return `<form method="post" action="/subscribe">
-<label>Email <input type="email" name="email" required value="${escapeHtml(email)}"></label>
-<label>Name (optional) <input type="text" name="name" maxlength="200"></label>
-<label>Topics (optional, comma-separated; empty means every post) <input type="text" name="topics"></label>
-<button type="submit">Subscribe to ${escapeHtml(config.site.title)}</button>
-</form>`;
-}
-
-/**
- * A new address, or one that left, becomes pending and is sent a confirmation link; an active or
- * bounced one is left as it is (a bounced address cannot receive the link anyway).
- */
-async function subscribe(options: WebOptions, shell: PageShell, email: string, name: string, topics: string[]): Promise<void> {
-  const now = options.now?.() ?? new Date();
-  const at = now.toISOString();
-  const shouldConfirm = await updateSubscribers(options.config, options.cwd, (list) => {
-    const existing = findSubscriber(list, email);
-    if (!existing) {
-      list.rows.push({ ok: true, subscriber: { email, name, status: 'pending', topics, created_at: at, updated_at: at, extra: {} } });
-      return true;
-    }
-    if (existing.status === 'pending' || existing.status === 'unsubscribed') {
-      existing.status = 'pending';
-      if (name) existing.name = name;
-      existing.topics = topics;
-      existing.updated_at = at;
-      return true;
-    }
-    return false;
-  });
-  if (!shouldConfirm) return;
-  const { config } = options;
-  const link = confirmUrl(config, email, options.secret, now);
-  await options.transport.send({
-    from: config.email.from,
-    to: email,
-    subject: `Confirm your subscription to ${config.site.title}`,
-    text: `Someone, hopefully you, asked to get ${config.site.title} by email at this address.\n\nConfirm here (the link works for seven days):\n${link}\n\nIf it was not you, ignore this message: nothing will be sent.\n`,
-    html: page(shell, 'Confirm your subscription', `<p>Someone, hopefully you, asked to get ${escapeHtml(config.site.title)} by email at this address.</p><p><a href="${escapeHtml(link)}">Confirm your subscription</a> (the link works for seven days).</p><p>If it was not you, ignore this message: nothing will be sent.</p>`),
-  });
-  options.log?.(`confirmation sent to ${email}`);
-}
-
-async function confirm(options: WebOptions, email: string): Promise<void> {
-  const at = (options.now?.() ?? new Date()).toISOString();
-  await updateSubscribers(options.config, options.cwd, (list) => {
-    const subscriber = findSubscriber(list, email);
-    if (subscriber?.status !== 'pending') return;
-    subscriber.status = 'active';
-    subscriber.updated_at = at;
-  });
-}
-
-async function unsubscribe(options: WebOptions, email: string): Promise<void> {
-  const at = (options.now?.() ?? new Date()).toISOString();
-  await updateSubscribers(options.config, options.cwd, (list) => {
-    const subscriber = findSubscriber(list, email);
-    if (!subscriber || subscriber.status === 'unsubscribed') return;
-    subscriber.status = 'unsubscribed';
-    subscriber.updated_at = at;
   });
 }
 

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config.js';
-import { personalise, renderEmail, type EmailPost } from '../../src/email/render.js';
-import { loadEmailTemplates } from '../../src/email/templates.js';
-import { loadSecret, signToken, unsubscribeUrl, verifyToken } from '../../src/email/unsubscribe.js';
+import { personalise, renderEmail, type EmailPost } from '../../src/newsletter/email/render.js';
+import { loadMailTemplates } from '../../src/newsletter/email/templates.js';
 import { makeSite, post } from '../helpers.js';
 
 const emailPost = (fields: Partial<EmailPost> = {}): EmailPost => ({
@@ -25,7 +23,7 @@ function config(dir: string) {
 test('the default email: inlined CSS, preheader, code styling, post link and a visible unsubscribe link', async (t) => {
   const site = await makeSite(t);
   const cfg = config(site.dir);
-  const draft = await renderEmail([emailPost()], loadEmailTemplates(cfg, site.dir), cfg);
+  const draft = await renderEmail([emailPost()], loadMailTemplates(cfg, site.dir), cfg);
   assert.equal(draft.subject, 'Tom & Jerry <3');
   assert.doesNotMatch(draft.html, /<style/, 'CSS is inlined');
   assert.match(draft.html, /<h1 style="[^"]+">Tom &amp; Jerry &lt;3<\/h1>/);
@@ -48,7 +46,7 @@ test('without email.txt the text part is made from the HTML, cleanly', async (t)
   const site = await makeSite(t);
   await site.write('templates/email.html', '<html><body><div class="preheader">{{ post.summary }}</div><table role="presentation"><tr><td>{{ post.html | raw }}</td><td><a href="{{ unsubscribe_url }}">Unsubscribe</a></td></tr></table></body></html>');
   const cfg = config(site.dir);
-  const draft = await renderEmail([emailPost()], loadEmailTemplates(cfg, site.dir), cfg);
+  const draft = await renderEmail([emailPost()], loadMailTemplates(cfg, site.dir), cfg);
   const { text } = personalise(draft, { name: '', email: 'a@example.com', unsubscribeUrl: 'https://example.com/u?t=1' });
   assert.doesNotMatch(text, /A short summary/);
   assert.match(text, /Hello/);
@@ -59,13 +57,13 @@ test('without email.txt the text part is made from the HTML, cleanly', async (t)
 test('a Liquid error in a template names the file and line', async (t) => {
   const site = await makeSite(t);
   await site.write('templates/email.html', '<p>fine</p>\n<p>{% if post.title %}never closed</p>\n');
-  assert.throws(() => loadEmailTemplates(config(site.dir), site.dir), /templates\/email\.html:2: template error: .*tag \{% if post\.title %\} not closed/);
+  assert.throws(() => loadMailTemplates(config(site.dir), site.dir), /templates\/email\.html:2: template error: .*tag \{% if post\.title %\} not closed/);
 });
 
 test('digest mode: one email for several posts', async (t) => {
   const site = await makeSite(t);
   const cfg = config(site.dir);
-  const draft = await renderEmail([emailPost({ title: 'One' }), emailPost({ title: 'Two' }), emailPost({ title: 'Three' })], loadEmailTemplates(cfg, site.dir), cfg);
+  const draft = await renderEmail([emailPost({ title: 'One' }), emailPost({ title: 'Two' }), emailPost({ title: 'Three' })], loadMailTemplates(cfg, site.dir), cfg);
   assert.equal(draft.subject, 'News & Notes: One and 2 more');
   for (const title of ['One', 'Two', 'Three']) assert.match(draft.html, new RegExp(`>${title}</h1>`));
 });
@@ -73,27 +71,8 @@ test('digest mode: one email for several posts', async (t) => {
 test('a message over 100 KB is warned about', async (t) => {
   const site = await makeSite(t);
   const cfg = config(site.dir);
-  const draft = await renderEmail([emailPost({ html: `<p>${'word '.repeat(25_000)}</p>` })], loadEmailTemplates(cfg, site.dir), cfg);
+  const draft = await renderEmail([emailPost({ html: `<p>${'word '.repeat(25_000)}</p>` })], loadMailTemplates(cfg, site.dir), cfg);
   assert.match(draft.warnings[0]!, /Gmail clips messages over about 102 KB/);
-});
-
-test('unsubscribe tokens are signed: forged or altered ones are refused', async (t) => {
-  const site = await makeSite(t);
-  const cfg = config(site.dir);
-  const secret = loadSecret(cfg, {});
-  assert.equal(loadSecret(cfg, {}), secret, 'generated once, then reused');
-  assert.equal(statSync(join(site.dir, '.herald/secret')).mode & 0o777, 0o600);
-  assert.equal(loadSecret(cfg, { HERALD_SECRET: 'from-env' }), 'from-env');
-
-  const token = signToken('unsubscribe', 'Ann@Example.com', secret);
-  assert.equal(verifyToken('unsubscribe', token, secret), 'Ann@Example.com');
-  const [, mac] = token.split('.');
-  const forged = `${Buffer.from('bob@example.com').toString('base64url')}.${mac}`;
-  assert.equal(verifyToken('unsubscribe', forged, secret), undefined);
-  assert.equal(verifyToken('unsubscribe', token, 'another secret'), undefined);
-  assert.equal(verifyToken('confirm', token, secret), undefined, 'a token for one purpose is no good for another');
-  assert.equal(verifyToken('unsubscribe', `${token}x`, secret), undefined);
-  assert.match(unsubscribeUrl(cfg, 'ann@example.com', secret), /^https:\/\/example\.com\/unsubscribe\?token=[\w-]+\.[\w-]+$/);
 });
 
 test('herald preview writes the HTML and text of a post email and prints their paths', async (t) => {

@@ -84,7 +84,8 @@ test('a 4xx reply is retried; a 5xx reply bounces that address and the rest go o
   assert.match(result.out, /p: 2 sent, 0 failed, 1 bounced/);
   assert.match(result.err, /bounced nobody@example\.com: 550 No such user/);
   assert.deepEqual(sink.received.map((r) => r.to[0]).sort(), ['busy@example.com', 'fine@example.com']);
-  assert.match(await site.read('subscribers/subscribers.csv'), /nobody@example\.com,Reader nobody,bounced/);
+  const list = JSON.parse((await herald(site, env, 'subscribers', 'list', '--json')).out) as { email: string; status: string }[];
+  assert.equal(list.find((row) => row.email === 'nobody@example.com')?.status, 'bounced');
 });
 
 test('an address that keeps failing with 4xx is left due and the pass exits 1', async (t) => {
@@ -231,10 +232,10 @@ test('SIGKILL in the middle of a send, then a rerun: everyone gets the post, nob
 
 test('two herald sends at once: the second is refused while the first holds the lock', async (t) => {
   const site = await makeSite(t, { 'p.md': post({ title: 'P' }) }, CONFIG());
-  const { acquireSendLock } = await import('../../src/deliver/lock.js');
-  const { parseConfig } = await import('../../src/config.js');
-  const config = parseConfig({ state: '.herald' }, join(site.dir, 'herald.config.yml'), site.dir);
-  const release = await acquireSendLock(config);
+  const { openSqliteStore } = await import('../../src/adapters/store/sqlite.js');
+  const store = openSqliteStore(join(site.dir, '.herald/herald.db'));
+  t.after(() => store.close());
+  const release = await store.lock.acquire();
   const refused = await site.run('send', 'p');
   assert.equal(refused.code, 1);
   assert.match(refused.err, /another herald \(pid \d+\) is sending right now/);
@@ -262,14 +263,17 @@ test('status shows the baseline and, per post, sent at, due, or sending n of m',
   assert.deepEqual(row.mail, { state: 'sending', delivered: 1, recipients: 2 });
 });
 
-test('an unreadable row of the subscriber list gets nothing and is reported by line', async (t) => {
+test('an unreadable row of the old subscriber list is reported by line when the list moves into the database', async (t) => {
   const sink = await startSmtpSink();
   t.after(() => sink.close());
   const { site, env } = await siteWithSink(t, sink, { 'p.md': post({ title: 'P' }) }, [['a@example.com'], ['not an address'], ['b@example.com']]);
   const result = await herald(site, env, 'send', 'p');
   assert.equal(result.code, 0, result.err);
-  assert.match(result.err, /warning: 1 row of the subscriber list could not be read and got nothing \(lines 3; herald subscribers list shows why\)/);
+  assert.match(result.err, /moved the subscriber list into \.herald\/herald\.db: 2 subscribers from subscribers\/subscribers\.csv \(1 unreadable rows stay in the CSV only/);
+  assert.match(result.err, /^subscribers\/subscribers\.csv:3: "not an address" is not an email address/m);
   assert.equal(sink.received.length, 2);
+  const again = await herald(site, env, 'send', 'p');
+  assert.doesNotMatch(again.err, /moved the subscriber list/, 'brought in once');
 });
 
 test('a refused connection is retried, then the post is left due and the pass exits 1', async (t) => {

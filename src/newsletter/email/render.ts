@@ -1,9 +1,10 @@
 import { convert } from 'html-to-text';
 import juice from 'juice';
-import type { Config } from '../config.js';
-import { escapeHtml } from '../text.js';
-import { templateDates } from '../templates.js';
-import type { EmailTemplates } from './templates.js';
+import type { Config } from '../../config.js';
+import { absoluteHtmlUrls } from '../../posts/markdown.js';
+import { templateDates } from '../../templates.js';
+import { escapeHtml } from '../../text.js';
+import type { MailTemplates } from './templates.js';
 
 /** A post as an email shows it: rendered once, shared by every recipient. */
 export interface EmailPost {
@@ -15,6 +16,7 @@ export interface EmailPost {
   topics: string[];
 }
 
+/** What differs from one recipient to the next. */
 export interface Recipient {
   name: string;
   email: string;
@@ -54,26 +56,41 @@ export function htmlToText(html: string): string {
   return convert(html, TEXT_OPTIONS);
 }
 
+/**
+ * Renders a pair of mail templates: CSS inlined (mail clients drop <style>), root-relative links
+ * such as href="/" made absolute against site.url (an email is read far from the site; post
+ * bodies are absolute already, and their code samples must not be touched), and a text part from
+ * email.txt or, when the writer has only an HTML template, from the HTML.
+ */
+async function renderTemplates(templates: MailTemplates, context: object, config: Config): Promise<{ html: string; text: string }> {
+  const rendered = await templates.htmlEngine.render(templates.html, context);
+  const inlined = juice(rendered, { removeStyleTags: true, preserveMediaQueries: true, applyWidthAttributes: true });
+  const html = absoluteHtmlUrls(inlined, config.site.url, (url) => !url.startsWith('/') || url.startsWith('//'));
+  const text = templates.text ? await templates.textEngine.render(templates.text, context) : htmlToText(html);
+  return { html, text: `${text.replace(/\n{3,}/g, '\n\n').trim()}\n` };
+}
+
 /** One email for one post, or for several (digest mode). Pure: templates in, strings out. */
-export async function renderEmail(posts: EmailPost[], templates: EmailTemplates, config: Config): Promise<EmailDraft> {
+export async function renderEmail(posts: EmailPost[], templates: MailTemplates, config: Config): Promise<EmailDraft> {
   const [first] = posts;
   if (!first) throw new Error('renderEmail needs at least one post');
   const forTemplate = (post: EmailPost) => ({ ...post, ...templateDates(post.date.getTime(), config), text: htmlToText(post.html) });
-  const context = {
-    site: config.site,
-    post: forTemplate(first),
-    posts: posts.map(forTemplate),
-    subscriber: { name: FIELDS.name, email: FIELDS.email },
-    unsubscribe_url: FIELDS.unsubscribeUrl,
-  };
-  const rendered = await templates.htmlEngine.render(templates.html, context);
-  const html = juice(rendered, { removeStyleTags: true, preserveMediaQueries: true, applyWidthAttributes: true });
-  const text = templates.text ? await templates.textEngine.render(templates.text, context) : htmlToText(html);
+  const { html, text } = await renderTemplates(
+    templates,
+    {
+      site: config.site,
+      post: forTemplate(first),
+      posts: posts.map(forTemplate),
+      subscriber: { name: FIELDS.name, email: FIELDS.email },
+      unsubscribe_url: FIELDS.unsubscribeUrl,
+    },
+    config,
+  );
   const subject = posts.length === 1 ? first.title : `${config.site.title}: ${first.title} and ${posts.length - 1} more`;
   const warnings: string[] = [];
   const bytes = Buffer.byteLength(html) + Buffer.byteLength(text);
   if (bytes > CLIP_BYTES) warnings.push(`the email is ${Math.round(bytes / 1024)} KB: Gmail clips messages over about 102 KB (shorten the post or move images out)`);
-  return { subject, html, text: `${text.replace(/\n{3,}/g, '\n\n').trim()}\n`, warnings };
+  return { subject, html, text, warnings };
 }
 
 /** The draft with one recipient's values in place of the markers. */
@@ -84,4 +101,10 @@ export function personalise(draft: EmailDraft, recipient: Recipient): { subject:
       .replaceAll(FIELDS.email, escape(recipient.email))
       .replaceAll(FIELDS.unsubscribeUrl, escape(recipient.unsubscribeUrl));
   return { subject: draft.subject, html: fill(draft.html, escapeHtml), text: fill(draft.text, (value) => value) };
+}
+
+/** The email that asks someone to confirm a subscription: templates/confirm.html and confirm.txt. */
+export async function renderConfirmation(templates: MailTemplates, config: Config, to: { email: string; confirmUrl: string; days: number }): Promise<{ subject: string; html: string; text: string }> {
+  const { html, text } = await renderTemplates(templates, { site: config.site, subscriber: { email: to.email }, confirm_url: to.confirmUrl, confirm_days: to.days }, config);
+  return { subject: `Confirm your subscription to ${config.site.title}`, html, text };
 }

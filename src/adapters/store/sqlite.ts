@@ -1,0 +1,382 @@
+// The embedded default store: one SQLite file (WAL) holding the subscribers, the delivery log and
+// the newsletter's state, so a status change and its delivery record commit together and a
+// subscribe is one indexed write. libsql is better-sqlite3's API with a prebuilt binary: it
+// installs from the npm registry with no compile step (see "The database" in the README).
+import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, relative } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'libsql';
+import { HeraldError } from '../../errors.js';
+import type { Change, Delivery, DeliveryLog, DeliveryState, DeliveryUpdate, NewsletterState, PostRecord, QueuedRecipient, SendLock, Store, SubscriberStore } from '../../newsletter/ports.js';
+import { STATUSES, type Status, type Subscriber } from '../../newsletter/subscriber.js';
+
+type Db = InstanceType<typeof Database>;
+type Row = Record<string, unknown>;
+type Query = { all(...params: unknown[]): unknown[] };
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subscribers (
+  key TEXT PRIMARY KEY,
+  email TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL,
+  topics TEXT NOT NULL DEFAULT '[]',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  status_at TEXT NOT NULL,
+  confirm_sent_at TEXT,
+  extra TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS subscribers_by_status ON subscribers (status, key);
+CREATE TABLE IF NOT EXISTS posts (
+  key TEXT PRIMARY KEY,
+  entry_id TEXT NOT NULL,
+  file TEXT NOT NULL,
+  title_date TEXT NOT NULL,
+  at_baseline INTEGER NOT NULL DEFAULT 0,
+  sent_at TEXT,
+  recipients INTEGER
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deliveries (
+  post TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  round INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  queued_at TEXT NOT NULL,
+  at TEXT NOT NULL,
+  provider_id TEXT,
+  reason TEXT,
+  PRIMARY KEY (post, recipient, round)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_queued ON deliveries (recipient, post, round) WHERE state = 'queued';
+CREATE INDEX IF NOT EXISTS deliveries_resends ON deliveries (post, round) WHERE round > 0;
+CREATE INDEX IF NOT EXISTS deliveries_by_provider_id ON deliveries (provider_id) WHERE provider_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
+export interface SqliteOptions {
+  /** Shown in messages, relative to the working directory. */
+  shown?: string;
+}
+
+/**
+ * Opens (creating, mode 0600 in a 0700 folder) the database file. An unreadable file is an error
+ * that names it and says what to do, and nothing is sent until it can be read.
+ */
+export function openSqliteStore(file: string, options: SqliteOptions = {}): SqliteStore {
+  const shown = options.shown ?? file;
+  const unreadable = (error: unknown) =>
+    new HeraldError({
+      code: 'E_STATE',
+      file: shown,
+      message: `cannot read herald's database: ${(error as Error).message}`,
+      hint: `it holds the subscribers and what was sent to whom, so herald sends nothing without it: restore it from a backup (herald backup makes one), or move it away to start with an empty list and a new baseline`,
+    });
+  const created = !existsSync(file);
+  if (created) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // SQLite gives its -wal and -shm files the mode of the database file: readers' addresses stay private.
+    closeSync(openSync(file, 'a', 0o600));
+  }
+  let db: Db;
+  try {
+    db = new Database(file);
+    db.exec('PRAGMA busy_timeout = 10000');
+    db.exec('PRAGMA journal_mode = WAL');
+    // In WAL mode NORMAL loses no committed transaction to a crash of herald, only to a power cut.
+    db.exec('PRAGMA synchronous = NORMAL');
+    const version = Number((db.prepare('PRAGMA user_version').get() as Row).user_version);
+    if (version > SCHEMA_VERSION) {
+      throw new HeraldError({ code: 'E_STATE', file: shown, message: `the database was written by a newer herald (schema ${version}; this herald knows ${SCHEMA_VERSION})`, hint: 'upgrade herald' });
+    }
+    db.exec(SCHEMA);
+    if (version < SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  } catch (error) {
+    if (error instanceof HeraldError) throw error;
+    throw unreadable(error);
+  }
+  return new SqliteStore(db, file, created);
+}
+
+const toSubscriber = (row: Row): Subscriber => ({
+  key: row.key as string,
+  email: row.email as string,
+  name: row.name as string,
+  status: row.status as Status,
+  topics: JSON.parse(row.topics as string) as string[],
+  createdAt: row.created_at as string,
+  updatedAt: row.updated_at as string,
+  statusAt: row.status_at as string,
+  ...(row.confirm_sent_at ? { confirmSentAt: row.confirm_sent_at as string } : {}),
+  extra: row.extra ? (JSON.parse(row.extra as string) as Record<string, string>) : {},
+});
+
+const toDelivery = (row: Row): Delivery => ({
+  post: row.post as string,
+  round: Number(row.round),
+  recipient: row.recipient as string,
+  state: row.state as DeliveryState,
+  attempts: Number(row.attempts),
+  queuedAt: row.queued_at as string,
+  at: row.at as string,
+  ...(row.provider_id ? { providerId: row.provider_id as string } : {}),
+  ...(row.reason ? { reason: row.reason as string } : {}),
+});
+
+const toPostRecord = (row: Row): PostRecord => ({
+  key: row.key as string,
+  entryId: row.entry_id as string,
+  file: row.file as string,
+  titleDate: row.title_date as string,
+  atBaseline: Number(row.at_baseline) === 1,
+  ...(row.sent_at ? { sentAt: row.sent_at as string, recipients: Number(row.recipients ?? 0) } : {}),
+});
+
+export class SqliteStore implements Store {
+  readonly subscribers: SubscriberStore;
+  readonly deliveries: DeliveryLog;
+  readonly state: NewsletterState;
+  readonly lock: SendLock;
+  readonly description: string;
+
+  constructor(
+    private readonly db: Db,
+    readonly file: string,
+    /** True when this open created the file: the first use, when older state is brought in. */
+    readonly created: boolean,
+  ) {
+    this.description = file;
+    const statement = (sql: string) => db.prepare(sql);
+    const immediate = <T>(work: () => T): T => {
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = work();
+        db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        db.exec('ROLLBACK');
+        throw error;
+      }
+    };
+
+    const getSubscriber = statement('SELECT * FROM subscribers WHERE key = ?');
+    const putSubscriber = statement(
+      `INSERT INTO subscribers (key, email, name, status, topics, created_at, updated_at, status_at, confirm_sent_at, extra)
+       VALUES (@key, @email, @name, @status, @topics, @createdAt, @updatedAt, @statusAt, @confirmSentAt, @extra)
+       ON CONFLICT (key) DO UPDATE SET email = excluded.email, name = excluded.name, status = excluded.status, topics = excluded.topics,
+         created_at = excluded.created_at, updated_at = excluded.updated_at, status_at = excluded.status_at,
+         confirm_sent_at = excluded.confirm_sent_at, extra = excluded.extra`,
+    );
+    const deleteSubscriber = statement('DELETE FROM subscribers WHERE key = ?');
+    const deleteDeliveriesOf = statement('DELETE FROM deliveries WHERE recipient = ?');
+    const listAll = statement('SELECT * FROM subscribers WHERE key > ? ORDER BY key LIMIT ?');
+    const listByStatus = statement('SELECT * FROM subscribers WHERE status = ? AND key > ? ORDER BY key LIMIT ?');
+    const countByStatus = statement('SELECT status, count(*) AS n FROM subscribers GROUP BY status');
+    const recordDelivery = statement(
+      `INSERT INTO deliveries (post, recipient, round, state, attempts, queued_at, at, provider_id, reason)
+       VALUES (@post, @recipient, @round, @state, @tried, @at, @at, @providerId, @reason)
+       ON CONFLICT (post, recipient, round) DO UPDATE SET state = excluded.state, at = excluded.at, attempts = attempts + excluded.attempts,
+         provider_id = coalesce(excluded.provider_id, provider_id), reason = excluded.reason`,
+    );
+
+    const writeDeliveries = (updates: DeliveryUpdate[]) => {
+      for (const update of updates) {
+        recordDelivery.run({ post: update.post, recipient: update.recipient, round: update.round, state: update.state, tried: update.tried ? 1 : 0, at: update.at, providerId: update.providerId ?? null, reason: update.reason ?? null });
+      }
+    };
+    const applyChange = <T>(key: string, change: Change<T>): T => {
+      if (change.next === null) {
+        deleteSubscriber.run(key);
+        // Purged means forgotten: what was sent to them goes too.
+        deleteDeliveriesOf.run(key);
+      } else if (change.next) {
+        const next = change.next;
+        putSubscriber.run({
+          key: next.key,
+          email: next.email,
+          name: next.name,
+          status: next.status,
+          topics: JSON.stringify(next.topics),
+          createdAt: next.createdAt,
+          updatedAt: next.updatedAt,
+          statusAt: next.statusAt,
+          confirmSentAt: next.confirmSentAt ?? null,
+          extra: Object.keys(next.extra).length ? JSON.stringify(next.extra) : null,
+        });
+      }
+      if (change.deliveries?.length) writeDeliveries(change.deliveries);
+      return change.result;
+    };
+    const readSubscriber = (key: string) => {
+      const row = getSubscriber.get(key) as Row | undefined;
+      return row ? toSubscriber(row) : undefined;
+    };
+
+    this.subscribers = {
+      get: async (key) => readSubscriber(key),
+      change: async (key, decide) => immediate(() => applyChange(key, decide(readSubscriber(key)))),
+      changeMany: async (keys, decide) => immediate(() => keys.map((key) => applyChange(key, decide(key, readSubscriber(key))))),
+      list: async ({ status, after = '', limit }) => (status ? listByStatus.all(status, after, limit) : listAll.all(after, limit)).map((row) => toSubscriber(row as Row)),
+      counts: async () => {
+        const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<Status, number>;
+        for (const row of countByStatus.all() as Row[]) counts[row.status as Status] = Number(row.n);
+        return counts;
+      },
+    };
+
+    const enqueueOne = statement(`INSERT OR IGNORE INTO deliveries (post, recipient, round, state, attempts, queued_at, at) VALUES (?, ?, ?, 'queued', 0, ?, ?)`);
+    const tally = statement('SELECT state, count(*) AS n FROM deliveries WHERE post = ? AND round = ? GROUP BY state');
+    const latestRound = statement('SELECT max(round) AS round FROM deliveries WHERE post = ? AND round > 0');
+    const received = statement(`SELECT recipient FROM deliveries WHERE post = ? AND state = 'sent' AND recipient IN (SELECT value FROM json_each(?))`);
+    const byProviderId = statement('SELECT * FROM deliveries WHERE provider_id = ? LIMIT 1');
+    // One statement per number of jobs in a send (1, or the posts of a digest).
+    const queuedStatements = new Map<number, { recipients: Query; rows: Query }>();
+    const queuedFor = (jobs: number) => {
+      let found = queuedStatements.get(jobs);
+      if (!found) {
+        const which = Array.from({ length: jobs }, () => '(post = ? AND round = ?)').join(' OR ');
+        found = {
+          recipients: statement(`SELECT DISTINCT recipient FROM deliveries WHERE state = 'queued' AND recipient > ? AND (${which}) ORDER BY recipient LIMIT ?`),
+          rows: statement(
+            `SELECT d.*, s.key AS s_key, s.email, s.name, s.status, s.topics, s.created_at, s.updated_at, s.status_at, s.confirm_sent_at, s.extra
+             FROM deliveries d LEFT JOIN subscribers s ON s.key = d.recipient
+             WHERE d.state = 'queued' AND d.recipient > ? AND d.recipient <= ? AND (${which}) ORDER BY d.recipient`,
+          ),
+        };
+        queuedStatements.set(jobs, found);
+      }
+      return found;
+    };
+
+    this.deliveries = {
+      enqueue: async (post, round, recipients, at) => immediate(() => recipients.reduce((added, recipient) => added + enqueueOne.run(post, recipient, round, at, at).changes, 0)),
+      queued: async (jobs, after = '', limit) => {
+        const pairs: unknown[] = jobs.flatMap((job) => [job.post, job.round]);
+        const statements = queuedFor(jobs.length);
+        const recipients = statements.recipients.all(after, ...pairs, limit) as Row[];
+        if (!recipients.length) return [];
+        const last = recipients.at(-1)!.recipient as string;
+        const byRecipient = new Map<string, QueuedRecipient>();
+        for (const row of statements.rows.all(after, last, ...pairs) as Row[]) {
+          const recipient = row.recipient as string;
+          let entry = byRecipient.get(recipient);
+          if (!entry) byRecipient.set(recipient, (entry = { recipient, subscriber: row.s_key ? toSubscriber({ ...row, key: row.s_key }) : undefined, deliveries: [] }));
+          entry.deliveries.push(toDelivery(row));
+        }
+        return [...byRecipient.values()];
+      },
+      record: async (updates) => immediate(() => writeDeliveries(updates)),
+      received: async (post, recipients) => new Set((received.all(post, JSON.stringify(recipients)) as Row[]).map((row) => row.recipient as string)),
+      tally: async (post, round) => {
+        const counts: Record<DeliveryState, number> = { queued: 0, sent: 0, bounced: 0, skipped: 0, failed: 0 };
+        for (const row of tally.all(post, round) as Row[]) counts[row.state as DeliveryState] = Number(row.n);
+        return counts;
+      },
+      latestRound: async (post) => Number((latestRound.get(post) as Row).round ?? 0),
+      findByProviderId: async (providerId) => {
+        const row = byProviderId.get(providerId) as Row | undefined;
+        return row ? toDelivery(row) : undefined;
+      },
+    };
+
+    const getMeta = statement('SELECT value FROM meta WHERE key = ?');
+    const putMeta = statement('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    const allPosts = statement('SELECT * FROM posts');
+    const putPost = statement(
+      `INSERT INTO posts (key, entry_id, file, title_date, at_baseline, sent_at, recipients) VALUES (@key, @entryId, @file, @titleDate, @atBaseline, @sentAt, @recipients)
+       ON CONFLICT (key) DO UPDATE SET entry_id = excluded.entry_id, file = excluded.file, title_date = excluded.title_date,
+         at_baseline = excluded.at_baseline, sent_at = excluded.sent_at, recipients = excluded.recipients`,
+    );
+    const savePost = (record: PostRecord) =>
+      putPost.run({ key: record.key, entryId: record.entryId, file: record.file, titleDate: record.titleDate, atBaseline: record.atBaseline ? 1 : 0, sentAt: record.sentAt ?? null, recipients: record.recipients ?? null });
+    const meta = (key: string) => (getMeta.get(key) as Row | undefined)?.value as string | undefined;
+
+    this.state = {
+      baseline: async () => meta('baseline'),
+      setBaseline: async (at, posts) =>
+        immediate(() => {
+          if (meta('baseline')) return false;
+          putMeta.run('baseline', at);
+          for (const post of posts) savePost(post);
+          return true;
+        }),
+      posts: async () => (allPosts.all() as Row[]).map(toPostRecord),
+      savePost: async (record) => void savePost(record),
+    };
+    this.meta = { get: meta, set: (key, value) => void putMeta.run(key, value) };
+
+    const readLock = statement('SELECT * FROM locks WHERE name = ?');
+    const putLock = statement('INSERT INTO locks (name, owner, host, pid, expires) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid, expires = excluded.expires');
+    const renewLock = statement('UPDATE locks SET expires = ? WHERE name = ? AND owner = ?');
+    const dropLock = statement('DELETE FROM locks WHERE name = ? AND owner = ?');
+    const host = hostname();
+    this.lock = {
+      acquire: async () => {
+        const owner = `${host}:${process.pid}:${randomBytes(6).toString('hex')}`;
+        immediate(() => {
+          const held = readLock.get('send') as Row | undefined;
+          const now = Date.now();
+          // A lock is free once it expired (its holder stopped renewing it), or at once when its
+          // holder was a process on this machine that is gone.
+          const alive = held && Number(held.expires) > now && (held.host !== host || processAlive(Number(held.pid)));
+          if (alive) {
+            throw new HeraldError({
+              code: 'E_LOCKED',
+              file: relative(process.cwd(), file) || file,
+              message: `another herald (pid ${held.pid}${held.host !== host ? ` on ${held.host}` : ''}) is sending right now`,
+              hint: 'wait for it to finish; the lock of a herald that was killed is taken over',
+            });
+          }
+          putLock.run('send', owner, host, process.pid, now + LOCK_TTL_MS);
+        });
+        const renew = setInterval(() => renewLock.run(Date.now() + LOCK_TTL_MS, 'send', owner), LOCK_TTL_MS / 3);
+        renew.unref();
+        return async () => {
+          clearInterval(renew);
+          dropLock.run('send', owner);
+        };
+      },
+    };
+  }
+
+  /** Small facts about the store itself (when older files were brought in). */
+  readonly meta: { get(key: string): string | undefined; set(key: string, value: string): void };
+
+  /** A consistent copy of the whole database (mode 0600), safe while herald runs. */
+  async backup(to: string): Promise<void> {
+    let fd: number;
+    try {
+      fd = openSync(to, 'wx', 0o600);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new HeraldError({ code: 'E_USAGE', file: to, message: `cannot write the backup: ${code === 'EEXIST' ? 'the file exists' : code}`, hint: 'give the name of a new file' });
+    }
+    closeSync(fd);
+    try {
+      this.db.prepare('VACUUM INTO ?').run(to);
+    } catch (error) {
+      rmSync(to, { force: true });
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+const LOCK_TTL_MS = 30_000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,135 @@
+// The one place that knows which adapters herald runs on: config in, the newsletter core wired to
+// its store and mail transport out. Commands, the worker and the web side all start here.
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { getDomain } from 'tldts';
+import { readPostCache } from './cache.js';
+import { mailboxAddress, type Config } from './config.js';
+import { HeraldError, type Problem } from './errors.js';
+import { compose, dkimSigner } from './adapters/mail/compose.js';
+import { createTransport } from './adapters/mail/index.js';
+import { loadSecret } from './adapters/secret.js';
+import { importLegacyFiles, type LegacyReport } from './adapters/store/legacy.js';
+import { openSqliteStore, type SqliteStore } from './adapters/store/sqlite.js';
+import { readImport } from './newsletter/csv.js';
+import { loadMailTemplates } from './newsletter/email/templates.js';
+import { Newsletter } from './newsletter/newsletter.js';
+import type { Clock, MailTransport, OutgoingMessage } from './newsletter/ports.js';
+import { checkSecret } from './newsletter/tokens.js';
+import { loadPosts } from './posts/load.js';
+import { scanPostFiles } from './posts/scan.js';
+
+export interface App {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly newsletter: Newsletter;
+  readonly store: SqliteStore;
+  /** What the first use of a new database brought in from older files, for the command to print. */
+  readonly legacy: LegacyReport;
+  /** Closes the mail transport, if one was opened, and the database. */
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+}
+
+/**
+ * The clock of a command: the real time, or with --now that moment. A one-shot command stands
+ * still at it (every record and header says exactly --now); the worker runs on from it at the
+ * real pace, so its schedule and scheduled posts still come.
+ */
+export function clockFrom(start: Date | undefined, runs: 'still' | 'on' = 'still'): Clock {
+  if (!start) return { now: () => new Date() };
+  if (runs === 'still') return { now: () => new Date(start) };
+  const offset = start.getTime() - Date.now();
+  return { now: () => new Date(Date.now() + offset) };
+}
+
+export async function openApp(config: Config, { cwd, env, clock }: AppOptions): Promise<App> {
+  const file = config.database.file;
+  const store = openSqliteStore(file, { shown: relative(cwd, file) || file });
+  let transport: MailTransport | undefined;
+  try {
+    const newsletter = new Newsletter({
+      config,
+      cwd,
+      store,
+      clock,
+      secret: loadSecret(config, env, cwd),
+      transport: () => (transport ??= createTransport(config)),
+      retry: { attempts: 4, backoffMs: Number(env.HERALD_RETRY_BACKOFF_MS ?? 1000) },
+    });
+    const legacy = await importLegacyFiles(store, newsletter, config, cwd, async () => (await loadPosts(config, cwd, scanPostFiles(config.paths.posts, cwd), readPostCache(config, cwd))).posts);
+    return {
+      config,
+      clock,
+      newsletter,
+      store,
+      legacy,
+      async close() {
+        await transport?.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/**
+ * What `herald check` asks of the mail side, writing nothing: the mail templates parse, the DKIM
+ * key signs a test message (and its domain is aligned with From), the signing secret is sound,
+ * and the subscriber list can be read (the database, or the CSV a first use would bring in).
+ */
+export async function checkMailSetup(config: Config, cwd: string, env: NodeJS.ProcessEnv): Promise<{ problems: Problem[]; warnings: string[] }> {
+  const problems: Problem[] = [];
+  const warnings: string[] = [];
+  const attempt = async (step: () => unknown) => {
+    try {
+      await step();
+    } catch (error) {
+      if (!(error instanceof HeraldError)) throw error;
+      problems.push(...error.problems);
+    }
+  };
+  await attempt(() => loadMailTemplates(config, cwd, 'email'));
+  await attempt(() => loadMailTemplates(config, cwd, 'confirm'));
+  await attempt(async () => {
+    const signer = dkimSigner(config);
+    if (!signer) return;
+    const test: OutgoingMessage = { from: config.email.from, to: { name: '', address: 'check@example.com' }, subject: 'herald check', date: new Date(), messageId: '<check@herald.invalid>', html: '<p>check</p>', text: 'check\n' };
+    await signer.sign((await compose(test)).raw);
+    const fromDomain = mailboxAddress(config.email.from)?.split('@').pop()?.toLowerCase() ?? '';
+    if (!aligned(signer.domain, fromDomain)) {
+      warnings.push(`smtp.dkim.domain (${signer.domain}) is not aligned with the From address's domain (${fromDomain}): DMARC fails and Gmail and Yahoo may refuse the mail (sign with ${fromDomain} or a domain under the same organisation)`);
+    }
+  });
+  await attempt(() => {
+    if (env.HERALD_SECRET !== undefined) checkSecret(env.HERALD_SECRET, { field: 'HERALD_SECRET' });
+    const file = join(config.paths.state, 'secret');
+    if (existsSync(file)) checkSecret(readFileSync(file, 'utf8').trim(), { file: relative(cwd, file) || file });
+  });
+  await attempt(async () => {
+    const file = config.database.file;
+    if (existsSync(file)) {
+      const store = openSqliteStore(file, { shown: relative(cwd, file) || file });
+      await store.close();
+      return;
+    }
+    const csv = join(config.paths.subscribers, 'subscribers.csv');
+    if (!existsSync(csv)) return;
+    const firstLine = readFileSync(csv, 'utf8').split(/\r?\n/, 1)[0] ?? '';
+    for await (const batch of readImport(createReadStream(csv), firstLine, relative(cwd, csv) || csv)) problems.push(...batch.rejected);
+  });
+  return { problems, warnings };
+}
+
+/** DMARC's relaxed alignment: the two domains belong to one organisation (same registrable domain). */
+function aligned(dkimDomain: string, fromDomain: string): boolean {
+  const organisation = (domain: string) => getDomain(domain) ?? domain;
+  return organisation(dkimDomain.toLowerCase()) === organisation(fromDomain);
+}

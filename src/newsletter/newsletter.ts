@@ -1,0 +1,169 @@
+// The newsletter core as its callers see it: commands, web routes and the worker call these and
+// print or answer; the rules live in the modules behind them.
+import type { Problem } from '../errors.js';
+import type { PostMeta } from '../posts/parse.js';
+import { exportHeader, exportRows, readImport } from './csv.js';
+import { sendWithRetries } from './delivery.js';
+import { buildMessage } from './email/message.js';
+import { personalise, renderConfirmation, renderEmail } from './email/render.js';
+import { loadMailTemplates } from './email/templates.js';
+import { emailPostOf, plannedRecipients, runPass, sendPost, type NewsletterDeps, type PassReport, type SendOptions, type SendReport } from './pass.js';
+import type { SendResult } from './ports.js';
+import { mailStatus, type MailStatus } from './status.js';
+import { addressKey, type Status, type Subscriber } from './subscriber.js';
+import { applyEvent, applyEvents, type Address, type Outcome } from './subscriptions.js';
+import { CONFIRM_DAYS, confirmUrl, unsubscribeUrl, verifyConfirmToken, verifyToken } from './tokens.js';
+
+export interface ImportReport {
+  added: number;
+  unchanged: number;
+  rejected: Problem[];
+}
+
+export class Newsletter {
+  constructor(readonly deps: NewsletterDeps) {}
+
+  // ---- the subscriber lifecycle ----
+
+  /** The public form. The outcome says whether a confirmation must go out (needsConfirmation). */
+  subscribe(address: Address, name: string, topics: string[]): Promise<Outcome> {
+    return applyEvent(this.deps.store.subscribers, this.deps.clock, address, { type: 'subscribe', name, topics });
+  }
+
+  async confirm(token: string): Promise<{ outcome: Outcome | 'invalid' | 'expired'; email?: string }> {
+    const verdict = verifyConfirmToken(token, this.deps.secret, this.deps.clock.now());
+    if (typeof verdict === 'string') return { outcome: verdict };
+    const current = await this.deps.store.subscribers.get(verdict.key);
+    const address = { key: verdict.key, email: current?.email ?? verdict.key };
+    const outcome = await applyEvent(this.deps.store.subscribers, this.deps.clock, address, { type: 'confirm', issuedAt: verdict.issuedAt });
+    return { outcome, email: address.email };
+  }
+
+  /** Who a confirmation link is for, without using it (the page a GET shows); 'invalid' or 'expired' otherwise. */
+  async confirmTarget(token: string): Promise<Address | 'invalid' | 'expired'> {
+    const verdict = verifyConfirmToken(token, this.deps.secret, this.deps.clock.now());
+    if (typeof verdict === 'string') return verdict;
+    return { key: verdict.key, email: (await this.deps.store.subscribers.get(verdict.key))?.email ?? verdict.key };
+  }
+
+  /** Who an unsubscribe link is for, without using it; undefined for one herald did not make. */
+  async unsubscribeTarget(token: string): Promise<Address | undefined> {
+    const payload = verifyToken('unsubscribe', token, this.deps.secret);
+    const key = payload === undefined ? undefined : addressKey(payload);
+    if (payload === undefined || !key) return undefined;
+    const current = await this.deps.store.subscribers.get(key);
+    // herald signs the address's key; links mailed before it did carry the address as it was
+    // stored. Anything else (the same address re-cased) was not made by herald.
+    if (payload !== key && current?.email !== payload) return undefined;
+    return { key, email: current?.email ?? payload };
+  }
+
+  /** A signed unsubscribe link used (the page's button, or a mail provider's one-click POST). */
+  async unsubscribe(token: string): Promise<{ outcome: Outcome | 'invalid'; email?: string }> {
+    const address = await this.unsubscribeTarget(token);
+    if (!address) return { outcome: 'invalid' };
+    const outcome = await applyEvent(this.deps.store.subscribers, this.deps.clock, address, { type: 'unsubscribe' });
+    return { outcome, email: address.email };
+  }
+
+  add(address: Address, fields: { name?: string; topics?: string[] }): Promise<Outcome> {
+    return applyEvent(this.deps.store.subscribers, this.deps.clock, address, { type: 'add', ...fields });
+  }
+
+  remove(address: Address, purge: boolean): Promise<Outcome> {
+    return applyEvent(this.deps.store.subscribers, this.deps.clock, address, { type: 'remove', purge });
+  }
+
+  get(key: string): Promise<Subscriber | undefined> {
+    return this.deps.store.subscribers.get(key);
+  }
+
+  counts(): Promise<Record<Status, number>> {
+    return this.deps.store.subscribers.counts();
+  }
+
+  /** Every subscriber (or those with one status), in key order, a page at a time. */
+  async *list(status?: Status): AsyncGenerator<Subscriber> {
+    for (let after: string | undefined; ; ) {
+      const page = await this.deps.store.subscribers.list({ status, after, limit: 5000 });
+      if (!page.length) return;
+      after = page.at(-1)!.key;
+      yield* page;
+    }
+  }
+
+  /** Another service's CSV export, or herald's own: idempotent, and it never reactivates anyone. */
+  async importCsv(source: AsyncIterable<Buffer | string>, firstLine: string, file: string): Promise<ImportReport> {
+    const report: ImportReport = { added: 0, unchanged: 0, rejected: [] };
+    for await (const batch of readImport(source, firstLine, file)) {
+      report.rejected.push(...batch.rejected);
+      const outcomes = await applyEvents(
+        this.deps.store.subscribers,
+        this.deps.clock,
+        batch.rows.map((row) => ({ address: row.address, event: { type: 'import', name: row.name, status: row.status, topics: row.topics, createdAt: row.createdAt, extra: row.extra } })),
+      );
+      for (const outcome of outcomes) report[outcome === 'added' ? 'added' : 'unchanged']++;
+    }
+    return report;
+  }
+
+  /** The list as CSV, written in chunks: safe to open in a spreadsheet (no cell reads as a formula). */
+  async exportCsv(write: (chunk: string) => void): Promise<void> {
+    const extra = new Set<string>();
+    for await (const subscriber of this.list()) for (const column of Object.keys(subscriber.extra)) extra.add(column);
+    const columns = [...extra];
+    write(exportHeader(columns));
+    for (let after: string | undefined; ; ) {
+      const page = await this.deps.store.subscribers.list({ after, limit: 5000 });
+      if (!page.length) return;
+      after = page.at(-1)!.key;
+      write(exportRows(page, columns));
+    }
+  }
+
+  /** The confirmation email, from templates/confirm.html and confirm.txt, through the same builder as posts. */
+  async sendConfirmation(address: Address): Promise<SendResult> {
+    const { config, cwd, clock, secret } = this.deps;
+    const now = clock.now();
+    const content = await renderConfirmation(loadMailTemplates(config, cwd, 'confirm'), config, { email: address.email, confirmUrl: confirmUrl(config, address.key, secret, now), days: CONFIRM_DAYS });
+    const message = buildMessage(content, { name: '', email: address.email }, config, `confirm:${now.toISOString()}`, now);
+    return sendWithRetries(this.deps.transport(), message, { attempts: 2, backoffMs: this.deps.retry.backoffMs });
+  }
+
+  // ---- sending ----
+
+  runPass(posts: PostMeta[], options?: SendOptions): Promise<PassReport> {
+    return runPass(this.deps, posts, options);
+  }
+
+  sendPost(post: PostMeta, options?: SendOptions & { resend?: boolean }): Promise<SendReport> {
+    return sendPost(this.deps, post, options);
+  }
+
+  plannedRecipients(post: PostMeta, options?: { resend?: boolean }): Promise<{ recipients: string[]; alreadySent: number }> {
+    return plannedRecipients(this.deps, post, options);
+  }
+
+  /** A test message of a post to one address: not a delivery, recorded nowhere. */
+  async testSend(post: PostMeta, address: Address): Promise<{ result: SendResult; warnings: string[] }> {
+    const { config, cwd, clock, secret } = this.deps;
+    const draft = await renderEmail([emailPostOf(post, config, cwd)], loadMailTemplates(config, cwd, 'email'), config);
+    const unsubscribe = unsubscribeUrl(config, address.key, secret);
+    const content = personalise(draft, { name: '', email: address.email, unsubscribeUrl: unsubscribe });
+    const now = clock.now();
+    const message = buildMessage(content, { name: '', email: address.email }, config, `test:${post.file}:${now.toISOString()}`, now, unsubscribe);
+    return { result: await sendWithRetries(this.deps.transport(), message, this.deps.retry), warnings: draft.warnings };
+  }
+
+  /** One post's email as one reader would get it, for a preview. */
+  async preview(post: PostMeta, reader: { name: string; email: string }): Promise<{ subject: string; html: string; text: string; warnings: string[] }> {
+    const { config, cwd, secret } = this.deps;
+    const draft = await renderEmail([emailPostOf(post, config, cwd)], loadMailTemplates(config, cwd, 'email'), config);
+    const key = addressKey(reader.email) ?? reader.email;
+    return { ...personalise(draft, { ...reader, unsubscribeUrl: unsubscribeUrl(config, key, secret) }), warnings: draft.warnings };
+  }
+
+  mailStatus(posts: PostMeta[]): Promise<{ baseline?: string; posts: Map<string, MailStatus> }> {
+    return mailStatus(this.deps, posts);
+  }
+}

@@ -1,0 +1,370 @@
+// Sending: the pass (`herald run`, every tick of `herald start`) and a post sent by hand (`herald
+// send`) share this one path. It prints nothing and returns a report; the caller decides how to show it.
+import { postState } from '../build.js';
+import type { Config } from '../config.js';
+import type { PostMeta } from '../posts/parse.js';
+import { renderPost } from '../posts/render.js';
+import { eachConcurrently, sendWithRetries, type RetryPolicy } from './delivery.js';
+import { baselineRecords, duePosts, PostIndex } from './due.js';
+import { buildMessage } from './email/message.js';
+import { personalise, renderEmail, type EmailDraft, type EmailPost } from './email/render.js';
+import { loadMailTemplates, type MailTemplates } from './email/templates.js';
+import type { Clock, Delivery, DeliveryUpdate, MailTransport, PostRecord, Store } from './ports.js';
+import { wantsPost, type Subscriber } from './subscriber.js';
+import { applyEvent } from './subscriptions.js';
+import { unsubscribeUrl } from './tokens.js';
+
+export interface NewsletterDeps {
+  config: Config;
+  cwd: string;
+  store: Store;
+  clock: Clock;
+  /** Signs unsubscribe and confirmation links. */
+  secret: string;
+  /** Opened on first use: a pass with nothing to send opens no connection. */
+  transport: () => MailTransport;
+  retry: RetryPolicy;
+}
+
+export interface SendOptions {
+  /** True once herald is asked to stop: messages in flight finish, the rest stay queued. */
+  stopped?: () => boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What one pass did for one post (in one round). */
+export interface PostReport {
+  slug: string;
+  title: string;
+  key: string;
+  round: number;
+  /** Accepted by the mail server in this pass. */
+  sent: number;
+  /** Accepted before this pass began. */
+  alreadySent: number;
+  bounced: number;
+  /** Queued, then no longer wanted it (unsubscribed, topics changed, removed) before their turn. */
+  skipped: number;
+  /** Refused for a passing reason in this pass: still queued, tried again on the next. */
+  failed: number;
+  /** Refused for a passing reason for longer than GIVE_UP_MS: not tried again. */
+  givenUp: number;
+  /** Still queued after this pass. */
+  remaining: number;
+  /** Everyone in the round, skipped ones aside. */
+  recipients: number;
+  /** Nobody left queued: round 0 of a post is then sent for good. */
+  finished: boolean;
+}
+
+export interface Problem {
+  email: string;
+  reason: string;
+}
+
+export interface SendReport {
+  posts: PostReport[];
+  /** The first failures and bounces, for the log; the counts are in `posts`. */
+  failures: Problem[];
+  bounces: Problem[];
+  warnings: string[];
+  /** Why the pass stopped before the end, if it did. */
+  halted?: string;
+}
+
+export interface PassReport extends SendReport {
+  /** Set by this pass, the newsletter's first: every post published by now stays out of it. */
+  baseline?: { at: string; posts: number };
+}
+
+/** A message refused for a passing reason this long after it was queued is given up on. */
+export const GIVE_UP_MS = 72 * 3_600_000;
+/** So many refusals in a row mean the server is down, not the recipients: the pass stops. */
+const FAILURES_IN_A_ROW = 50;
+// Recipients read from the log at a time: memory stays flat however long the list.
+const PAGE = 500;
+// Reports keep this many failures and bounces by name; the rest are counted.
+const NAMED = 100;
+
+interface Job {
+  post: PostMeta;
+  record: PostRecord;
+  round: number;
+}
+
+/**
+ * One pass: the first one sets the newsletter's baseline and mails nothing; every later one sends
+ * each due post to everyone it is due to. `posts` is every post the build read.
+ */
+export async function runPass(deps: NewsletterDeps, posts: PostMeta[], options: SendOptions = {}): Promise<PassReport> {
+  const { config, store, clock } = deps;
+  const release = await store.lock.acquire();
+  try {
+    const now = clock.now();
+    const published = posts.filter((post) => postState(post, now) === 'published');
+    const baseline = await store.state.baseline();
+    if (!baseline) {
+      const at = now.toISOString();
+      if (await store.state.setBaseline(at, baselineRecords(published, config))) return { ...emptyReport(), baseline: { at, posts: published.length } };
+      return emptyReport();
+    }
+    const index = new PostIndex(await store.state.posts(), config);
+    const jobs = duePosts(published, baseline, index, config).map((post): Job => ({ post, record: index.recordFor(post), round: 0 }));
+    if (!jobs.length) return emptyReport();
+    return await sendJobs(deps, jobs, config.email.mode, options);
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * One post by hand: to everyone it is due to who has not had it (a post from before the baseline
+ * too), or with `resend` to everyone again, in a new round (or the unfinished one, continued).
+ */
+export async function sendPost(deps: NewsletterDeps, post: PostMeta, options: SendOptions & { resend?: boolean } = {}): Promise<SendReport> {
+  const { store, config } = deps;
+  const release = await store.lock.acquire();
+  try {
+    const record = new PostIndex(await store.state.posts(), config).recordFor(post);
+    const round = options.resend ? await resendRound(store, record.key) : 0;
+    return await sendJobs(deps, [{ post, record, round }], 'each', options);
+  } finally {
+    await release();
+  }
+}
+
+async function resendRound(store: Store, key: string): Promise<number> {
+  const latest = await store.deliveries.latestRound(key);
+  if (latest > 0 && (await store.deliveries.tally(key, latest)).queued > 0) return latest;
+  return latest + 1;
+}
+
+/** Everyone a send would reach now, without sending or recording anything. */
+export async function plannedRecipients(deps: NewsletterDeps, post: PostMeta, options: { resend?: boolean } = {}): Promise<{ recipients: string[]; alreadySent: number }> {
+  const { store, config } = deps;
+  const record = new PostIndex(await store.state.posts(), config).find(post);
+  const recipients: string[] = [];
+  let alreadySent = 0;
+  for await (const page of audience(store, post)) {
+    const had = record && !options.resend ? await store.deliveries.received(record.key, page.map((subscriber) => subscriber.key)) : new Set<string>();
+    for (const subscriber of page) {
+      if (had.has(subscriber.key)) alreadySent++;
+      else recipients.push(subscriber.email);
+    }
+  }
+  return { recipients, alreadySent };
+}
+
+/** Active subscribers who want the post, in pages. */
+async function* audience(store: Store, post: PostMeta): AsyncGenerator<Subscriber[]> {
+  for (let after: string | undefined; ; ) {
+    const page = await store.subscribers.list({ status: 'active', after, limit: 2000 });
+    if (!page.length) return;
+    after = page.at(-1)!.key;
+    yield page.filter((subscriber) => wantsPost(subscriber, post.topics));
+  }
+}
+
+/**
+ * Queues the post for everyone it is due to now who is not queued yet (subscribers who joined
+ * while it was going out included), and never for someone who was sent it in another round.
+ */
+async function enqueueAudience(deps: NewsletterDeps, job: Job): Promise<void> {
+  const { store, clock } = deps;
+  const at = clock.now().toISOString();
+  const otherRounds = (await store.deliveries.latestRound(job.record.key)) > 0;
+  for await (const page of audience(store, job.post)) {
+    let keys = page.map((subscriber) => subscriber.key);
+    if (job.round === 0 && otherRounds) {
+      const had = await store.deliveries.received(job.record.key, keys);
+      keys = keys.filter((key) => !had.has(key));
+    }
+    if (keys.length) await store.deliveries.enqueue(job.record.key, job.round, keys, at);
+  }
+}
+
+function emptyReport(): PassReport {
+  return { posts: [], failures: [], bounces: [], warnings: [] };
+}
+
+/**
+ * Sends every queued delivery of these jobs. Each recipient gets each post once: in `digest` mode
+ * the posts they are owed in one message, else one message per post, oldest first. Every outcome
+ * is written to the delivery log the moment it is known.
+ */
+async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'digest', options: SendOptions): Promise<SendReport> {
+  const { config, store, clock } = deps;
+  const log = store.deliveries;
+  const byKey = new Map(jobs.map((job) => [job.record.key, job]));
+  const stats = new Map<string, PostReport>();
+  let total = 0;
+  for (const job of jobs) {
+    await store.state.savePost(job.record);
+    await enqueueAudience(deps, job);
+    const tally = await log.tally(job.record.key, job.round);
+    total += tally.queued;
+    stats.set(job.record.key, {
+      slug: job.post.slug,
+      title: job.post.title,
+      key: job.record.key,
+      round: job.round,
+      sent: 0,
+      alreadySent: tally.sent,
+      bounced: 0,
+      skipped: 0,
+      failed: 0,
+      givenUp: 0,
+      remaining: 0,
+      recipients: 0,
+      finished: false,
+    });
+  }
+
+  const report: SendReport = { posts: [...stats.values()], failures: [], bounces: [], warnings: [] };
+  if (total) {
+    const sender = new Sender(deps, byKey, stats, report, total, options);
+    for (let after: string | undefined; !sender.halted(); ) {
+      const page = await log.queued(jobs.map((job) => ({ post: job.record.key, round: job.round })), after, PAGE);
+      if (!page.length) break;
+      after = page.at(-1)!.recipient;
+      const messages: Message[] = [];
+      for (const { recipient, subscriber, deliveries } of page) {
+        const wanted = await sender.dropUnwanted(recipient, subscriber, deliveries);
+        if (!subscriber || !wanted.length) continue;
+        const oldestFirst = wanted.sort((a, b) => byKey.get(a.post)!.post.date - byKey.get(b.post)!.post.date);
+        if (mode === 'digest') messages.push({ subscriber, deliveries: oldestFirst });
+        else for (const delivery of oldestFirst) messages.push({ subscriber, deliveries: [delivery] });
+      }
+      await eachConcurrently(messages, config.smtp.maxConnections * 4, () => sender.halted(), (message) => sender.send(message));
+    }
+    report.halted = sender.haltReason();
+  }
+
+  const at = clock.now().toISOString();
+  for (const job of jobs) {
+    const tally = await log.tally(job.record.key, job.round);
+    const stat = stats.get(job.record.key)!;
+    stat.remaining = tally.queued;
+    stat.recipients = tally.queued + tally.sent + tally.bounced + tally.failed;
+    stat.finished = tally.queued === 0;
+    if (stat.finished && job.round === 0 && !job.record.sentAt) {
+      job.record.sentAt = at;
+      job.record.recipients = tally.sent;
+      await store.state.savePost(job.record);
+    }
+  }
+  return report;
+}
+
+interface Message {
+  subscriber: Subscriber;
+  deliveries: Delivery[];
+}
+
+/** The state of one sendJobs call: rendered drafts, counts, and whether to stop. */
+class Sender {
+  private readonly templates: MailTemplates;
+  private readonly emailPosts = new Map<string, EmailPost>();
+  private readonly drafts = new Map<string, EmailDraft>();
+  private readonly transport: MailTransport;
+  private done = 0;
+  private failuresInARow = 0;
+  private stopReason: string | undefined;
+
+  constructor(
+    private readonly deps: NewsletterDeps,
+    private readonly jobs: Map<string, Job>,
+    private readonly stats: Map<string, PostReport>,
+    private readonly report: SendReport,
+    private readonly total: number,
+    private readonly options: SendOptions,
+  ) {
+    this.templates = loadMailTemplates(deps.config, deps.cwd, 'email');
+    this.transport = deps.transport();
+  }
+
+  halted(): boolean {
+    if (!this.stopReason && this.options.stopped?.()) this.stopReason = 'herald was asked to stop; the rest stays queued for the next pass';
+    return this.stopReason !== undefined;
+  }
+
+  haltReason(): string | undefined {
+    return this.stopReason;
+  }
+
+  /** Deliveries the recipient no longer wants are marked skipped; the rest are returned. */
+  async dropUnwanted(recipient: string, subscriber: Subscriber | undefined, deliveries: Delivery[]): Promise<Delivery[]> {
+    const at = this.deps.clock.now().toISOString();
+    const skip: DeliveryUpdate[] = [];
+    const wanted = deliveries.filter((delivery) => {
+      if (subscriber && wantsPost(subscriber, this.jobs.get(delivery.post)!.post.topics)) return true;
+      const reason = !subscriber ? 'removed from the list' : subscriber.status !== 'active' ? subscriber.status : 'no longer follows its topics';
+      skip.push({ post: delivery.post, round: delivery.round, recipient, state: 'skipped', at, reason });
+      this.stats.get(delivery.post)!.skipped++;
+      return false;
+    });
+    if (skip.length) await this.deps.store.deliveries.record(skip);
+    return wanted;
+  }
+
+  async send({ subscriber, deliveries }: Message): Promise<void> {
+    const { config, clock, store, secret, retry } = this.deps;
+    const draft = await this.draftFor(deliveries.map((delivery) => delivery.post));
+    const unsubscribe = unsubscribeUrl(config, subscriber.key, secret);
+    const content = personalise(draft, { name: subscriber.name, email: subscriber.email, unsubscribeUrl: unsubscribe });
+    const seed = `${deliveries[0]!.round}:${deliveries.map((delivery) => delivery.post).join(',')}`;
+    const message = buildMessage(content, subscriber, config, seed, clock.now(), unsubscribe);
+    const result = await sendWithRetries(this.transport, message, retry, this.options.stopped);
+    const at = clock.now().toISOString();
+    const outcome = (state: Delivery['state'], extra: Partial<DeliveryUpdate> = {}): DeliveryUpdate[] =>
+      deliveries.map((delivery) => ({ post: delivery.post, round: delivery.round, recipient: subscriber.key, state, at, tried: true, ...extra }));
+    const count = (field: 'sent' | 'bounced' | 'failed' | 'givenUp') => deliveries.forEach((delivery) => this.stats.get(delivery.post)![field]++);
+
+    if (result.ok) {
+      this.failuresInARow = 0;
+      await store.deliveries.record(outcome('sent', { providerId: result.providerId ?? message.messageId }));
+      count('sent');
+      this.options.onProgress?.(++this.done, this.total);
+      return;
+    }
+    if (result.permanent) {
+      this.failuresInARow = 0;
+      // The subscriber's new status and the delivery's fate commit together.
+      await applyEvent(store.subscribers, clock, subscriber, { type: 'bounce', reason: result.reason, deliveries: outcome('bounced', { reason: result.reason }) });
+      count('bounced');
+      if (this.report.bounces.length < NAMED) this.report.bounces.push({ email: subscriber.email, reason: result.reason });
+      return;
+    }
+    const givenUp = deliveries.every((delivery) => Date.parse(at) - Date.parse(delivery.queuedAt) > GIVE_UP_MS);
+    await store.deliveries.record(outcome(givenUp ? 'failed' : 'queued', { reason: result.reason }));
+    count(givenUp ? 'givenUp' : 'failed');
+    if (this.report.failures.length < NAMED) this.report.failures.push({ email: subscriber.email, reason: result.reason });
+    if (++this.failuresInARow >= FAILURES_IN_A_ROW && !this.stopReason) {
+      this.stopReason = `${FAILURES_IN_A_ROW} messages in a row were refused (last: ${result.reason}); the rest stays queued for the next pass`;
+    }
+  }
+
+  private async draftFor(keys: string[]): Promise<EmailDraft> {
+    const id = keys.join('\0');
+    let draft = this.drafts.get(id);
+    if (!draft) {
+      draft = await renderEmail(keys.map((key) => this.emailPost(this.jobs.get(key)!.post)), this.templates, this.deps.config);
+      for (const warning of draft.warnings) if (!this.report.warnings.includes(warning)) this.report.warnings.push(warning);
+      // Digests can make many distinct sets of posts; keep memory bounded.
+      if (this.drafts.size >= 64) this.drafts.clear();
+      this.drafts.set(id, draft);
+    }
+    return draft;
+  }
+
+  private emailPost(post: PostMeta): EmailPost {
+    let found = this.emailPosts.get(post.file);
+    if (!found) this.emailPosts.set(post.file, (found = emailPostOf(post, this.deps.config, this.deps.cwd)));
+    return found;
+  }
+}
+
+export function emailPostOf(post: PostMeta, config: Config, cwd: string): EmailPost {
+  const rendered = renderPost(post, config, cwd);
+  return { title: post.title, url: post.url, html: rendered.html, summary: rendered.summary, date: new Date(post.date), topics: post.topics.map((topic) => topic.name) };
+}

@@ -1,0 +1,136 @@
+// What the newsletter core needs from the world, declared by the core and kept small. Adapters
+// (SQLite, memory for tests, SMTP, the outbox) implement these; app.ts picks them from the config.
+import type { Status, Subscriber } from './subscriber.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+// ---- storage ----
+
+/** The fate of one post for one recipient in one round (round 0 is the newsletter's own send; each --resend opens another). */
+export type DeliveryState = 'queued' | 'sent' | 'bounced' | 'skipped' | 'failed';
+
+export interface Delivery {
+  post: string;
+  round: number;
+  recipient: string;
+  state: DeliveryState;
+  /** Tries so far, over every pass. */
+  attempts: number;
+  queuedAt: string;
+  /** When the state last changed. */
+  at: string;
+  /** The provider's id of the accepted message, to match a bounce that comes back later. */
+  providerId?: string;
+  reason?: string;
+}
+
+export type DeliveryUpdate = Pick<Delivery, 'post' | 'round' | 'recipient' | 'state' | 'at'> & { providerId?: string; reason?: string; tried?: boolean };
+
+/**
+ * A decision about one subscriber, written in one transaction: the new row (`null` removes it,
+ * absent leaves it), and any delivery outcomes that go with it (a bounce and its delivery record
+ * commit together).
+ */
+export interface Change<T> {
+  next?: Subscriber | null;
+  result: T;
+  deliveries?: DeliveryUpdate[];
+}
+
+export interface SubscriberStore {
+  get(key: string): Promise<Subscriber | undefined>;
+  /** Reads the subscriber, lets `decide` choose, and writes what it chose, atomically per address. */
+  change<T>(key: string, decide: (current: Subscriber | undefined) => Change<T>): Promise<T>;
+  /** The same for many addresses in one transaction (imports). */
+  changeMany<T>(keys: string[], decide: (key: string, current: Subscriber | undefined) => Change<T>): Promise<T[]>;
+  /** In key order, after the key `after`: the way to walk a list of any length in pages. */
+  list(query: { status?: Status; after?: string; limit: number }): Promise<Subscriber[]>;
+  counts(): Promise<Record<Status, number>>;
+}
+
+export interface QueuedRecipient {
+  recipient: string;
+  /** As it is now; undefined if the row was deleted since it was queued. */
+  subscriber: Subscriber | undefined;
+  deliveries: Delivery[];
+}
+
+export interface DeliveryLog {
+  /** Queues (post, round) for each recipient who has no delivery in that round yet; returns how many were added. */
+  enqueue(post: string, round: number, recipients: string[], at: string): Promise<number>;
+  /** Recipients with queued deliveries of these (post, round) pairs, in key order after `after`, at most `limit` of them. */
+  queued(jobs: { post: string; round: number }[], after: string | undefined, limit: number): Promise<QueuedRecipient[]>;
+  record(updates: DeliveryUpdate[]): Promise<void>;
+  /** Those of `recipients` who were sent `post` in any round. */
+  received(post: string, recipients: string[]): Promise<Set<string>>;
+  tally(post: string, round: number): Promise<Record<DeliveryState, number>>;
+  /** The highest round of a post so far (0 when it has none). */
+  latestRound(post: string): Promise<number>;
+  findByProviderId(providerId: string): Promise<Delivery | undefined>;
+}
+
+/** What the newsletter remembers of a post: found again after an edit or a rename. */
+export interface PostRecord {
+  /** The post's id in the delivery log, fixed the first time herald met it. */
+  key: string;
+  entryId: string;
+  file: string;
+  /** Title and date together: the same post after a rename that changes its slug and file. */
+  titleDate: string;
+  /** Already published when the newsletter started: never mailed by a pass. */
+  atBaseline: boolean;
+  /** When round 0 finished: everyone due was handled. */
+  sentAt?: string;
+  recipients?: number;
+}
+
+export interface NewsletterState {
+  baseline(): Promise<string | undefined>;
+  /** Sets the baseline once; false when another process set it first. */
+  setBaseline(at: string, posts: PostRecord[]): Promise<boolean>;
+  posts(): Promise<PostRecord[]>;
+  savePost(record: PostRecord): Promise<void>;
+}
+
+export interface SendLock {
+  /** Only one sender at a time; throws a HeraldError (E_LOCKED) when another holds it. */
+  acquire(): Promise<() => Promise<void>>;
+}
+
+export interface Store {
+  readonly subscribers: SubscriberStore;
+  readonly deliveries: DeliveryLog;
+  readonly state: NewsletterState;
+  readonly lock: SendLock;
+  /** Where it lives, for messages: a file path or a server. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+// ---- mail ----
+
+export interface OutgoingMessage {
+  from: string;
+  replyTo?: string;
+  to: { name: string; address: string };
+  subject: string;
+  date: Date;
+  messageId: string;
+  html: string;
+  text: string;
+  /** List-Id and List-Unsubscribe (RFC 2919, 2369); with oneClick also List-Unsubscribe-Post (RFC 8058). */
+  list?: { id: string; name: string; unsubscribe: string };
+}
+
+/** What became of one message: taken by the provider (with its id), or refused for now or for good. */
+export type SendResult = { ok: true; providerId?: string } | { ok: false; permanent: boolean; reason: string };
+
+export interface MailTransport {
+  /** Where messages go, for the log: "smtp://host:port" or "outbox/". */
+  readonly description: string;
+  /** Never throws for one message's fate; throws a HeraldError when nothing can be sent (a broken DKIM key). */
+  send(message: OutgoingMessage): Promise<SendResult>;
+  close(): Promise<void>;
+}
