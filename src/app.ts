@@ -34,6 +34,8 @@ export interface AppOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
   clock: Clock;
+  /** Open the mail transport now, so a broken DKIM key stops a sending command before it does anything. */
+  mail?: boolean;
 }
 
 /**
@@ -48,11 +50,12 @@ export function clockFrom(start: Date | undefined, runs: 'still' | 'on' = 'still
   return { now: () => new Date(Date.now() + offset) };
 }
 
-export async function openApp(config: Config, { cwd, env, clock }: AppOptions): Promise<App> {
+export async function openApp(config: Config, { cwd, env, clock, mail = false }: AppOptions): Promise<App> {
   const file = config.database.file;
   const store = openSqliteStore(file, { shown: relative(cwd, file) || file });
   let transport: MailTransport | undefined;
   try {
+    if (mail) transport = createTransport(config);
     const newsletter = new Newsletter({
       config,
       cwd,

@@ -41,12 +41,12 @@ export async function commandContext(options: GlobalOptions, io: Io): Promise<Co
 }
 
 /**
- * Opens the newsletter (its database, created on first use) for the length of `body`. What the
- * first use brought in from older files is printed once.
+ * Opens the newsletter (its database, created on first use) for the length of `body`; with
+ * `mail`, its mail transport too. What the first use brought in from older files is printed once.
  */
-export async function withApp<T>(context: CommandContext, body: (app: App) => Promise<T>): Promise<T> {
+export async function withApp<T>(context: CommandContext, body: (app: App) => Promise<T>, options: { mail?: boolean } = {}): Promise<T> {
   const { config, clock, io } = context;
-  const app = await openApp(config, { cwd: io.cwd, env: io.env, clock });
+  const app = await openApp(config, { cwd: io.cwd, env: io.env, clock, mail: options.mail });
   try {
     for (const note of app.legacy.notes) io.err(`herald: ${note}`);
     for (const problem of app.legacy.problems) io.err(formatProblem(problem));

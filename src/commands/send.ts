@@ -86,7 +86,7 @@ export async function runCommand(context: CommandContext, json: boolean): Promis
       }
     }
     return sums.failed || problems || report.halted ? 1 : 0;
-  });
+  }, { mail: true });
 }
 
 /** herald send POST: by hand, to everyone who has not had it, to one test address, or again to all. */
@@ -118,5 +118,5 @@ export async function sendCommand(context: CommandContext, name: string, options
     const report = await app.newsletter.sendPost(post, { resend: options.resend, stopped: context.stopped, onProgress: progress(context) });
     printSendReport(context, report);
     return totals(report).failed || report.halted ? 1 : 0;
-  });
+  }, { mail: !options.dryRun });
 }

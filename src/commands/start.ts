@@ -113,5 +113,5 @@ export async function startCommand(context: CommandContext, options: { port?: st
     await stopped;
     await task.destroy();
     return 0;
-  });
+  }, { mail: true });
 }

@@ -171,18 +171,69 @@ test('digest mode puts every post due in one pass into one email', async (t) => 
   assert.equal(forW[0]!.mail.subject, 'One', 'a topic subscriber gets only the posts they follow');
 });
 
-test('DKIM signs List-Unsubscribe and List-Unsubscribe-Post', async (t) => {
+const DKIM_CONFIG = (domain = 'example.com') => `smtp:\n  dkim:\n    domain: ${domain}\n    selector: herald\n    privateKey: dkim.pem\n`;
+
+test('DKIM: every message is signed, List-Unsubscribe and List-Unsubscribe-Post included, and an independent verifier passes it', async (t) => {
   const sink = await startSmtpSink();
   t.after(() => sink.close());
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const { site, env } = await siteWithSink(t, sink, { 'p.md': post({ title: 'P' }) }, [['a@example.com']], 'smtp:\n  dkim:\n    domain: example.com\n    selector: herald\n    privateKey: dkim.pem\n');
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { site, env } = await siteWithSink(t, sink, { 'p.md': post({ title: 'Pé & signed' }) }, [['a@example.com'], ['b@example.com']], DKIM_CONFIG());
   await site.write('dkim.pem', privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
   const result = await herald(site, env, 'send', 'p');
   assert.equal(result.code, 0, result.err);
-  const signature = /^DKIM-Signature:([\s\S]*?)\r?\n(?=\S)/m.exec(sink.received[0]!.raw)?.[1]?.replace(/\s+/g, '') ?? '';
-  const signed = /;h=([^;]+)/.exec(signature)?.[1]?.toLowerCase().split(':') ?? [];
-  assert.ok(signed.includes('list-unsubscribe'), signature);
-  assert.ok(signed.includes('list-unsubscribe-post'), signature);
+  assert.equal(sink.received.length, 2);
+  const { dkimVerify } = await import('mailauth/lib/dkim/verify.js');
+  const record = `v=DKIM1; k=rsa; p=${(publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64')}`;
+  for (const { raw } of sink.received) {
+    const signature = /^DKIM-Signature:([\s\S]*?)\r?\n(?=\S)/m.exec(raw)?.[1]?.replace(/\s+/g, '') ?? '';
+    const signed = /;h=([^;]+)/.exec(signature)?.[1]?.toLowerCase().split(':') ?? [];
+    assert.ok(signed.includes('list-unsubscribe'), signature);
+    assert.ok(signed.includes('list-unsubscribe-post'), signature);
+    const verdict = await dkimVerify(Buffer.from(raw), { resolver: async (name: string) => (name === 'herald._domainkey.example.com' ? [[record]] : []) });
+    assert.equal(verdict.results[0]?.status?.result, 'pass', JSON.stringify(verdict.results[0]?.status));
+  }
+});
+
+test('DKIM: a key that cannot sign is an error naming smtp.dkim.privateKey in check, and run or send mails nothing', async (t) => {
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const { site, env } = await siteWithSink(t, sink, { 'p.md': post({ title: 'P' }) }, [['a@example.com']], DKIM_CONFIG());
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey: edKey } = generateKeyPairSync('ed25519');
+  const cases: [string, string, RegExp][] = [
+    ['garbage', 'not a key at all\n', /not a PEM private key/],
+    ['a public key', publicKey.export({ type: 'spki', format: 'pem' }) as string, /this is a public key/],
+    ['an ed25519 key', edKey.export({ type: 'pkcs8', format: 'pem' }) as string, /a ed25519 key; herald signs with RSA/],
+  ];
+  for (const [what, pem, message] of cases) {
+    await site.write('dkim.pem', pem);
+    const check = await herald(site, env, 'check');
+    assert.equal(check.code, 1, what);
+    assert.match(check.err, /smtp\.dkim\.privateKey/, what);
+    assert.match(check.err, message, what);
+    for (const args of [['send', 'p'], ['send', 'p', '--to', 'me@example.com'], ['run']]) {
+      const sent = await herald(site, env, ...args);
+      assert.equal(sent.code, 1, `${what}: ${args.join(' ')}`);
+      assert.match(sent.err, /smtp\.dkim\.privateKey/);
+    }
+  }
+  assert.equal(sink.received.length, 0, 'nothing unsigned ever left');
+  await site.write('dkim.pem', 'missing');
+  await (await import('node:fs/promises')).rm(join(site.dir, 'dkim.pem'));
+  assert.match((await herald(site, env, 'check')).err, /smtp\.dkim\.privateKey .*cannot read the file: ENOENT/);
+});
+
+test('DKIM: check signs a test message with the key, and warns when the DKIM domain is not aligned with From', async (t) => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  for (const [domain, warns] of [['example.com', false], ['mail.example.com', false], ['other.org', true]] as const) {
+    const site = await makeSite(t, { 'p.md': post() }, CONFIG(DKIM_CONFIG(domain)));
+    await site.write('dkim.pem', pem);
+    const check = await site.run('check');
+    assert.equal(check.code, 0, check.err);
+    if (warns) assert.match(check.err, /warning: smtp\.dkim\.domain \(other\.org\) is not aligned with the From address's domain \(example\.com\)/);
+    else assert.doesNotMatch(check.err, /not aligned/);
+  }
 });
 
 test('with no SMTP configured, messages are written to the outbox as .eml files', async (t) => {
