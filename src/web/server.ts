@@ -1,14 +1,13 @@
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { extname, join, normalize, sep } from 'node:path';
 import type { Config } from '../config.js';
 import type { Transport } from '../deliver/transport.js';
 import { confirmUrl, verifyConfirmToken, verifyToken } from '../email/unsubscribe.js';
 import { findSubscriber, parseTopicList, validEmail } from '../subscribers/model.js';
 import { updateSubscribers } from '../subscribers/store.js';
 import { escapeHtml } from '../text.js';
+import { HttpError, SECURITY_HEADERS } from './http.js';
 import { page, pageShell, type PageShell } from './pages.js';
+import { serveStatic } from './static.js';
 
 export interface WebOptions {
   config: Config;
@@ -23,42 +22,6 @@ export interface WebOptions {
 }
 
 const BODY_LIMIT = 16 * 1024;
-const CONTENT_TYPES: Record<string, string> = {
-  '.xml': 'application/xml; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.html': 'text/html; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.svg': 'image/svg+xml',
-  '.webp': 'image/webp',
-};
-// Feed files get the types feed readers look for.
-const FEED_TYPES: Record<string, string> = {
-  'rss.xml': 'application/rss+xml; charset=utf-8',
-  'atom.xml': 'application/atom+xml; charset=utf-8',
-  'feed.json': 'application/feed+json; charset=utf-8',
-};
-
-const SECURITY_HEADERS = {
-  'Content-Security-Policy': "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
-  'Cross-Origin-Opener-Policy': 'same-origin',
-};
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** herald's web side: the built site and feeds from the output folder, and the unsubscribe page. */
 export function createWebServer(options: WebOptions): Server {
@@ -120,7 +83,7 @@ export function createWebServer(options: WebOptions): Server {
       return send(response, 200, page(shell, 'You are subscribed', `<p>New posts from ${escapeHtml(config.site.title)} will come to <strong>${escapeHtml(verdict.email)}</strong>.</p>`));
     }
     if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'This address only answers GET.');
-    return serveFile(request, response, url.pathname, config);
+    return serveStatic(request, response, url.pathname, config.paths.output);
   };
 
   return createServer((request, response) => {
@@ -214,57 +177,4 @@ function readBody(request: IncomingMessage): Promise<string> {
     request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     request.on('error', reject);
   });
-}
-
-// Files as last read, keyed by path and valid while size and mtime hold: herald replaces files by
-// rename, so a changed file always has a new mtime. Small and bounded: feeds and pages are few.
-const fileCache = new Map<string, { size: number; mtimeMs: number; body: Buffer; etag: string }>();
-
-async function cachedFile(path: string, size: number, mtimeMs: number): Promise<{ body: Buffer; etag: string }> {
-  const known = fileCache.get(path);
-  if (known && known.size === size && known.mtimeMs === mtimeMs) return known;
-  const body = await readFile(path);
-  const entry = { size, mtimeMs, body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
-  if (fileCache.size >= 512) fileCache.clear();
-  if (body.length <= 1 << 20) fileCache.set(path, entry);
-  return entry;
-}
-
-async function serveFile(request: IncomingMessage, response: ServerResponse, pathname: string, config: Config): Promise<void> {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(pathname);
-  } catch {
-    throw new HttpError(400, 'That address is not valid.');
-  }
-  if (decoded.includes('\0')) throw new HttpError(400, 'That address is not valid.');
-  const root = config.paths.output;
-  let path = normalize(join(root, decoded));
-  if (path !== root && !path.startsWith(root + sep)) throw new HttpError(404, 'There is nothing here.');
-  let info = await stat(path).catch(() => undefined);
-  if (info?.isDirectory()) {
-    path = join(path, 'index.html');
-    info = await stat(path).catch(() => undefined);
-  }
-  if (!info?.isFile()) throw new HttpError(404, 'There is nothing here.');
-  const { body, etag } = await cachedFile(path, info.size, info.mtimeMs);
-  const lastModified = new Date(Math.floor(info.mtimeMs / 1000) * 1000);
-  const headers = {
-    ...SECURITY_HEADERS,
-    'Content-Type': FEED_TYPES[path.slice(path.lastIndexOf(sep) + 1)] ?? CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
-    ETag: etag,
-    'Last-Modified': lastModified.toUTCString(),
-    'Cache-Control': 'public, max-age=300',
-  };
-  const ifNoneMatch = request.headers['if-none-match'];
-  const ifModifiedSince = request.headers['if-modified-since'];
-  const notModified = ifNoneMatch
-    ? ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === `W/${etag}`)
-    : ifModifiedSince !== undefined && Date.parse(ifModifiedSince) >= lastModified.getTime();
-  if (notModified) {
-    response.writeHead(304, headers);
-    return void response.end();
-  }
-  response.writeHead(200, { ...headers, 'Content-Length': String(body.length) });
-  response.end(request.method === 'HEAD' ? undefined : body);
 }
