@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import yaml from 'js-yaml';
 import * as v from 'valibot';
@@ -67,6 +68,29 @@ const schema = v.strictObject({
     }),
     {},
   ),
+  // herald start's web side.
+  web: v.optional(
+    v.strictObject({
+      // Reverse proxies (IP addresses or CIDR ranges) whose X-Forwarded-For is believed, so rate
+      // limits apply to the client and not to the proxy. Empty (the default): the header is
+      // ignored, as anyone can send it. One entry may be written without the list.
+      trustProxy: v.optional(
+        v.pipe(
+          v.union([v.string(), v.array(v.unknown())], 'must be an IP address, a CIDR range, or a list of them'),
+          v.transform((value) => (Array.isArray(value) ? value : [value])),
+          v.check(
+            (list) => list.every((entry) => typeof entry === 'string' && isAddressOrRange(entry)),
+            (issue) => `must list IP addresses or CIDR ranges such as 10.0.0.1 or 10.0.0.0/8; ${JSON.stringify((issue.input as unknown[]).find((entry) => typeof entry !== 'string' || !isAddressOrRange(entry)))} is neither`,
+          ),
+          v.transform((list) => list as string[]),
+        ),
+        [],
+      ),
+      // Open connections at once; more wait in the kernel's backlog, then are refused.
+      maxConnections: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 1000),
+    }),
+    {},
+  ),
   // Checked by herald start and herald check (node-cron is too heavy to load for every command).
   schedule: v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty')), '*/10 * * * *'),
   permalink: v.optional(
@@ -96,6 +120,15 @@ function isSmtpUrl(value: string): boolean {
   return /^smtps?:\/\/[^/]/i.test(value) && URL.canParse(value);
 }
 
+/** An IPv4 or IPv6 address, or one with a /prefix (a CIDR range) that fits its family. */
+export function isAddressOrRange(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 function isTimeZone(zone: string): boolean {
   // Asking Intl loads ICU's zone data (~15 ms): not worth it for the default.
   if (zone === 'UTC') return true;
@@ -120,6 +153,8 @@ export interface Config {
   readonly email: Readonly<{ from: string; replyTo?: string; mode: 'each' | 'digest' }>;
   /** `url` unset means the outbox: messages are written as .eml files, nothing is sent. */
   readonly smtp: Readonly<{ url?: string; maxConnections: number; rateLimit?: number; dkim?: Readonly<{ domain: string; selector: string; privateKeyFile: string }> }>;
+  /** herald start's web side: trusted reverse proxies (addresses or CIDR ranges), and the connection cap. */
+  readonly web: Readonly<{ trustProxy: readonly string[]; maxConnections: number }>;
   /** Absolute paths, resolved against the config file's folder. */
   readonly paths: Readonly<{ posts: string; subscribers: string; templates: string; output: string; state: string; outbox: string }>;
 }
@@ -232,6 +267,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
       rateLimit: value.smtp.rateLimit,
       dkim: value.smtp.dkim && { domain: value.smtp.dkim.domain, selector: value.smtp.dkim.selector, privateKeyFile: resolve(base, value.smtp.dkim.privateKey) },
     },
+    web: value.web,
     paths,
   });
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseConfig } from '../src/config.js';
 import { makeSite, post, SITE_CONFIG } from './helpers.js';
 
 test('with no config file herald runs on its embedded defaults and says so', async (t) => {
@@ -144,5 +145,34 @@ test('a bad HERALD_SMTP_URL is a config error naming the variable, without echoi
     assert.equal(code, 1, url);
     assert.match(err.join('\n'), /^herald: the environment variable HERALD_SMTP_URL is not an SMTP URL \(set it to an SMTP URL such as smtps:\/\//, url);
     assert.doesNotMatch(err.join('\n'), /secretpass|unexpected|at /, url);
+  }
+});
+
+test('web: trusted proxies as a list or one entry, a connection cap, and defaults that trust nobody', async (t) => {
+  const site = await makeSite(t, {}, null);
+  const file = join(site.dir, 'herald.config.yml');
+  assert.deepEqual(parseConfig({}, file, site.dir).web, { trustProxy: [], maxConnections: 1000 });
+  assert.deepEqual(parseConfig({ web: { trustProxy: '10.0.0.1' } }, file, site.dir).web.trustProxy, ['10.0.0.1']);
+  const config = parseConfig({ web: { trustProxy: ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', '::ffff:192.168.0.1'], maxConnections: 50 } }, file, site.dir);
+  assert.deepEqual(config.web, { trustProxy: ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', '::ffff:192.168.0.1'], maxConnections: 50 });
+  assert.ok(Object.isFrozen(config.web.trustProxy));
+});
+
+test('a trusted proxy that is not an address or range, or a bad web key, is an error naming it', async (t) => {
+  const cases: [string, RegExp][] = [
+    ['web:\n  trustProxy: [10.0.0.1, localhost]\n', /herald\.config\.yml:9: "web\.trustProxy" must list IP addresses or CIDR ranges such as 10\.0\.0\.1 or 10\.0\.0\.0\/8; "localhost" is neither/],
+    ['web:\n  trustProxy: 10.0.0.300\n', /:9: "web\.trustProxy" .*"10\.0\.0\.300" is neither/],
+    ['web:\n  trustProxy:\n    - 10.0.0.0/33\n', /:9: "web\.trustProxy" .*"10\.0\.0\.0\/33" is neither/],
+    ['web:\n  trustProxy: ["fe80::/129"]\n', /"fe80::\/129" is neither/],
+    ['web:\n  trustProxy: [5]\n', /"web\.trustProxy" .*; 5 is neither/],
+    ['web:\n  trustProxy: 5\n', /"web\.trustProxy" must be an IP address, a CIDR range, or a list of them/],
+    ['web:\n  maxConnections: 0\n', /:9: "web\.maxConnections" must be at least 1/],
+    ['web:\n  trustproxy: 10.0.0.1\n', /:9: unknown key "web\.trustproxy" \(allowed under "web": trustProxy, maxConnections\)/],
+  ];
+  for (const [yaml, expected] of cases) {
+    const site = await makeSite(t, {}, `${SITE_CONFIG}${yaml}`);
+    const result = await site.run('check');
+    assert.equal(result.code, 1, yaml);
+    assert.match(result.err, expected, yaml);
   }
 });
