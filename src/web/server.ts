@@ -7,6 +7,7 @@ import { updateSubscribers } from '../subscribers/store.js';
 import { escapeHtml } from '../text.js';
 import { HttpError, SECURITY_HEADERS } from './http.js';
 import { page, pageShell, type PageShell } from './pages.js';
+import { clientAddress, createRateLimiter, limitKey, trustedProxies } from './rate-limit.js';
 import { serveStatic } from './static.js';
 
 export interface WebOptions {
@@ -28,14 +29,8 @@ export function createWebServer(options: WebOptions): Server {
   const { config } = options;
   // Rendered now, so a broken partial stops herald start with its file and line, not a page later.
   const shell = pageShell(config, options.cwd);
-  const postsByAddress = new Map<string, number[]>();
-  const rateLimited = (address: string) => {
-    const now = Date.now();
-    const recent = (postsByAddress.get(address) ?? []).filter((at) => now - at < 60_000);
-    recent.push(now);
-    postsByAddress.set(address, recent);
-    return recent.length > (options.postsPerMinute ?? 20);
-  };
+  const limiter = createRateLimiter({ limit: options.postsPerMinute ?? 20, windowMs: 60_000, maxKeys: 10_000 });
+  const trusted = trustedProxies(config.web.trustProxy);
 
   const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
     response.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
@@ -45,6 +40,8 @@ export function createWebServer(options: WebOptions): Server {
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://herald.invalid');
     const method = request.method ?? 'GET';
+    // Here, for the request's X-Forwarded-For (believed only from config.web.trustProxy).
+    const rateLimited = (socketAddress: string) => !limiter.take(limitKey(clientAddress(socketAddress, request.headers['x-forwarded-for'], trusted)));
     if (url.pathname === '/unsubscribe') {
       const token = url.searchParams.get('token') ?? '';
       const email = verifyToken('unsubscribe', token, options.secret);
