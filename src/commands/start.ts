@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { createTransport, type Transport } from '../deliver/transport.js';
 import { loadSecret } from '../email/unsubscribe.js';
 import { HeraldError } from '../errors.js';
-import { createWebServer } from '../web/server.js';
+import { closeServer, createWebServer } from '../web/server.js';
 import type { CommandContext } from './context.js';
 import { runCommand } from './send.js';
 
@@ -89,10 +89,7 @@ export async function startCommand(context: CommandContext, options: { port?: st
       stopping = true;
       log(`${signal}: stopping; messages in flight finish, the rest stay due`);
       await task.stop();
-      // Stop accepting; idle keep-alive connections would otherwise hold the close open.
-      const closing = new Promise<void>((closed) => (server ? server.close(() => closed()) : closed()));
-      server?.closeIdleConnections();
-      await closing;
+      if (server) await closeServer(server);
       await running;
       transport?.close();
       log('stopped');

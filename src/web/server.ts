@@ -83,7 +83,7 @@ export function createWebServer(options: WebOptions): Server {
     return serveStatic(request, response, url.pathname, config.paths.output);
   };
 
-  return createServer((request, response) => {
+  const server = createServer(TIMEOUTS, (request, response) => {
     handle(request, response).catch((error: unknown) => {
       const status = error instanceof HttpError ? error.status : 500;
       if (status === 500) options.log?.(`error serving ${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
@@ -91,6 +91,35 @@ export function createWebServer(options: WebOptions): Server {
       const message = error instanceof HttpError ? error.message : 'Something went wrong on our side.';
       send(response, status, page(shell, status === 404 ? 'Not found' : 'Sorry', `<p>${escapeHtml(message)}</p>`));
     });
+  });
+  // Past the cap, new connections are closed at once: a flood cannot exhaust file descriptors.
+  server.maxConnections = config.web.maxConnections;
+  return server;
+}
+
+// A slow client (one byte a minute) holds a connection, and a place under maxConnections, only
+// this long. Node checks these every connectionsCheckingInterval, 30 s unless told otherwise.
+const TIMEOUTS = {
+  headersTimeout: 15_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+  connectionsCheckingInterval: 1_000,
+};
+
+/**
+ * Stops accepting, closes idle keep-alive connections at once, lets requests in progress finish
+ * for graceMs, then destroys what is still open: a client holding an unfinished request must not
+ * keep herald from stopping.
+ */
+export function closeServer(server: Server, graceMs = 3000): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    // Called with an error when the server was not listening: closed either way.
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
   });
 }
 
