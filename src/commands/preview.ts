@@ -38,8 +38,9 @@ export async function previewCommand(context: CommandContext, name: string): Pro
   const reader = 'reader@example.com';
   const email = personalise(draft, { name: 'Ada Reader', email: reader, unsubscribeUrl: unsubscribeUrl(config, reader, loadSecret(config, io.env)) });
   const base = join(config.paths.state, 'preview', post.slug);
-  await writeFileAtomic(`${base}.html`, email.html, { durable: false });
-  await writeFileAtomic(`${base}.txt`, email.text, { durable: false });
+  // In the state folder, which may not exist yet: made private, as it will hold the secret.
+  await writeFileAtomic(`${base}.html`, email.html, { durable: false, dirMode: 0o700 });
+  await writeFileAtomic(`${base}.txt`, email.text, { durable: false, dirMode: 0o700 });
   io.out(`subject: ${email.subject}`);
   io.out(`html: ${relative(io.cwd, `${base}.html`)}`);
   io.out(`text: ${relative(io.cwd, `${base}.txt`)}`);
