@@ -33,6 +33,11 @@ export function createRateLimiter({ limit, windowMs, maxKeys }: RateLimitOptions
         windows.delete(oldKey);
       }
       let window = windows.get(key);
+      // Only if the clock went back can an expired window sit behind a live one; not counted on.
+      if (window && now - window.start >= windowMs) {
+        windows.delete(key);
+        window = undefined;
+      }
       if (!window) {
         window = { start: now, count: 0 };
         windows.set(key, window);
