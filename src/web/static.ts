@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, relative, sep } from 'node:path';
@@ -49,14 +50,40 @@ function hidden(segment: string): boolean {
   return segment.startsWith('.');
 }
 
-// The real path must still be below the real output folder, by no hidden segment: a symlink may
-// point anywhere, and following one out of output would serve whatever it names.
+// The real path must still be below the real output folder, and not in a hidden folder there: a
+// symlink may point anywhere, and following one out of output would serve whatever it names.
 async function realInside(path: string, rootReal: string): Promise<string | undefined> {
   const real = await realpath(path).catch(() => undefined);
   if (real === undefined) return undefined;
   const below = relative(rootReal, real);
   if (below === '') return real;
   return below.split(sep).some(hidden) ? undefined : real;
+}
+
+// The output folder's real path, remembered: asking for it on every request costs one more trip
+// to the file system each time. When a lookup fails it is asked again, so an output folder moved
+// or relinked since (a deploy that flips a symlink) is followed.
+const realRoots = new Map<string, string>();
+
+async function realRoot(outputDir: string, fresh: boolean): Promise<string | undefined> {
+  const known = realRoots.get(outputDir);
+  if (known !== undefined && !fresh) return known;
+  const real = await realpath(outputDir).catch(() => undefined);
+  if (real === undefined) realRoots.delete(outputDir);
+  else realRoots.set(outputDir, real);
+  return real;
+}
+
+async function resolveFile(segments: string[], outputDir: string, rootReal: string): Promise<{ path: string; name: string; info: Stats } | undefined> {
+  let name = segments.at(-1) ?? 'index.html';
+  let path = await realInside(join(outputDir, ...segments), rootReal);
+  let info = path === undefined ? undefined : await stat(path).catch(() => undefined);
+  if (path !== undefined && info?.isDirectory()) {
+    name = 'index.html';
+    path = await realInside(join(path, name), rootReal);
+    info = path === undefined ? undefined : await stat(path).catch(() => undefined);
+  }
+  return path !== undefined && info?.isFile() ? { path, name, info } : undefined;
 }
 
 // Files as last read, keyed by real path and valid while size and mtime hold: herald replaces
@@ -79,17 +106,14 @@ async function cachedFile(path: string, size: number, mtimeMs: number): Promise<
  */
 export async function serveStatic(request: IncomingMessage, response: ServerResponse, pathname: string, outputDir: string): Promise<void> {
   const segments = staticSegments(pathname);
-  const rootReal = await realpath(outputDir).catch(() => undefined);
-  if (rootReal === undefined) throw new HttpError(404, NOT_FOUND);
-  let name = segments.at(-1) ?? 'index.html';
-  let path = await realInside(join(outputDir, ...segments), rootReal);
-  let info = path === undefined ? undefined : await stat(path).catch(() => undefined);
-  if (path !== undefined && info?.isDirectory()) {
-    name = 'index.html';
-    path = await realInside(join(path, name), rootReal);
-    info = path === undefined ? undefined : await stat(path).catch(() => undefined);
+  const known = await realRoot(outputDir, false);
+  let found = known === undefined ? undefined : await resolveFile(segments, outputDir, known);
+  if (!found) {
+    const fresh = await realRoot(outputDir, true);
+    if (fresh !== undefined && fresh !== known) found = await resolveFile(segments, outputDir, fresh);
   }
-  if (path === undefined || !info?.isFile()) throw new HttpError(404, NOT_FOUND);
+  if (!found) throw new HttpError(404, NOT_FOUND);
+  const { path, name, info } = found;
   const { body, etag } = await cachedFile(path, info.size, info.mtimeMs);
   const lastModified = new Date(Math.floor(info.mtimeMs / 1000) * 1000);
   const headers = {
