@@ -133,6 +133,20 @@ test('an output folder that is itself a symlink is served as usual', async (t) =
   assert.equal((await serve(t, join(site, 'missing')).then((missing) => missing('/rss.xml'))).status, 404);
 });
 
+test('an output symlink flipped to a new release is followed at once', async (t) => {
+  const first = await makeFolder(t, { 'rss.xml': 'first', 'old.html': 'old' });
+  const second = await makeFolder(t, { 'rss.xml': 'second', 'new.html': 'new' });
+  const site = await makeFolder(t, {});
+  await link(first, join(site, 'public'));
+  const get = await serve(t, join(site, 'public'));
+  assert.equal((await get('/rss.xml')).body, 'first');
+  await rm(join(site, 'public'));
+  await link(second, join(site, 'public'));
+  assert.equal((await get('/new.html')).body, 'new');
+  assert.equal((await get('/rss.xml')).body, 'second');
+  assert.equal((await get('/old.html')).status, 404);
+});
+
 test('staticSegments decodes before splitting and refuses dot segments', () => {
   assert.deepEqual(staticSegments('/topics/work/rss.xml'), ['topics', 'work', 'rss.xml']);
   assert.deepEqual(staticSegments('/a%2Fb//c/'), ['a', 'b', 'c']);
