@@ -91,7 +91,8 @@ function readKeyed<T>(config: Config, cwd: string, name: string): T | undefined 
 }
 
 function writeKeyed(config: Config, cwd: string, name: string, value: unknown): Promise<void> {
-  return writeFileAtomic(join(config.paths.state, name), JSON.stringify({ key: cacheKey(config, cwd), value }), { durable: false });
+  // A build is often what makes the state folder, which will also hold the secret and the ledger.
+  return writeFileAtomic(join(config.paths.state, name), JSON.stringify({ key: cacheKey(config, cwd), value }), { durable: false, mode: 0o600, dirMode: 0o700 });
 }
 
 export function readBuildState(config: Config, cwd: string): BuildState | undefined {

@@ -154,11 +154,24 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // A reader that stops early (herald status | head -1) closes the pipe. The command still
+  // finishes what it started (a build or a pass stopped half-way helps nobody) and exits with its
+  // own code; what it would have printed has nowhere to go, and is dropped without a stack.
+  const closed = new Set<NodeJS.WriteStream>();
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+      closed.add(stream);
+    });
+  }
+  const write = (stream: NodeJS.WriteStream, text: string) => {
+    if (!closed.has(stream)) stream.write(text);
+  };
   const io: Io = {
     cwd: process.cwd(),
     env: process.env,
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
+    out: (line) => write(process.stdout, `${line}\n`),
+    err: (line) => write(process.stderr, `${line}\n`),
     tty: process.stderr.isTTY,
   };
   main(process.argv.slice(2), io).then(
@@ -166,7 +179,7 @@ if (isEntryPoint()) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`herald: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+      write(process.stderr, `herald: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
       process.exitCode = 1;
     },
   );

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { isIP } from 'node:net';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import yaml from 'js-yaml';
 import * as v from 'valibot';
 import { HeraldError, type Problem } from './errors.js';
@@ -68,6 +69,31 @@ const schema = v.strictObject({
     }),
     {},
   ),
+  // herald start's web side.
+  web: v.optional(
+    v.strictObject({
+      // Reverse proxies (IP addresses or CIDR ranges) whose X-Forwarded-For is believed, so rate
+      // limits apply to the client and not to the proxy. Empty (the default): the header is
+      // ignored, as anyone can send it. One entry may be written without the list.
+      trustProxy: v.optional(
+        v.pipe(
+          v.union([v.string(), v.array(v.unknown())], 'must be an IP address, a CIDR range, or a list of them'),
+          v.transform((value) => (Array.isArray(value) ? value : [value])),
+          v.check(
+            (list) => list.every((entry) => typeof entry === 'string' && isAddressOrRange(entry)),
+            (issue) => `must list IP addresses or CIDR ranges such as 10.0.0.1 or 10.0.0.0/8; ${JSON.stringify((issue.input as unknown[]).find((entry) => typeof entry !== 'string' || !isAddressOrRange(entry)))} is neither`,
+          ),
+          v.transform((list) => list as string[]),
+        ),
+        [],
+      ),
+      // Open connections at once; more wait in the kernel's backlog, then are refused.
+      maxConnections: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 1000),
+      // Subscribe requests one client may make a minute (one-click unsubscribes are never limited).
+      subscribeLimit: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 20),
+    }),
+    {},
+  ),
   // Checked by herald start and herald check (node-cron is too heavy to load for every command).
   schedule: v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty')), '*/10 * * * *'),
   permalink: v.optional(
@@ -97,6 +123,15 @@ function isSmtpUrl(value: string): boolean {
   return /^smtps?:\/\/[^/]/i.test(value) && URL.canParse(value);
 }
 
+/** An IPv4 or IPv6 address, or one with a /prefix (a CIDR range) that fits its family. */
+export function isAddressOrRange(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 function isTimeZone(zone: string): boolean {
   // Asking Intl loads ICU's zone data (~15 ms): not worth it for the default.
   if (zone === 'UTC') return true;
@@ -123,6 +158,8 @@ export interface Config {
   readonly smtp: Readonly<{ url?: string; maxConnections: number; rateLimit?: number; dkim?: Readonly<{ domain: string; selector: string; privateKeyFile: string }> }>;
   /** The embedded SQLite database: subscribers, the delivery log, the newsletter's state. */
   readonly database: Readonly<{ file: string }>;
+  /** herald start's web side: trusted reverse proxies (addresses or CIDR ranges), and the connection cap. */
+  readonly web: Readonly<{ trustProxy: readonly string[]; maxConnections: number; subscribeLimit: number }>;
   /** Absolute paths, resolved against the config file's folder. */
   readonly paths: Readonly<{ posts: string; subscribers: string; templates: string; output: string; state: string; outbox: string }>;
 }
@@ -199,6 +236,17 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
   }
   const value = result.output;
   const base = file ? dirname(file) : cwd;
+  const paths = {
+    posts: resolve(base, value.posts),
+    subscribers: resolve(base, value.subscribers),
+    templates: resolve(base, value.templates),
+    output: resolve(base, value.output),
+    state: resolve(base, value.state),
+    outbox: resolve(base, value.outbox),
+  };
+  const dkimKey = value.smtp.dkim && resolve(base, value.smtp.dkim.privateKey);
+  const problems = [...outputProblems(value.output, paths, file, dkimKey, cwd), ...envProblems(env)];
+  if (problems.length) throw new HeraldError(problems[0]!, ...problems.slice(1));
   const site = value.site;
   return deepFreeze({
     file,
@@ -225,15 +273,83 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
       dkim: value.smtp.dkim && { domain: value.smtp.dkim.domain, selector: value.smtp.dkim.selector, privateKeyFile: resolve(base, value.smtp.dkim.privateKey) },
     },
     database: { file: resolve(base, value.database.file ?? join(value.state, 'herald.db')) },
-    paths: {
-      posts: resolve(base, value.posts),
-      subscribers: resolve(base, value.subscribers),
-      templates: resolve(base, value.templates),
-      output: resolve(base, value.output),
-      state: resolve(base, value.state),
-      outbox: resolve(base, value.outbox),
-    },
+    web: value.web,
+    paths,
   });
+}
+
+const PRIVATE_FOLDERS = ['posts', 'subscribers', 'templates', 'state', 'outbox'] as const;
+
+/**
+ * Everything in `output` is served to anyone by herald start (and uploaded by whoever deploys the
+ * folder), so it must share nothing with the folders that hold subscribers' addresses, the
+ * unsubscribe secret, drafts or the config (which may hold the SMTP password). `output: .` is
+ * the mistake this catches most.
+ */
+function outputProblems(written: string, paths: Config['paths'], file: string | undefined, dkimKey: string | undefined, cwd: string): Problem[] {
+  const shownPath = (path: string) => relative(cwd, path) || '.';
+  const overlaps = new Map<'is' | 'is inside' | 'contains', string[]>();
+  const add = (relation: 'is' | 'is inside' | 'contains', what: string) => overlaps.set(relation, [...(overlaps.get(relation) ?? []), what]);
+  const keys: string[] = [];
+  for (const key of PRIVATE_FOLDERS) {
+    const folder = paths[key];
+    const what = `the ${key} folder (${shownPath(folder)})`;
+    if (folder === paths.output) add('is', what);
+    else if (within(folder, paths.output)) add('is inside', what);
+    else if (within(paths.output, folder)) add('contains', what);
+    else continue;
+    keys.push(key);
+  }
+  if (file && within(paths.output, file)) add('contains', `the config file (${shownPath(file)})`);
+  if (dkimKey && within(paths.output, dkimKey)) add('contains', `the DKIM private key (${shownPath(dkimKey)})`);
+  if (!overlaps.size) return [];
+  // The output key's line; when output is the default, the line of the key it collides with.
+  const text = file ? readText(file) : '';
+  const line = file ? (lineOfKey(text, ['output']) ?? keys.map((key) => lineOfKey(text, [key])).find((found) => found !== undefined)) : undefined;
+  return [
+    {
+      code: 'E_CONFIG',
+      file: file ? relative(cwd, file) || file : undefined,
+      line,
+      field: 'output',
+      message: `"output" ${JSON.stringify(written)} ${listed([...overlaps].map(([relation, whats]) => `${relation} ${listed(whats)}`))}: herald would publish what is private`,
+      hint: 'write the site to its own folder, such as output: public',
+    },
+  ];
+}
+
+// Tests and callers may parse an object with a file name only for its folder.
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function within(parent: string, child: string): boolean {
+  const below = relative(parent, child);
+  return below === '' || (below !== '..' && !below.startsWith(`..${sep}`) && !isAbsolute(below));
+}
+
+function listed(parts: string[]): string {
+  return parts.length < 2 ? parts.join('') : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`;
+}
+
+// The environment overrides the file, so it is checked as strictly: a bad HERALD_SMTP_URL would
+// otherwise surface as a TypeError from deep inside the first send.
+function envProblems(env: NodeJS.ProcessEnv): Problem[] {
+  const url = env.HERALD_SMTP_URL;
+  if (!url || isSmtpUrl(url)) return [];
+  return [
+    {
+      code: 'E_CONFIG',
+      field: 'HERALD_SMTP_URL',
+      // Not the value itself: it may hold the SMTP password.
+      message: 'the environment variable HERALD_SMTP_URL is not an SMTP URL',
+      hint: 'set it to an SMTP URL such as smtps://user:password@smtp.example.com:465 (it overrides smtp.url), or unset it',
+    },
+  ];
 }
 
 function article(type: string): string {

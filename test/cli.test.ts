@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -106,4 +106,36 @@ test('check also validates the email templates and the subscriber list', async (
   assert.equal(result.code, 1);
   assert.match(result.err, /templates\/email\.html:1: template error/);
   assert.match(result.err, /subscribers\/subscribers\.csv:2: "nope" is not an email address/);
+});
+
+/** Runs the built herald with a reader that takes its first line of output, then closes the pipe. */
+function firstLineOnly(cwd: string, ...args: string[]): Promise<{ code: number | null; line: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BUILT_CLI, ...args], { cwd });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (data) => {
+      out += data;
+      if (out.includes('\n')) child.stdout.destroy();
+    });
+    child.stderr.on('data', (data) => (err += data));
+    child.on('close', (code) => resolve({ code, line: out.split('\n')[0]!, err }));
+  });
+}
+
+test('a reader that closes the pipe early (herald status | head -1) ends herald quietly, its work done', async (t) => {
+  const posts = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`p${i}.md`, post({ title: `Post number ${i} with a longer title`, date: '2026-01-01' })]));
+  const site = await makeSite(t, posts);
+  const built = await firstLineOnly(site.dir, 'build', '--now', '2026-06-01');
+  assert.equal(built.code, 0, built.err);
+  assert.match(built.line, /^wrote public\//);
+  assert.equal(built.err, '');
+  // The build went on after the pipe closed: every post's page is there.
+  assert.ok(existsSync(join(site.dir, 'public/p2999/index.html')));
+  for (const args of [['status'], ['status', '--json']]) {
+    const result = await firstLineOnly(site.dir, ...args, '--now', '2026-06-01');
+    assert.equal(result.code, 0, `${args.join(' ')}: ${result.err}`);
+    assert.ok(result.line.length > 0);
+    assert.doesNotMatch(result.err, /EPIPE|Error|\n\s+at /, args.join(' '));
+  }
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseConfig } from '../src/config.js';
 import { makeSite, post, SITE_CONFIG } from './helpers.js';
 
 test('with no config file herald runs on its embedded defaults and says so', async (t) => {
@@ -94,4 +96,83 @@ test('HERALD_CONFIG names the config when --config is absent; a missing file is 
   const code = await main(['check'], { cwd: site.dir, env: { HERALD_CONFIG: join(site.dir, 'nope.yml') }, out: () => {}, err: (line) => err.push(line) });
   assert.equal(code, 1);
   assert.match(err.join('\n'), /nope\.yml: cannot read the config file: ENOENT \(check the path given with --config or HERALD_CONFIG\)/);
+});
+
+test('an output folder that is, holds or sits in a private folder is refused, naming which', async (t) => {
+  const cases: [string, RegExp][] = [
+    ['output: .\n', /"output" "\." contains the posts folder \(posts\), the subscribers folder \(subscribers\), the templates folder \(templates\), the state folder \(\.herald\), the outbox folder \(outbox\) and the config file \(herald\.config\.yml\)/],
+    ['output: .herald\n', /"output" "\.herald" is the state folder \(\.herald\)/],
+    ['output: posts/site\n', /"output" "posts\/site" is inside the posts folder \(posts\)/],
+    ['output: site\nsubscribers: site/private\n', /"output" "site" contains the subscribers folder \(site\/private\)/],
+    ['output: outbox\n', /"output" "outbox" is the outbox folder/],
+    ['output: templates/public\n', /"output" "templates\/public" is inside the templates folder \(templates\)/],
+  ];
+  for (const [yaml, expected] of cases) {
+    const site = await makeSite(t, { 'a.md': post() }, `${SITE_CONFIG}${yaml}`);
+    const result = await site.run('build');
+    assert.equal(result.code, 1, yaml);
+    assert.match(result.err, new RegExp(`herald\\.config\\.yml:8: ${expected.source}`), yaml);
+    assert.match(result.err, /\(write the site to its own folder, such as output: public\)$/m, yaml);
+    assert.equal(existsSync(join(site.dir, 'outbox/rss.xml')), false, 'nothing was written');
+  }
+});
+
+test('output left at its default is checked too, pointing at the key it collides with', async (t) => {
+  const site = await makeSite(t, {}, `${SITE_CONFIG}state: public/.herald\n`);
+  const result = await site.run('check');
+  assert.equal(result.code, 1);
+  assert.match(result.err, /herald\.config\.yml:8: "output" "public" contains the state folder \(public\/\.herald\)/);
+});
+
+test('a config in the output folder is refused; sibling folders and a name sharing a prefix are fine', async (t) => {
+  const site = await makeSite(t, {}, null);
+  await site.write('site/herald.config.yml', 'output: .\nposts: ../posts\nsubscribers: ../subscribers\ntemplates: ../templates\nstate: ../.herald\noutbox: ../outbox\n');
+  const inside = await site.run('--config', 'site/herald.config.yml', 'check');
+  assert.equal(inside.code, 1);
+  assert.match(inside.err, /site\/herald\.config\.yml:1: "output" "\." contains the config file \(site\/herald\.config\.yml\)/);
+  const fine = await makeSite(t, { 'a.md': post() }, `${SITE_CONFIG}output: posts-site\nstate: private/.herald\n`);
+  const result = await fine.run('build', '--now', '2026-06-01');
+  assert.equal(result.code, 0, result.err);
+  assert.ok(existsSync(join(fine.dir, 'posts-site/rss.xml')));
+});
+
+test('a bad HERALD_SMTP_URL is a config error naming the variable, without echoing it', async (t) => {
+  const site = await makeSite(t, { 'a.md': post() });
+  const { main } = await import('../src/cli.js');
+  for (const url of ['smtp://[bad', 'http://mail.example.com', 'user:secretpass@mail']) {
+    const err: string[] = [];
+    const code = await main(['run'], { cwd: site.dir, env: { HERALD_SMTP_URL: url }, out: () => {}, err: (line) => err.push(line) });
+    assert.equal(code, 1, url);
+    assert.match(err.join('\n'), /^herald: the environment variable HERALD_SMTP_URL is not an SMTP URL \(set it to an SMTP URL such as smtps:\/\//, url);
+    assert.doesNotMatch(err.join('\n'), /secretpass|unexpected|at /, url);
+  }
+});
+
+test('web: trusted proxies as a list or one entry, a connection cap, and defaults that trust nobody', async (t) => {
+  const site = await makeSite(t, {}, null);
+  const file = join(site.dir, 'herald.config.yml');
+  assert.deepEqual(parseConfig({}, file, site.dir).web, { trustProxy: [], maxConnections: 1000, subscribeLimit: 20 });
+  assert.deepEqual(parseConfig({ web: { trustProxy: '10.0.0.1' } }, file, site.dir).web.trustProxy, ['10.0.0.1']);
+  const config = parseConfig({ web: { trustProxy: ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', '::ffff:192.168.0.1'], maxConnections: 50 } }, file, site.dir);
+  assert.deepEqual(config.web, { trustProxy: ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', '::ffff:192.168.0.1'], maxConnections: 50, subscribeLimit: 20 });
+  assert.ok(Object.isFrozen(config.web.trustProxy));
+});
+
+test('a trusted proxy that is not an address or range, or a bad web key, is an error naming it', async (t) => {
+  const cases: [string, RegExp][] = [
+    ['web:\n  trustProxy: [10.0.0.1, localhost]\n', /herald\.config\.yml:9: "web\.trustProxy" must list IP addresses or CIDR ranges such as 10\.0\.0\.1 or 10\.0\.0\.0\/8; "localhost" is neither/],
+    ['web:\n  trustProxy: 10.0.0.300\n', /:9: "web\.trustProxy" .*"10\.0\.0\.300" is neither/],
+    ['web:\n  trustProxy:\n    - 10.0.0.0/33\n', /:9: "web\.trustProxy" .*"10\.0\.0\.0\/33" is neither/],
+    ['web:\n  trustProxy: ["fe80::/129"]\n', /"fe80::\/129" is neither/],
+    ['web:\n  trustProxy: [5]\n', /"web\.trustProxy" .*; 5 is neither/],
+    ['web:\n  trustProxy: 5\n', /"web\.trustProxy" must be an IP address, a CIDR range, or a list of them/],
+    ['web:\n  maxConnections: 0\n', /:9: "web\.maxConnections" must be at least 1/],
+    ['web:\n  trustproxy: 10.0.0.1\n', /:9: unknown key "web\.trustproxy" \(allowed under "web": trustProxy, maxConnections, subscribeLimit\)/],
+  ];
+  for (const [yaml, expected] of cases) {
+    const site = await makeSite(t, {}, `${SITE_CONFIG}${yaml}`);
+    const result = await site.run('check');
+    assert.equal(result.code, 1, yaml);
+    assert.match(result.err, expected, yaml);
+  }
 });

@@ -85,3 +85,11 @@ export async function closedPort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/** The newsletter core on a site's real database, closed when the test ends. */
+export async function testApp(t: TestContext, dir: string, config: import('../src/config.js').Config, env: NodeJS.ProcessEnv = {}): Promise<import('../src/app.js').App> {
+  const { openApp } = await import('../src/app.js');
+  const app = await openApp(config, { cwd: dir, env: { HERALD_SECRET: 'a-test-secret-that-is-long-enough-0123456789', ...env }, clock: { now: () => new Date() } });
+  t.after(() => app.close());
+  return app;
+}

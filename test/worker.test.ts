@@ -6,9 +6,9 @@ import { startSmtpSink } from './smtp.js';
 
 const CONFIG = 'site:\n  title: Worker\n  url: https://example.com/\nschedule: "* * * * * *"\n';
 
-function startWorker(cwd: string, env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function startWorker(cwd: string, env: Record<string, string>, args = ['--no-http']): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   let output = '';
-  const child = spawn(process.execPath, [BUILT_CLI, 'start', '--no-http'], { cwd, env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [BUILT_CLI, 'start', ...args], { cwd, env: { ...process.env, ...env } });
   child.stdout!.on('data', (data) => (output += data));
   child.stderr!.on('data', (data) => (output += data));
   return { child, output: () => output, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
@@ -102,4 +102,29 @@ test('a port in use or not a number is a clear error', async (t) => {
   const nonsense = await site.run('start', '--port', 'eighty');
   assert.equal(nonsense.code, 2);
   assert.match(nonsense.err, /port "eighty" is not a port number/);
+});
+
+test('SIGTERM exits 0 within seconds while a client holds an unfinished request open', async (t) => {
+  const site = await makeSite(t, { 'old.md': post({ title: 'Old', date: '2026-01-01' }) }, CONFIG.replace('"* * * * * *"', '"0 0 1 1 *"'));
+  const worker = startWorker(site.dir, { HERALD_SECRET: 'a-test-secret-that-is-long-enough-0123456789' }, ['--port', '0']);
+  t.after(() => worker.child.kill('SIGKILL'));
+  await until(() => /next pass at/.test(worker.output()), 10_000, 'the first pass');
+  const port = Number(/serving http:\/\/127\.0\.0\.1:(\d+)\//.exec(worker.output())![1]);
+  const { connect } = await import('node:net');
+  const socket = connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  let closedByServer = false;
+  socket.on('close', () => (closedByServer = true));
+  socket.on('error', () => {});
+  await new Promise((resolve) => socket.once('connect', resolve));
+  // Headers complete, 3 bytes of a 100-byte body, and then nothing: the request never ends.
+  socket.write('POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nabc');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const sent = Date.now();
+  worker.child.kill('SIGTERM');
+  const code = await Promise.race([worker.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running after 10 s'), 10_000))]);
+  assert.equal(code, 0, worker.output());
+  assert.ok(Date.now() - sent < 10_000);
+  assert.match(worker.output(), /SIGTERM: stopping[\s\S]*stopped/);
+  assert.ok(closedByServer, 'the held connection was closed');
 });

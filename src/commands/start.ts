@@ -2,7 +2,7 @@ import cron from 'node-cron';
 import type { Server } from 'node:http';
 import type { Config } from '../config.js';
 import { HeraldError } from '../errors.js';
-import { createWebServer } from '../web/server.js';
+import { closeServer, createWebServer } from '../web/server.js';
 import { clockFrom } from '../app.js';
 import { withApp, type CommandContext } from './context.js';
 import { pass, printSendReport } from './send.js';
@@ -98,10 +98,7 @@ export async function startCommand(context: CommandContext, options: { port?: st
         stopping = true;
         log(`${signal}: stopping; messages in flight finish, the rest stay due`);
         await task.stop();
-        // Stop accepting; idle keep-alive connections would otherwise hold the close open.
-        const closing = new Promise<void>((closed) => (server ? server.close(() => closed()) : closed()));
-        server?.closeIdleConnections();
-        await closing;
+        if (server) await closeServer(server);
         await inFlight;
         log('stopped');
         resolve();

@@ -6,16 +6,8 @@ import type { Newsletter } from '../newsletter/newsletter.js';
 import { cleanText, parseTopicList } from '../newsletter/subscriber.js';
 import { needsConfirmation, parseAddress, type Outcome } from '../newsletter/subscriptions.js';
 import { escapeHtml } from '../text.js';
+import { HttpError } from './http.js';
 import { page, type PageShell } from './pages.js';
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface RouteContext {
   config: Config;

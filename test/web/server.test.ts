@@ -21,13 +21,13 @@ interface Served {
   status(email: string): Promise<string | undefined>;
 }
 
-async function serve(t: TestContext, options: { subscribers?: string; postsPerMinute?: number; reply?: Parameters<typeof startSmtpSink>[0] } = {}): Promise<Served> {
+async function serve(t: TestContext, options: { subscribers?: string; postsPerMinute?: number; trustProxy?: string[]; reply?: Parameters<typeof startSmtpSink>[0] } = {}): Promise<Served> {
   const site = await makeSite(t, { 'hello.md': post({ title: 'Hello' }) });
   await site.write('subscribers/subscribers.csv', options.subscribers ?? 'email,name,status,topics,created_at,updated_at\nann@example.com,Ann,active,,,\n');
   assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
   const sink = await startSmtpSink(options.reply);
   const config = parseConfig(
-    { site: { title: 'Test site', url: 'https://example.com/' }, email: { from: 'Test site <news@example.com>', replyTo: 'editor@example.com' } },
+    { site: { title: 'Test site', url: 'https://example.com/' }, email: { from: 'Test site <news@example.com>', replyTo: 'editor@example.com' }, web: { subscribeLimit: options.postsPerMinute ?? 1000, ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) } },
     join(site.dir, 'herald.config.yml'),
     site.dir,
     { HERALD_SMTP_URL: sink.url },
@@ -40,7 +40,7 @@ async function serve(t: TestContext, options: { subscribers?: string; postsPerMi
     await sink.close();
   });
   const log: string[] = [];
-  const server = createWebServer({ config, cwd: site.dir, newsletter: app.newsletter, postsPerMinute: options.postsPerMinute ?? 1000, log: (line) => log.push(line) });
+  const server = createWebServer({ config, cwd: site.dir, newsletter: app.newsletter, log: (line) => log.push(line) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(
     () =>

@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, relative, sep } from 'node:path';
+import { HttpError, SECURITY_HEADERS } from './http.js';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.xml': 'application/xml; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.svg': 'image/svg+xml',
+  '.webp': 'image/webp',
+};
+// Feed files get the types feed readers look for.
+const FEED_TYPES: Record<string, string> = {
+  'rss.xml': 'application/rss+xml; charset=utf-8',
+  'atom.xml': 'application/atom+xml; charset=utf-8',
+  'feed.json': 'application/feed+json; charset=utf-8',
+};
+
+const NOT_FOUND = 'There is nothing here.';
+
+/**
+ * The path segments a URL path names below the output folder. Decoded before splitting, so an
+ * encoded slash or dot (`..%2f`, `%2egit`) is judged like the plain one. A segment starting with
+ * `.` is never served: `..` would climb out, and dot folders are where private things live
+ * (`.git`, `.env`, herald's own `.herald`) if someone builds into a folder that holds them.
+ */
+export function staticSegments(pathname: string): string[] {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    throw new HttpError(400, 'That address is not valid.');
+  }
+  if (decoded.includes('\0')) throw new HttpError(400, 'That address is not valid.');
+  const segments = decoded.split('/').filter((segment) => segment !== '');
+  if (segments.some(hidden)) throw new HttpError(404, NOT_FOUND);
+  return segments;
+}
+
+function hidden(segment: string): boolean {
+  return segment.startsWith('.');
+}
+
+// The real path must still be below the real output folder, and not in a hidden folder there: a
+// symlink may point anywhere, and following one out of output would serve whatever it names.
+async function realInside(path: string, rootReal: string): Promise<string | undefined> {
+  const real = await realpath(path).catch(() => undefined);
+  if (real === undefined) return undefined;
+  const below = relative(rootReal, real);
+  if (below === '') return real;
+  return below.split(sep).some(hidden) ? undefined : real;
+}
+
+// The output folder's real path, remembered: asking for it on every request costs one more trip
+// to the file system each time. When a lookup fails it is asked again, so an output folder moved
+// or relinked since (a deploy that flips a symlink) is followed.
+const realRoots = new Map<string, string>();
+
+async function realRoot(outputDir: string, fresh: boolean): Promise<string | undefined> {
+  const known = realRoots.get(outputDir);
+  if (known !== undefined && !fresh) return known;
+  const real = await realpath(outputDir).catch(() => undefined);
+  if (real === undefined) realRoots.delete(outputDir);
+  else realRoots.set(outputDir, real);
+  return real;
+}
+
+async function resolveFile(segments: string[], outputDir: string, rootReal: string): Promise<{ path: string; name: string; info: Stats } | undefined> {
+  let name = segments.at(-1) ?? 'index.html';
+  let path = await realInside(join(outputDir, ...segments), rootReal);
+  let info = path === undefined ? undefined : await stat(path).catch(() => undefined);
+  if (path !== undefined && info?.isDirectory()) {
+    name = 'index.html';
+    path = await realInside(join(path, name), rootReal);
+    info = path === undefined ? undefined : await stat(path).catch(() => undefined);
+  }
+  return path !== undefined && info?.isFile() ? { path, name, info } : undefined;
+}
+
+// Files as last read, keyed by real path and valid while size and mtime hold: herald replaces
+// files by rename, so a changed file always has a new mtime. Small and bounded: feeds and pages are few.
+const fileCache = new Map<string, { size: number; mtimeMs: number; body: Buffer; etag: string }>();
+
+async function cachedFile(path: string, size: number, mtimeMs: number): Promise<{ body: Buffer; etag: string }> {
+  const known = fileCache.get(path);
+  if (known && known.size === size && known.mtimeMs === mtimeMs) return known;
+  const body = await readFile(path);
+  const entry = { size, mtimeMs, body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+  if (fileCache.size >= 512) fileCache.clear();
+  if (body.length <= 1 << 20) fileCache.set(path, entry);
+  return entry;
+}
+
+/**
+ * Answers a GET or HEAD for `pathname` from `outputDir`, with ETag, Last-Modified and 304s. Throws
+ * HttpError 400 for an address that cannot be decoded, 404 for anything not servable.
+ */
+export async function serveStatic(request: IncomingMessage, response: ServerResponse, pathname: string, outputDir: string): Promise<void> {
+  const segments = staticSegments(pathname);
+  const known = await realRoot(outputDir, false);
+  let found = known === undefined ? undefined : await resolveFile(segments, outputDir, known);
+  if (!found) {
+    const fresh = await realRoot(outputDir, true);
+    if (fresh !== undefined && fresh !== known) found = await resolveFile(segments, outputDir, fresh);
+  }
+  if (!found) throw new HttpError(404, NOT_FOUND);
+  const { path, name, info } = found;
+  const { body, etag } = await cachedFile(path, info.size, info.mtimeMs);
+  const lastModified = new Date(Math.floor(info.mtimeMs / 1000) * 1000);
+  const headers = {
+    ...SECURITY_HEADERS,
+    // By the name asked for, not the symlink's target: that is the name the reader sees.
+    'Content-Type': FEED_TYPES[name] ?? CONTENT_TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream',
+    ETag: etag,
+    'Last-Modified': lastModified.toUTCString(),
+    'Cache-Control': 'public, max-age=300',
+  };
+  const ifNoneMatch = request.headers['if-none-match'];
+  const ifModifiedSince = request.headers['if-modified-since'];
+  const notModified = ifNoneMatch
+    ? ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === `W/${etag}`)
+    : ifModifiedSince !== undefined && Date.parse(ifModifiedSince) >= lastModified.getTime();
+  if (notModified) {
+    response.writeHead(304, headers);
+    return void response.end();
+  }
+  response.writeHead(200, { ...headers, 'Content-Length': String(body.length) });
+  response.end(request.method === 'HEAD' ? undefined : body);
+}

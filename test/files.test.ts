@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { writeFileAtomic, writeIfChanged } from '../src/files.js';
+import { makeSite, post } from './helpers.js';
+
+async function tempDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-files-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
+
+test('a new file gets 0644 (less the umask) unless a mode is given; private data asks for 0600', async (t) => {
+  const dir = await tempDir(t);
+  // What the umask leaves of 0644 on this machine, as a plain write makes it.
+  await writeFile(join(dir, 'reference'), '', { mode: 0o644 });
+  await writeFileAtomic(join(dir, 'rss.xml'), '<rss/>');
+  assert.equal(await modeOf(join(dir, 'rss.xml')), await modeOf(join(dir, 'reference')));
+  await writeIfChanged(join(dir, 'feed.json'), '{}');
+  assert.equal(await modeOf(join(dir, 'feed.json')), await modeOf(join(dir, 'reference')));
+  await writeFileAtomic(join(dir, 'subscribers.csv'), 'email\n', { mode: 0o600 });
+  assert.equal(await modeOf(join(dir, 'subscribers.csv')), 0o600);
+});
+
+test("a file that exists keeps its mode when replaced: the user's chmod survives the next write", async (t) => {
+  const dir = await tempDir(t);
+  const csv = join(dir, 'subscribers.csv');
+  await writeFileAtomic(csv, 'one\n');
+  await chmod(csv, 0o600);
+  await writeFileAtomic(csv, 'two\n');
+  assert.equal(await modeOf(csv), 0o600);
+  assert.equal(await readFile(csv, 'utf8'), 'two\n');
+  // Kept exactly, even bits the umask would take from a new file.
+  await chmod(csv, 0o666);
+  await writeFileAtomic(csv, 'three\n', { mode: 0o600 });
+  assert.equal(await modeOf(csv), 0o666, 'mode is for new files only');
+  const feed = join(dir, 'rss.xml');
+  await writeIfChanged(feed, 'a');
+  await chmod(feed, 0o640);
+  assert.equal(await writeIfChanged(feed, 'b'), true);
+  assert.equal(await modeOf(feed), 0o640);
+});
+
+test('folders made on the way get dirMode; folders that exist are left as they are', async (t) => {
+  const dir = await tempDir(t);
+  await writeFileAtomic(join(dir, 'state/deep/ledger.json'), '{}', { mode: 0o600, dirMode: 0o700 });
+  assert.equal(await modeOf(join(dir, 'state')), 0o700);
+  assert.equal(await modeOf(join(dir, 'state/deep')), 0o700);
+  await mkdir(join(dir, 'shared'), { mode: 0o755 });
+  await chmod(join(dir, 'shared'), 0o755);
+  await writeFileAtomic(join(dir, 'shared/secret'), 'x', { mode: 0o600, dirMode: 0o700 });
+  assert.equal(await modeOf(join(dir, 'shared')), 0o755);
+  assert.equal(await modeOf(join(dir, 'shared/secret')), 0o600);
+});
+
+test('herald build makes the state folder private (0700, its files 0600) and the site public', async (t) => {
+  const site = await makeSite(t, { 'a.md': post() });
+  assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
+  assert.equal(await modeOf(join(site.dir, '.herald')), 0o700);
+  assert.equal(await modeOf(join(site.dir, '.herald/build-state.json')), 0o600);
+  assert.equal(await modeOf(join(site.dir, '.herald/post-cache.json')), 0o600);
+  const reference = join(site.dir, 'reference');
+  await writeFile(reference, '', { mode: 0o644 });
+  assert.equal(await modeOf(join(site.dir, 'public/rss.xml')), await modeOf(reference));
+});
