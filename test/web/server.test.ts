@@ -168,13 +168,14 @@ test('subscribe requests from one client are rate limited; the limit does not to
 });
 
 test('double opt-in: a pending subscriber and a confirmation email from the templates; GET and HEAD on the link change nothing, the button confirms', async (t) => {
-  const { base, sink, status } = await serve(t);
+  const { base, sink, status, app } = await serve(t);
   const formPage = await fetch(`${base}/subscribe`);
   assert.match(await formPage.text(), /<form method="post" action="\/subscribe">/);
   const response = await fetch(`${base}/subscribe`, form({ email: 'New.Reader@example.com', name: 'New <b>Reader</b>\u0007\u202E', topics: 'work, life' }));
   assert.equal(response.status, 200);
   assert.match(await response.text(), /If <strong>New\.Reader@example\.com<\/strong> can subscribe, a message with a confirmation link is on its way/);
   assert.equal(await status('new.reader@example.com'), 'pending');
+  assert.equal((await app.newsletter.get('new.reader@example.com'))?.name, 'New <b>Reader</b>', 'control and bidi characters removed');
   await until(() => sink.received.length === 1);
 
   const { mail, raw } = sink.received[0]!;
@@ -234,6 +235,14 @@ test('at most one confirmation email per address per 10 minutes, whoever asks', 
   await fetch(`${base}/subscribe`, form({ email: 'victim@example.com' }));
   await until(() => sink.received.length === 2);
   assert.equal(log.filter((line) => line.startsWith('confirmation sent')).length, 2);
+});
+
+test('50 sources behind a trusted proxy asking for one victim send it one confirmation', async (t) => {
+  const { base, sink } = await serve(t, { trustProxy: ['127.0.0.1'], postsPerMinute: 5 });
+  const statuses = await Promise.all(Array.from({ length: 50 }, (_, i) => fetch(`${base}/subscribe`, form({ email: 'victim@example.com' }, { 'X-Forwarded-For': `203.0.113.${i + 1}` })).then((response) => response.status)));
+  assert.deepEqual(statuses, Array(50).fill(200), 'each source is its own client');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(sink.received.length, 1);
 });
 
 test('a stranger cannot change a pending subscriber, nor bring back one who unsubscribed without their click', async (t) => {
