@@ -388,6 +388,30 @@ test('a post renamed (file and slug) or edited after it was sent is not sent aga
   assert.equal(f.transport.accepted().length, 2, 'nobody got it twice');
 });
 
+test('a post renamed then retitled, or retitled then renamed, is still known: each pass keeps its record under its current names', async (t) => {
+  const f = await fixture(t, { readers: ['r1@example.com'] });
+  await f.site.write('posts/x.md', postAt('X', '2026-03-05 10:00'));
+  await f.site.write('posts/y.md', postAt('Y', '2026-03-05 10:30'));
+  f.at('2026-03-05T11:00:00Z');
+  await f.pass();
+  assert.equal(f.transport.accepted().length, 2);
+
+  // One change each: X is found by its title and date, Y by its file and slug.
+  await rename(join(f.site.dir, 'posts/x.md'), join(f.site.dir, 'posts/x-renamed.md'));
+  await f.site.write('posts/y.md', postAt('Y, corrected', '2026-03-05 10:30'));
+  f.at('2026-03-05T12:00:00Z');
+  assert.deepEqual((await f.pass()).posts, []);
+
+  // Then the other change: none of the names the post was sent under is left.
+  await f.site.write('posts/x-renamed.md', postAt('X, corrected', '2026-03-05 10:00'));
+  await rename(join(f.site.dir, 'posts/y.md'), join(f.site.dir, 'posts/y-renamed.md'));
+  f.at('2026-03-05T13:00:00Z');
+  assert.deepEqual((await f.pass()).posts, []);
+  const status = (await f.newsletter.mailStatus(await f.posts())).posts;
+  assert.deepEqual([...status.values()].map((item) => item.state), ['sent', 'sent']);
+  assert.equal(f.transport.accepted().length, 2, 'nobody got either post twice');
+});
+
 test('a reader who unsubscribes after being queued is skipped; a permanent failure bounces the reader and records the delivery in the same store change', async (t) => {
   const f = await fixture(t, { readers: ['gone@example.com', 'left@example.com', 'ok@example.com'] });
   const store = f.store as MemoryStore;
