@@ -43,10 +43,35 @@ export class PostIndex {
    */
   recordFor(post: PostMeta): PostRecord {
     const found = this.find(post);
-    const names = { entryId: entryId(post, this.config.site.url), file: post.file, titleDate: titleDate(post) };
+    const names = this.namesOf(post);
     const record: PostRecord = found ? { ...found, ...names } : { key: names.entryId, atBaseline: false, ...names };
     this.add(record);
     return record;
+  }
+
+  /**
+   * The records of these posts that were found under an older name (renamed, or retitled in
+   * place), brought up to the posts' current names: saved, they let a second change later (a
+   * rename, then a corrected title) still find the post. A record two posts claim (a new post
+   * under a renamed one's old file or slug) is left as it is.
+   */
+  movedRecords(posts: PostMeta[]): PostRecord[] {
+    const claims = new Map<PostRecord, PostMeta[]>();
+    for (const post of posts) {
+      const record = this.find(post);
+      if (record) claims.set(record, [...(claims.get(record) ?? []), post]);
+    }
+    const moved: PostRecord[] = [];
+    for (const [record, [post, ...others]] of claims) {
+      const names = this.namesOf(post!);
+      if (others.length || (names.entryId === record.entryId && names.file === record.file && names.titleDate === record.titleDate)) continue;
+      moved.push(this.recordFor(post!));
+    }
+    return moved;
+  }
+
+  private namesOf(post: PostMeta): Pick<PostRecord, 'entryId' | 'file' | 'titleDate'> {
+    return { entryId: entryId(post, this.config.site.url), file: post.file, titleDate: titleDate(post) };
   }
 }
 

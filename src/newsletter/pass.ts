@@ -109,6 +109,7 @@ export async function runPass(deps: NewsletterDeps, posts: PostMeta[], options: 
       return emptyReport();
     }
     const index = new PostIndex(await store.state.posts(), config);
+    for (const record of index.movedRecords(published)) await store.state.savePost(record);
     const jobs = duePosts(published, baseline, index, config).map((post): Job => ({ post, record: index.recordFor(post), round: 0 }));
     if (!jobs.length) return emptyReport();
     return await sendJobs(deps, jobs, config.email.mode, options);

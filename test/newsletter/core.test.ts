@@ -1,0 +1,657 @@
+// The newsletter core's rules, run fast: the in-memory store (and SQLite where both adapters must
+// keep one contract), a scripted transport in place of SMTP, and a clock the test moves.
+import assert from 'node:assert/strict';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { openSqliteStore } from '../../src/adapters/store/sqlite.js';
+import { MemoryStore } from '../../src/adapters/store/memory.js';
+import { parseConfig, type Config } from '../../src/config.js';
+import { HeraldError } from '../../src/errors.js';
+import { Newsletter } from '../../src/newsletter/newsletter.js';
+import { runPass, sendPost, type NewsletterDeps, type PassReport, type SendOptions } from '../../src/newsletter/pass.js';
+import type { Change, DeliveryUpdate, MailTransport, OutgoingMessage, SendResult, Store } from '../../src/newsletter/ports.js';
+import type { Status, Subscriber } from '../../src/newsletter/subscriber.js';
+import { CONFIRM_INTERVAL_MS, parseAddress, transition, type Outcome, type SubscriptionEvent } from '../../src/newsletter/subscriptions.js';
+import { loadPosts } from '../../src/posts/load.js';
+import type { PostMeta } from '../../src/posts/parse.js';
+import { scanPostFiles } from '../../src/posts/scan.js';
+import { makeSite, post, type Site } from '../helpers.js';
+
+// ---- a transport that answers from a script ----
+
+const OK: SendResult = { ok: true };
+const TEMPORARY: SendResult = { ok: false, permanent: false, reason: '451 Try again later' };
+const PERMANENT: SendResult = { ok: false, permanent: true, reason: '550 No such user' };
+
+/** What the transport does with one try: a result, or an error it throws (nothing can be sent). */
+type Answer = SendResult | HeraldError;
+/** `attempt` counts this address's tries over the whole test; `call` counts every try. */
+type Script = (address: string, attempt: number, call: number) => Answer;
+
+/** Per address, the answers to its 1st, 2nd, ... try; accepted once its list runs out. */
+const perAddress =
+  (answers: Record<string, Answer[]>): Script =>
+  (address, attempt) =>
+    answers[address]?.[attempt - 1] ?? OK;
+
+class ScriptedTransport implements MailTransport {
+  readonly description = 'scripted://';
+  /** Every try, in order, with what it was answered. */
+  readonly tries: { message: OutgoingMessage; answer: Answer }[] = [];
+  /** How many times the core opened it: a pass with nothing to send opens none. */
+  opened = 0;
+  private readonly attempts = new Map<string, number>();
+
+  constructor(public script: Script = () => OK) {}
+
+  async send(message: OutgoingMessage): Promise<SendResult> {
+    const address = message.to.address;
+    const attempt = (this.attempts.get(address) ?? 0) + 1;
+    this.attempts.set(address, attempt);
+    const answer = this.script(address, attempt, this.tries.length + 1);
+    this.tries.push({ message, answer });
+    if (answer instanceof HeraldError) throw answer;
+    return answer;
+  }
+
+  /** The messages the server took, each as [address, slugs of the posts in it]. */
+  accepted(since = 0): [string, string[]][] {
+    return this.tries
+      .slice(since)
+      .filter(({ answer }) => !(answer instanceof HeraldError) && answer.ok)
+      .map(({ message }) => [message.to.address, slugsIn(message)]);
+  }
+
+  async close(): Promise<void> {}
+}
+
+// The site's own templates (written by `fixture`) list one line per post: which posts a message holds.
+const EMAIL_TXT = '{% for post in posts %}post: {{ post.url }}\n{% endfor %}Unsubscribe: {{ unsubscribe_url }}\n';
+const EMAIL_HTML = '<html><body>{% for post in posts %}<h1>{{ post.title }}</h1>{{ post.html | raw }}{% endfor %}<a href="{{ unsubscribe_url }}">Unsubscribe</a></body></html>';
+
+function slugsIn(message: OutgoingMessage): string[] {
+  return [...message.text.matchAll(/^post: https:\/\/news\.example\.com\/([^/\s]+)\/$/gm)].map((match) => match[1]!);
+}
+
+/** Accepted messages grouped by address, each message as its slugs joined by '+', sorted. */
+function byReader(accepted: [string, string[]][]): Record<string, string[]> {
+  const result: Record<string, string[]> = {};
+  for (const [address, slugs] of accepted) (result[address] ??= []).push(slugs.join('+'));
+  for (const list of Object.values(result)) list.sort();
+  return result;
+}
+
+// ---- a newsletter in a temp folder ----
+
+type OpenStore = (t: TestContext) => Promise<Store>;
+
+const memoryStore: OpenStore = async () => new MemoryStore();
+
+const sqliteStore: OpenStore = async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-db-'));
+  const store = openSqliteStore(join(dir, 'herald.db'));
+  t.after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return store;
+};
+
+const STORES: [name: string, open: OpenStore][] = [
+  ['memory', memoryStore],
+  ['SQLite', sqliteStore],
+];
+
+function configFor(dir: string, mode: 'each' | 'digest', maxConnections: number): Config {
+  return parseConfig(
+    { site: { title: 'Test News', url: 'https://news.example.com/' }, email: { from: 'Test News <news@example.com>', mode }, smtp: { maxConnections } },
+    undefined,
+    dir,
+  );
+}
+
+interface FixtureOptions {
+  /** Post files present from the start, by name under posts/. */
+  posts?: Record<string, string>;
+  readers?: (string | { email: string; topics: string[] })[];
+  mode?: 'each' | 'digest';
+  /** smtp.maxConnections: messages in flight are 4 per connection. */
+  maxConnections?: number;
+  /** When the newsletter starts: the first pass, which sets the baseline, runs then. */
+  start?: string;
+  open?: OpenStore;
+}
+
+interface Fixture {
+  site: Site;
+  deps: NewsletterDeps;
+  store: Store;
+  newsletter: Newsletter;
+  transport: ScriptedTransport;
+  at(iso: string): void;
+  setMode(mode: 'each' | 'digest'): void;
+  /** Every post in the folder now, as the build reads them. */
+  posts(): Promise<PostMeta[]>;
+  postNamed(slug: string): Promise<PostMeta>;
+  pass(options?: SendOptions): Promise<PassReport>;
+  add(email: string, topics?: string[]): Promise<Outcome>;
+}
+
+async function fixture(t: TestContext, options: FixtureOptions = {}): Promise<Fixture> {
+  const { posts = {}, readers = [], mode = 'each', maxConnections = 5, start = '2026-03-05T09:00:00Z', open = memoryStore } = options;
+  const site = await makeSite(t, posts, null);
+  await site.write('templates/email.txt', EMAIL_TXT);
+  await site.write('templates/email.html', EMAIL_HTML);
+  const store = await open(t);
+  const transport = new ScriptedTransport();
+  let now = new Date(start);
+  const deps: NewsletterDeps = {
+    config: configFor(site.dir, mode, maxConnections),
+    cwd: site.dir,
+    store,
+    clock: { now: () => now },
+    secret: 'a-test-secret-that-is-long-enough-to-sign-links-0123456789',
+    transport: () => {
+      transport.opened++;
+      return transport;
+    },
+    retry: { attempts: 2, backoffMs: 1 },
+  };
+  const newsletter = new Newsletter(deps);
+  const readPosts = async () => {
+    const loaded = await loadPosts(deps.config, site.dir, scanPostFiles(deps.config.paths.posts, site.dir), new Map());
+    assert.deepEqual(loaded.problems, []);
+    return loaded.posts;
+  };
+  const self: Fixture = {
+    site,
+    deps,
+    store,
+    newsletter,
+    transport,
+    at: (iso) => void (now = new Date(iso)),
+    setMode: (next) => void (deps.config = configFor(site.dir, next, maxConnections)),
+    posts: readPosts,
+    postNamed: async (slug) => {
+      const found = (await readPosts()).find((meta) => meta.slug === slug);
+      assert.ok(found, `no post ${slug}`);
+      return found;
+    },
+    pass: async (passOptions) => runPass(deps, await readPosts(), passOptions),
+    add: (email, topics) => newsletter.add(parseAddress(email)!, topics ? { topics } : {}),
+  };
+  for (const reader of readers) {
+    const outcome = typeof reader === 'string' ? await self.add(reader) : await self.add(reader.email, reader.topics);
+    assert.equal(outcome, 'added');
+  }
+  const first = await self.pass();
+  assert.ok(first.baseline, 'the first pass sets the baseline');
+  return self;
+}
+
+const postAt = (title: string, date: string, fields: Parameters<typeof post>[0] = {}) => post({ title, date, ...fields });
+
+// ---- 1 and 2, against every store ----
+
+async function digestAfterPartialFailure(t: TestContext, open: OpenStore): Promise<void> {
+  const readers = ['r1@example.com', 'r2@example.com', 'r3@example.com'];
+  const f = await fixture(t, { readers, mode: 'digest', open });
+  f.transport.script = perAddress({ 'r3@example.com': [TEMPORARY, TEMPORARY] });
+
+  await f.site.write('posts/alpha.md', postAt('Alpha', '2026-03-05 10:00'));
+  f.at('2026-03-05T11:00:00Z');
+  const first = await f.pass();
+  assert.deepEqual(byReader(f.transport.accepted()), { 'r1@example.com': ['alpha'], 'r2@example.com': ['alpha'] });
+  assert.equal(f.transport.tries.filter((item) => item.message.to.address === 'r3@example.com').length, 2, 'r3 is tried as often as the retry policy says');
+  assert.deepEqual(
+    first.posts.map(({ slug, sent, failed, remaining, finished }) => ({ slug, sent, failed, remaining, finished })),
+    [{ slug: 'alpha', sent: 2, failed: 1, remaining: 1, finished: false }],
+  );
+
+  const alpha = await f.postNamed('alpha');
+  assert.deepEqual((await f.newsletter.mailStatus(await f.posts())).posts.get(alpha.file), { state: 'sending', delivered: 2, recipients: 3 });
+
+  await f.site.write('posts/beta.md', postAt('Beta', '2026-03-05 12:00'));
+  f.at('2026-03-05T13:00:00Z');
+  const triesBefore = f.transport.tries.length;
+  const second = await f.pass();
+  assert.deepEqual(byReader(f.transport.accepted(triesBefore)), {
+    'r1@example.com': ['beta'],
+    'r2@example.com': ['beta'],
+    'r3@example.com': ['alpha+beta'],
+  });
+  assert.deepEqual(
+    second.posts.map(({ slug, sent, alreadySent, finished }) => ({ slug, sent, alreadySent, finished })),
+    [
+      { slug: 'alpha', sent: 1, alreadySent: 2, finished: true },
+      { slug: 'beta', sent: 3, alreadySent: 0, finished: true },
+    ],
+  );
+  const alphaCount = f.transport.accepted().filter(([, slugs]) => slugs.includes('alpha')).map(([address]) => address);
+  assert.deepEqual(alphaCount.sort(), readers, 'everyone got Alpha exactly once');
+  const status = (await f.newsletter.mailStatus(await f.posts())).posts.get(alpha.file);
+  assert.equal(status?.state === 'sent' && status.recipients, 3, 'Alpha is sent, to 3');
+}
+
+async function resendIsARound(t: TestContext, open: OpenStore): Promise<void> {
+  const readers = ['r1@example.com', 'r2@example.com', 'r3@example.com', 'r4@example.com', 'r5@example.com', 'r6@example.com'];
+  // One connection: at most 4 messages in flight, so a stop lands midway through 7 readers.
+  const f = await fixture(t, { readers, maxConnections: 1, open });
+  await f.site.write('posts/news.md', postAt('News', '2026-03-05 10:00'));
+  f.at('2026-03-05T11:00:00Z');
+  await f.pass();
+  assert.equal(f.transport.accepted().length, 6);
+
+  assert.equal(await f.add('late@example.com'), 'added');
+  const everyone = [...readers, 'late@example.com'].sort();
+  const news = await f.postNamed('news');
+
+  // Stopped once the transport has seen two messages: those in flight finish, the rest stay queued.
+  f.at('2026-03-05T12:00:00Z');
+  let mark = f.transport.tries.length;
+  const killed = await sendPost(f.deps, news, { resend: true, stopped: () => f.transport.tries.length - mark >= 2 });
+  const firstPart = f.transport.accepted(mark).map(([address]) => address);
+  assert.equal(killed.posts[0]!.round, 1);
+  assert.ok(killed.halted, 'the report says the send stopped early');
+  assert.ok(firstPart.length > 0 && firstPart.length < 7, `stopped midway (${firstPart.length} of 7 sent)`);
+  assert.equal(killed.posts[0]!.remaining, 7 - firstPart.length);
+
+  mark = f.transport.tries.length;
+  const continued = await sendPost(f.deps, news, { resend: true });
+  const secondPart = f.transport.accepted(mark).map(([address]) => address);
+  assert.equal(continued.posts[0]!.round, 1, 'the unfinished round is continued, not a new one opened');
+  assert.equal(continued.posts[0]!.alreadySent, firstPart.length);
+  assert.deepEqual([...firstPart, ...secondPart].sort(), everyone, 'round 1 reaches everyone once, the reader who joined late too');
+  assert.deepEqual(await f.store.deliveries.tally(continued.posts[0]!.key, 1), { queued: 0, sent: 7, bounced: 0, skipped: 0, failed: 0 });
+
+  mark = f.transport.tries.length;
+  f.at('2026-03-05T13:00:00Z');
+  const later = await f.pass();
+  assert.deepEqual(later.posts, [], 'a sent post is not due again');
+  const byHand = await sendPost(f.deps, news);
+  assert.equal(byHand.posts[0]!.sent, 0, 'round 0 by hand: everyone had it in some round');
+  assert.equal(f.transport.tries.length, mark);
+
+  const again = await sendPost(f.deps, news, { resend: true });
+  assert.equal(again.posts[0]!.round, 2, 'a finished round is not continued: another resend opens round 2');
+  assert.deepEqual(f.transport.accepted(mark).map(([address]) => address).sort(), everyone);
+}
+
+for (const [name, open] of STORES) {
+  test(`digest after a partial failure: each reader gets each post once, the one who missed it in a digest with the new one (${name} store)`, (t) =>
+    digestAfterPartialFailure(t, open));
+
+  test(`a resend sends everyone again in a round of its own, a stopped resend continues that round, and no pass sends the post again (${name} store)`, (t) =>
+    resendIsARound(t, open));
+}
+
+// ---- 3 to 8, against the memory store ----
+
+test('after a switch from each to digest, a reader a failure left behind gets the missing posts in one digest with the new one', async (t) => {
+  const f = await fixture(t, { readers: ['r1@example.com', 'r2@example.com', 'r3@example.com'], mode: 'each' });
+  // Two posts, each tried twice: four refusals in the each-mode pass.
+  f.transport.script = perAddress({ 'r3@example.com': [TEMPORARY, TEMPORARY, TEMPORARY, TEMPORARY] });
+  await f.site.write('posts/one.md', postAt('One', '2026-03-05 10:00'));
+  await f.site.write('posts/two.md', postAt('Two', '2026-03-05 10:30'));
+  f.at('2026-03-05T11:00:00Z');
+  await f.pass();
+  assert.deepEqual(byReader(f.transport.accepted()), { 'r1@example.com': ['one', 'two'], 'r2@example.com': ['one', 'two'] });
+
+  f.setMode('digest');
+  await f.site.write('posts/three.md', postAt('Three', '2026-03-05 12:00'));
+  f.at('2026-03-05T13:00:00Z');
+  const mark = f.transport.tries.length;
+  const report = await f.pass();
+  assert.deepEqual(byReader(f.transport.accepted(mark)), {
+    'r1@example.com': ['three'],
+    'r2@example.com': ['three'],
+    'r3@example.com': ['one+two+three'],
+  });
+  assert.ok(report.posts.every((item) => item.finished));
+});
+
+test('readers with topics get only posts that share one, matched by slug; no topics means every post; a reader whose topics changed after being queued is skipped', async (t) => {
+  const f = await fixture(t, {
+    readers: [
+      { email: 'work@example.com', topics: ['work'] },
+      { email: 'life@example.com', topics: ['Life'] },
+      'all@example.com',
+      { email: 'switch@example.com', topics: ['WORK'] },
+    ],
+  });
+  f.transport.script = perAddress({ 'switch@example.com': [TEMPORARY, TEMPORARY] });
+  await f.site.write('posts/office.md', postAt('Office', '2026-03-05 10:00', { topics: ['Work'] }));
+  await f.site.write('posts/garden.md', postAt('Garden', '2026-03-05 10:30', { topics: ['Life', 'Home'] }));
+  f.at('2026-03-05T11:00:00Z');
+  await f.pass();
+  assert.deepEqual(byReader(f.transport.accepted()), {
+    'work@example.com': ['office'],
+    'life@example.com': ['garden'],
+    'all@example.com': ['garden', 'office'],
+  });
+
+  // Queued for Office (refused for now), then follows Life only: Office is not theirs any more.
+  assert.equal(await f.add('switch@example.com', ['life']), 'updated');
+  f.at('2026-03-05T12:00:00Z');
+  const mark = f.transport.tries.length;
+  const report = await f.pass();
+  assert.equal(f.transport.tries.length, mark, 'nobody is mailed');
+  const office = report.posts.find((item) => item.slug === 'office')!;
+  assert.deepEqual({ skipped: office.skipped, sent: office.sent, finished: office.finished }, { skipped: 1, sent: 0, finished: true });
+  const row = (f.store as MemoryStore).log.get(`${office.key}\0switch@example.com\x000`);
+  assert.deepEqual({ state: row?.state, reason: row?.reason }, { state: 'skipped', reason: 'no longer follows its topics' });
+});
+
+test('the first pass sets the baseline and mails nothing; posts published by then are never mailed; a same-day post without a time added later is due, one with an earlier time is not', async (t) => {
+  const posts = { 'old.md': postAt('Old', '2026-03-01'), 'morning.md': postAt('Morning', '2026-03-05') };
+  const f = await fixture(t, { posts, readers: ['r1@example.com'], start: '2026-03-05T09:00:00Z' });
+  assert.equal(await f.store.state.baseline(), '2026-03-05T09:00:00.000Z');
+  assert.equal(f.transport.opened, 0, 'the baseline pass opens no connection');
+
+  await f.site.write('posts/today.md', postAt('Today', '2026-03-05'));
+  await f.site.write('posts/early.md', postAt('Early', '2026-03-05 08:00'));
+  f.at('2026-03-05T15:00:00Z');
+  await f.pass();
+  f.at('2026-03-06T15:00:00Z');
+  await f.pass();
+  assert.deepEqual(byReader(f.transport.accepted()), { 'r1@example.com': ['today'] });
+
+  const status = (await f.newsletter.mailStatus(await f.posts())).posts;
+  const state = async (slug: string) => status.get((await f.postNamed(slug)).file)?.state;
+  assert.equal(await state('old'), 'before-baseline');
+  assert.equal(await state('morning'), 'before-baseline', 'a day-only post that was there at the baseline is never mailed');
+  assert.equal(await state('today'), 'sent');
+  assert.equal(await state('early'), 'not-mailed');
+});
+
+test('a post renamed (file and slug) or edited after it was sent is not sent again', async (t) => {
+  const f = await fixture(t, { readers: ['r1@example.com', 'r2@example.com'] });
+  await f.site.write('posts/first.md', postAt('First', '2026-03-05 10:00'));
+  f.at('2026-03-05T11:00:00Z');
+  await f.pass();
+  assert.equal(f.transport.accepted().length, 2);
+
+  // Renamed: a new file, slug and entry id; title and date are what is left to know it by.
+  await rename(join(f.site.dir, 'posts/first.md'), join(f.site.dir, 'posts/renamed.md'));
+  f.at('2026-03-05T12:00:00Z');
+  assert.deepEqual((await f.pass()).posts, []);
+  const renamed = await f.postNamed('renamed');
+  assert.equal((await f.newsletter.mailStatus(await f.posts())).posts.get(renamed.file)?.state, 'sent');
+
+  // Then edited in place: the same file, a new body.
+  await f.site.write('posts/renamed.md', postAt('First', '2026-03-05 10:00', { body: 'A rewritten paragraph.\n' }));
+  f.at('2026-03-05T13:00:00Z');
+  assert.deepEqual((await f.pass()).posts, []);
+  assert.equal((await sendPost(f.deps, await f.postNamed('renamed'))).posts[0]!.alreadySent, 2, 'sent by hand, it finds everyone had it');
+  assert.equal(f.transport.accepted().length, 2, 'nobody got it twice');
+});
+
+test('a post renamed then retitled, or retitled then renamed, is still known: each pass keeps its record under its current names', async (t) => {
+  const f = await fixture(t, { readers: ['r1@example.com'] });
+  await f.site.write('posts/x.md', postAt('X', '2026-03-05 10:00'));
+  await f.site.write('posts/y.md', postAt('Y', '2026-03-05 10:30'));
+  f.at('2026-03-05T11:00:00Z');
+  await f.pass();
+  assert.equal(f.transport.accepted().length, 2);
+
+  // One change each: X is found by its title and date, Y by its file and slug.
+  await rename(join(f.site.dir, 'posts/x.md'), join(f.site.dir, 'posts/x-renamed.md'));
+  await f.site.write('posts/y.md', postAt('Y, corrected', '2026-03-05 10:30'));
+  f.at('2026-03-05T12:00:00Z');
+  assert.deepEqual((await f.pass()).posts, []);
+
+  // Then the other change: none of the names the post was sent under is left.
+  await f.site.write('posts/x-renamed.md', postAt('X, corrected', '2026-03-05 10:00'));
+  await rename(join(f.site.dir, 'posts/y.md'), join(f.site.dir, 'posts/y-renamed.md'));
+  f.at('2026-03-05T13:00:00Z');
+  assert.deepEqual((await f.pass()).posts, []);
+  const status = (await f.newsletter.mailStatus(await f.posts())).posts;
+  assert.deepEqual([...status.values()].map((item) => item.state), ['sent', 'sent']);
+  assert.equal(f.transport.accepted().length, 2, 'nobody got either post twice');
+});
+
+test('a reader who unsubscribes after being queued is skipped; a permanent failure bounces the reader and records the delivery in the same store change', async (t) => {
+  const f = await fixture(t, { readers: ['gone@example.com', 'left@example.com', 'ok@example.com'] });
+  const store = f.store as MemoryStore;
+  // Spies: every subscriber change the core decides, and every delivery written outside one.
+  const changes: Change<unknown>[] = [];
+  const recordedApart: DeliveryUpdate[] = [];
+  let inChange = false;
+  const { change } = store.subscribers;
+  store.subscribers.change = (key, decide) => {
+    inChange = true;
+    try {
+      // The memory store applies a change synchronously within this call.
+      return change(key, (current) => {
+        const decided = decide(current);
+        changes.push(decided);
+        return decided;
+      });
+    } finally {
+      inChange = false;
+    }
+  };
+  const record = store.deliveries.record;
+  store.deliveries.record = (updates) => {
+    if (!inChange) recordedApart.push(...updates);
+    return record(updates);
+  };
+
+  f.transport.script = perAddress({ 'gone@example.com': [PERMANENT], 'left@example.com': [TEMPORARY, TEMPORARY] });
+  await f.site.write('posts/p.md', postAt('P', '2026-03-05 10:00'));
+  f.at('2026-03-05T11:00:00Z');
+  const first = await f.pass();
+  const key = first.posts[0]!.key;
+  assert.deepEqual(first.bounces, [{ email: 'gone@example.com', reason: '550 No such user' }]);
+  assert.equal(f.transport.tries.filter((item) => item.message.to.address === 'gone@example.com').length, 1, 'a permanent refusal is not retried');
+
+  assert.equal(store.rows.get('gone@example.com')?.status, 'bounced');
+  const bounced = store.log.get(`${key}\0gone@example.com\x000`);
+  assert.deepEqual({ state: bounced?.state, reason: bounced?.reason, attempts: bounced?.attempts }, { state: 'bounced', reason: '550 No such user', attempts: 1 });
+  const bounceChange = changes.find((item) => item.next?.key === 'gone@example.com');
+  assert.equal(bounceChange?.next?.status, 'bounced');
+  assert.deepEqual(
+    bounceChange?.deliveries?.map(({ post, recipient, round, state }) => ({ post, recipient, round, state })),
+    [{ post: key, recipient: 'gone@example.com', round: 0, state: 'bounced' }],
+    'the status and the delivery are one change',
+  );
+  assert.ok(!recordedApart.some((update) => update.recipient === 'gone@example.com'), 'the bounce is not written apart from the status');
+
+  // Queued (refused for now), then unsubscribed before the next pass.
+  assert.equal(store.log.get(`${key}\0left@example.com\x000`)?.state, 'queued');
+  store.subscribers.change = change;
+  await f.newsletter.remove(parseAddress('left@example.com')!, false);
+  f.at('2026-03-05T12:00:00Z');
+  const mark = f.transport.tries.length;
+  const second = await f.pass();
+  assert.equal(f.transport.tries.length, mark, 'nobody is mailed');
+  assert.deepEqual({ skipped: second.posts[0]!.skipped, finished: second.posts[0]!.finished }, { skipped: 1, finished: true });
+  const left = store.log.get(`${key}\0left@example.com\x000`);
+  assert.deepEqual({ state: left?.state, reason: left?.reason }, { state: 'skipped', reason: 'unsubscribed' });
+  assert.equal((await f.newsletter.mailStatus(await f.posts())).posts.get((await f.postNamed('p')).file)?.state, 'sent');
+});
+
+test('a transport that throws mid-send stops the send, keeps what was accepted, and the next pass sends only the rest', async (t) => {
+  const readers = Array.from({ length: 8 }, (_, i) => `r${i + 1}@example.com`);
+  const f = await fixture(t, { readers, maxConnections: 1 });
+  const broken = new HeraldError({ code: 'E_DKIM', message: 'cannot sign the message: the DKIM key is not a private key', hint: 'check smtp.dkim.privateKey' });
+  f.transport.script = (_address, _attempt, call) => (call === 2 ? broken : OK);
+  await f.site.write('posts/p.md', postAt('P', '2026-03-05 10:00'));
+  f.at('2026-03-05T11:00:00Z');
+  await assert.rejects(f.pass(), (error) => error instanceof HeraldError && error.code === 'E_DKIM');
+
+  const first = f.transport.accepted().map(([address]) => address);
+  const thrownAt = f.transport.tries[1]!.message.to.address;
+  assert.ok(first.length > 0, 'messages in flight finish');
+  assert.ok(f.transport.tries.length < readers.length, `no new message is taken after the error (${f.transport.tries.length} tried)`);
+  const store = f.store as MemoryStore;
+  const stateOf = (address: string) => [...store.log.values()].find((row) => row.recipient === address)?.state;
+  for (const address of first) assert.equal(stateOf(address), 'sent', `${address} is recorded as sent`);
+  assert.equal(stateOf(thrownAt), 'queued');
+
+  f.transport.script = () => OK;
+  f.at('2026-03-05T12:00:00Z');
+  const mark = f.transport.tries.length;
+  const second = await f.pass();
+  const rest = f.transport.accepted(mark).map(([address]) => address);
+  assert.deepEqual(rest.sort(), readers.filter((address) => !first.includes(address)));
+  assert.deepEqual({ sent: second.posts[0]!.sent, alreadySent: second.posts[0]!.alreadySent, finished: second.posts[0]!.finished }, { sent: rest.length, alreadySent: first.length, finished: true });
+});
+
+// ---- 9: the lifecycle, pure ----
+
+const T0 = new Date('2026-03-05T12:00:00Z');
+const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
+const ADDRESS = parseAddress('Ann@Example.com')!;
+
+/** A subscriber whose status changed an hour before T0, and who was last sent a confirmation then. */
+function subscriber(status: Status, fields: Partial<Subscriber> = {}): Subscriber {
+  const hourAgo = minutes(-60).toISOString();
+  return { key: ADDRESS.key, email: ADDRESS.email, name: 'Ann', status, topics: ['work'], extra: {}, createdAt: hourAgo, updatedAt: hourAgo, statusAt: hourAgo, confirmSentAt: hourAgo, ...fields };
+}
+
+const EVENTS = {
+  subscribe: { type: 'subscribe', name: 'Stranger', topics: ['other'] },
+  'confirm (link made before the last status change)': { type: 'confirm', issuedAt: minutes(-90) },
+  'confirm (link made after it)': { type: 'confirm', issuedAt: minutes(-30) },
+  unsubscribe: { type: 'unsubscribe' },
+  add: { type: 'add', topics: ['life'] },
+  remove: { type: 'remove', purge: false },
+  purge: { type: 'remove', purge: true },
+  'import as active': { type: 'import', name: 'Imported', status: 'active', topics: [], extra: {} },
+  bounce: { type: 'bounce', reason: '550 No such user' },
+  complain: { type: 'complain', reason: 'abuse report' },
+} satisfies Record<string, SubscriptionEvent>;
+
+type EventName = keyof typeof EVENTS;
+/** The outcome, and the status after it: undefined when nothing is written, null when the row is deleted. */
+type Expected = [Outcome, Status | null | undefined];
+type Current = Status | 'none';
+
+const TABLE: Record<Current, Record<EventName, Expected>> = {
+  none: {
+    subscribe: ['created', 'pending'],
+    'confirm (link made before the last status change)': ['gone', undefined],
+    'confirm (link made after it)': ['gone', undefined],
+    unsubscribe: ['gone', undefined],
+    add: ['added', 'active'],
+    remove: ['gone', undefined],
+    purge: ['gone', undefined],
+    'import as active': ['added', 'active'],
+    bounce: ['unchanged', undefined],
+    complain: ['unchanged', undefined],
+  },
+  pending: {
+    subscribe: ['confirm-again', 'pending'],
+    'confirm (link made before the last status change)': ['confirmed', 'active'],
+    'confirm (link made after it)': ['confirmed', 'active'],
+    unsubscribe: ['unsubscribed', 'unsubscribed'],
+    add: ['updated', 'active'],
+    remove: ['removed', 'unsubscribed'],
+    purge: ['purged', null],
+    'import as active': ['unchanged', undefined],
+    bounce: ['bounced', 'bounced'],
+    complain: ['complained', 'complained'],
+  },
+  active: {
+    subscribe: ['quiet', undefined],
+    'confirm (link made before the last status change)': ['already', undefined],
+    'confirm (link made after it)': ['already', undefined],
+    unsubscribe: ['unsubscribed', 'unsubscribed'],
+    add: ['updated', 'active'],
+    remove: ['removed', 'unsubscribed'],
+    purge: ['purged', null],
+    'import as active': ['unchanged', undefined],
+    bounce: ['bounced', 'bounced'],
+    complain: ['complained', 'complained'],
+  },
+  unsubscribed: {
+    subscribe: ['confirm-again', 'unsubscribed'],
+    'confirm (link made before the last status change)': ['left', undefined],
+    'confirm (link made after it)': ['confirmed', 'active'],
+    unsubscribe: ['already', undefined],
+    add: ['refused', undefined],
+    remove: ['unchanged', undefined],
+    purge: ['purged', null],
+    'import as active': ['unchanged', undefined],
+    bounce: ['unchanged', undefined],
+    complain: ['complained', 'complained'],
+  },
+  bounced: {
+    subscribe: ['quiet', undefined],
+    'confirm (link made before the last status change)': ['blocked', undefined],
+    'confirm (link made after it)': ['blocked', undefined],
+    unsubscribe: ['already', undefined],
+    add: ['refused', undefined],
+    remove: ['unchanged', undefined],
+    purge: ['purged', null],
+    'import as active': ['unchanged', undefined],
+    bounce: ['unchanged', undefined],
+    complain: ['complained', 'complained'],
+  },
+  complained: {
+    subscribe: ['quiet', undefined],
+    'confirm (link made before the last status change)': ['blocked', undefined],
+    'confirm (link made after it)': ['blocked', undefined],
+    unsubscribe: ['already', undefined],
+    add: ['refused', undefined],
+    remove: ['unchanged', undefined],
+    purge: ['purged', null],
+    'import as active': ['unchanged', undefined],
+    bounce: ['unchanged', undefined],
+    complain: ['unchanged', undefined],
+  },
+};
+
+test('the lifecycle: every status meets every event with the outcome and next status the rules give', () => {
+  for (const [current, row] of Object.entries(TABLE) as [Current, Record<EventName, Expected>][]) {
+    for (const [name, [outcome, status]] of Object.entries(row) as [EventName, Expected][]) {
+      const before = current === 'none' ? undefined : subscriber(current);
+      const change = transition(ADDRESS, before, EVENTS[name], T0);
+      const where = `${current} + ${name}`;
+      assert.equal(change.result, outcome, where);
+      assert.equal(change.next === undefined ? undefined : change.next === null ? null : change.next.status, status, where);
+      if (change.next) {
+        assert.equal(change.next.key, ADDRESS.key, where);
+        assert.equal(change.next.statusAt, change.next.status === before?.status ? before.statusAt : T0.toISOString(), `${where}: statusAt moves only with the status`);
+      }
+    }
+  }
+
+  // Complained is final: nothing brings the address back onto the list (a purge forgets it).
+  for (const [name, event] of Object.entries(EVENTS)) {
+    const next = transition(ADDRESS, subscriber('complained'), event, T0).next;
+    assert.ok(next === undefined || next === null || next.status === 'complained', `complained + ${name}`);
+  }
+  // An import never reactivates anyone, whatever status the file claims.
+  for (const current of ['unsubscribed', 'bounced', 'complained', 'pending'] as const) {
+    assert.equal(transition(ADDRESS, subscriber(current), EVENTS['import as active'], T0).next, undefined, `import over ${current}`);
+  }
+  // An import brings its own status, name and topics for a new address.
+  const imported = transition(ADDRESS, undefined, { type: 'import', name: 'Bo', status: 'unsubscribed', topics: ['x'], createdAt: '2020-01-01T00:00:00.000Z', extra: { plan: 'pro' } }, T0).next;
+  assert.deepEqual({ status: imported?.status, name: imported?.name, topics: imported?.topics, createdAt: imported?.createdAt, extra: imported?.extra }, { status: 'unsubscribed', name: 'Bo', topics: ['x'], createdAt: '2020-01-01T00:00:00.000Z', extra: { plan: 'pro' } });
+  // A stranger's subscribe does not rewrite a known address's name or topics.
+  const again = transition(ADDRESS, subscriber('pending'), EVENTS.subscribe, T0).next;
+  assert.deepEqual({ name: again?.name, topics: again?.topics, confirmSentAt: again?.confirmSentAt }, { name: 'Ann', topics: ['work'], confirmSentAt: T0.toISOString() });
+  // Bounces and complaints carry their delivery records whether or not the status changes.
+  const deliveries: DeliveryUpdate[] = [{ post: 'p', round: 0, recipient: ADDRESS.key, state: 'bounced', at: T0.toISOString() }];
+  for (const current of [undefined, subscriber('active'), subscriber('unsubscribed'), subscriber('complained')]) {
+    assert.deepEqual(transition(ADDRESS, current, { type: 'bounce', reason: 'x', deliveries }, T0).deliveries, deliveries);
+  }
+});
+
+test('the lifecycle: at most one confirmation email per address in ten minutes, however many subscribes', () => {
+  const sentAt = (ago: number) => subscriber('pending', { confirmSentAt: minutes(-ago).toISOString() });
+  assert.equal(CONFIRM_INTERVAL_MS, 10 * 60_000);
+  assert.equal(transition(ADDRESS, sentAt(0), EVENTS.subscribe, T0).result, 'throttled');
+  assert.equal(transition(ADDRESS, sentAt(9.99), EVENTS.subscribe, T0).result, 'throttled');
+  assert.equal(transition(ADDRESS, sentAt(9.99), EVENTS.subscribe, T0).next, undefined, 'a throttled subscribe writes nothing');
+  assert.equal(transition(ADDRESS, sentAt(10), EVENTS.subscribe, T0).result, 'confirm-again');
+  assert.equal(transition(ADDRESS, subscriber('unsubscribed', { confirmSentAt: minutes(-5).toISOString() }), EVENTS.subscribe, T0).result, 'throttled');
+  // The first subscribe of an address starts the clock.
+  const created = transition(ADDRESS, undefined, EVENTS.subscribe, T0).next!;
+  assert.equal(transition(ADDRESS, created, EVENTS.subscribe, minutes(1)).result, 'throttled');
+  assert.equal(transition(ADDRESS, created, EVENTS.subscribe, minutes(10)).result, 'confirm-again');
+});
