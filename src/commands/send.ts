@@ -2,7 +2,7 @@ import type { App } from '../app.js';
 import { build } from '../build.js';
 import { readPostCache } from '../cache.js';
 import { formatProblem, HeraldError } from '../errors.js';
-import type { PassReport, SendReport } from '../newsletter/pass.js';
+import { GIVE_UP_MS, type PassReport, type SendReport } from '../newsletter/pass.js';
 import { parseAddress } from '../newsletter/subscriptions.js';
 import { loadPosts } from '../posts/load.js';
 import type { PostMeta } from '../posts/parse.js';
@@ -35,7 +35,7 @@ export function printSendReport(context: CommandContext, report: SendReport): vo
   const { io } = context;
   for (const post of report.posts) {
     const round = post.round ? ` (resend round ${post.round})` : '';
-    const extra = [post.alreadySent ? `${post.alreadySent} already had it` : '', post.skipped ? `${post.skipped} skipped (no longer want it)` : '', post.givenUp ? `${post.givenUp} given up after ${72} hours` : '']
+    const extra = [post.alreadySent ? `${post.alreadySent} already had it` : '', post.skipped ? `${post.skipped} skipped (no longer want it, or had it by a resend)` : '', post.givenUp ? `${post.givenUp} given up after ${GIVE_UP_MS / 3_600_000} hours of refusals` : '']
       .filter(Boolean)
       .map((part) => `, ${part}`)
       .join('');

@@ -140,14 +140,18 @@ async function resendRound(store: Store, key: string): Promise<number> {
   return latest + 1;
 }
 
-/** Everyone a send would reach now, without sending or recording anything. */
+/**
+ * Everyone a send would reach now, without sending or recording anything: for a send, those who
+ * were not sent the post; for a resend, those not yet sent it in the round it would use.
+ */
 export async function plannedRecipients(deps: NewsletterDeps, post: PostMeta, options: { resend?: boolean } = {}): Promise<{ recipients: string[]; alreadySent: number }> {
   const { store, config } = deps;
   const record = new PostIndex(await store.state.posts(), config).find(post);
+  const round = record && options.resend ? await resendRound(store, record.key) : undefined;
   const recipients: string[] = [];
   let alreadySent = 0;
   for await (const page of audience(store, post)) {
-    const had = record && !options.resend ? await store.deliveries.received(record.key, page.map((subscriber) => subscriber.key)) : new Set<string>();
+    const had = record && (!options.resend || round !== undefined) ? await store.deliveries.received(record.key, page.map((subscriber) => subscriber.key), round) : new Set<string>();
     for (const subscriber of page) {
       if (had.has(subscriber.key)) alreadySent++;
       else recipients.push(subscriber.email);
@@ -221,6 +225,10 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
     });
   }
 
+  // A reader still queued in round 0 who was meanwhile sent the post by a resend has had it.
+  const resent = new Set<string>();
+  for (const job of jobs) if (job.round === 0 && (await log.latestRound(job.record.key)) > 0) resent.add(job.record.key);
+
   const report: SendReport = { posts: [...stats.values()], failures: [], bounces: [], warnings: [] };
   if (total) {
     const sender = new Sender(deps, byKey, stats, report, total, options);
@@ -228,9 +236,11 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
       const page = await log.queued(jobs.map((job) => ({ post: job.record.key, round: job.round })), after, PAGE);
       if (!page.length) break;
       after = page.at(-1)!.recipient;
+      const hadIt = new Map<string, Set<string>>();
+      for (const post of resent) hadIt.set(post, await log.received(post, page.map((entry) => entry.recipient)));
       const messages: Message[] = [];
       for (const { recipient, subscriber, deliveries } of page) {
-        const wanted = await sender.dropUnwanted(recipient, subscriber, deliveries);
+        const wanted = await sender.dropUnwanted(recipient, subscriber, deliveries, hadIt);
         if (!subscriber || !wanted.length) continue;
         const oldestFirst = wanted.sort((a, b) => byKey.get(a.post)!.post.date - byKey.get(b.post)!.post.date);
         if (mode === 'digest') messages.push({ subscriber, deliveries: oldestFirst });
@@ -293,13 +303,17 @@ class Sender {
     return this.stopReason;
   }
 
-  /** Deliveries the recipient no longer wants are marked skipped; the rest are returned. */
-  async dropUnwanted(recipient: string, subscriber: Subscriber | undefined, deliveries: Delivery[]): Promise<Delivery[]> {
+  /**
+   * Deliveries the recipient no longer wants, or has had by another round (`hadIt`: post ->
+   * recipients), are marked skipped; the rest are returned.
+   */
+  async dropUnwanted(recipient: string, subscriber: Subscriber | undefined, deliveries: Delivery[], hadIt: Map<string, Set<string>>): Promise<Delivery[]> {
     const at = this.deps.clock.now().toISOString();
     const skip: DeliveryUpdate[] = [];
     const wanted = deliveries.filter((delivery) => {
-      if (subscriber && wantsPost(subscriber, this.jobs.get(delivery.post)!.post.topics)) return true;
-      const reason = !subscriber ? 'removed from the list' : subscriber.status !== 'active' ? subscriber.status : 'no longer follows its topics';
+      const had = delivery.round === 0 && hadIt.get(delivery.post)?.has(recipient);
+      if (!had && subscriber && wantsPost(subscriber, this.jobs.get(delivery.post)!.post.topics)) return true;
+      const reason = had ? 'sent it by a resend' : !subscriber ? 'removed from the list' : subscriber.status !== 'active' ? subscriber.status : 'no longer follows its topics';
       skip.push({ post: delivery.post, round: delivery.round, recipient, state: 'skipped', at, reason });
       this.stats.get(delivery.post)!.skipped++;
       return false;

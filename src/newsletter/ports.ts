@@ -63,8 +63,8 @@ export interface DeliveryLog {
   /** Recipients with queued deliveries of these (post, round) pairs, in key order after `after`, at most `limit` of them. */
   queued(jobs: { post: string; round: number }[], after: string | undefined, limit: number): Promise<QueuedRecipient[]>;
   record(updates: DeliveryUpdate[]): Promise<void>;
-  /** Those of `recipients` who were sent `post` in any round. */
-  received(post: string, recipients: string[]): Promise<Set<string>>;
+  /** Those of `recipients` who were sent `post`: in `round`, or in any round. */
+  received(post: string, recipients: string[], round?: number): Promise<Set<string>>;
   tally(post: string, round: number): Promise<Record<DeliveryState, number>>;
   /** The highest round of a post so far (0 when it has none). */
   latestRound(post: string): Promise<number>;

@@ -287,6 +287,44 @@ for (const [name, open] of STORES) {
     resendIsARound(t, open));
 }
 
+test('a reader still queued in round 0 who is sent the post by a resend meanwhile does not get it again when round 0 is retried', async (t) => {
+  const f = await fixture(t, { readers: ['r1@example.com', 'r2@example.com'] });
+  f.transport.script = perAddress({ 'r2@example.com': [TEMPORARY, TEMPORARY] });
+  await f.site.write('posts/news.md', postAt('News', '2026-03-05 10:00'));
+  f.at('2026-03-05T11:00:00Z');
+  await f.pass();
+  assert.deepEqual(byReader(f.transport.accepted()), { 'r1@example.com': ['news'] });
+  const news = await f.postNamed('news');
+  await sendPost(f.deps, news, { resend: true });
+  assert.deepEqual(byReader(f.transport.accepted()), { 'r1@example.com': ['news', 'news'], 'r2@example.com': ['news'] });
+  f.at('2026-03-05T12:00:00Z');
+  const retry = await f.pass();
+  assert.deepEqual(byReader(f.transport.accepted()), { 'r1@example.com': ['news', 'news'], 'r2@example.com': ['news'] }, 'r2 had it by the resend');
+  assert.deepEqual(
+    retry.posts.map(({ sent, skipped, finished }) => ({ sent, skipped, finished })),
+    [{ sent: 0, skipped: 1, finished: true }],
+  );
+});
+
+test('a dry run of a resend lists who a resend would reach: everyone for a new round, only the rest for an unfinished one', async (t) => {
+  const readers = Array.from({ length: 8 }, (_, i) => `r${i}@example.com`);
+  const f = await fixture(t, { readers, maxConnections: 1 });
+  await f.site.write('posts/news.md', postAt('News', '2026-03-05 10:00'));
+  f.at('2026-03-05T11:00:00Z');
+  await f.pass();
+  const news = await f.postNamed('news');
+  assert.deepEqual((await f.newsletter.plannedRecipients(news, { resend: true })).recipients.sort(), readers);
+  assert.deepEqual(await f.newsletter.plannedRecipients(news), { recipients: [], alreadySent: 8 });
+  const mark = f.transport.tries.length;
+  // One connection: 4 messages in flight, so a stop after the first leaves the rest queued.
+  await sendPost(f.deps, news, { resend: true, stopped: () => f.transport.tries.length - mark >= 1 });
+  const reached = f.transport.accepted(mark).map(([address]) => address);
+  assert.ok(reached.length < 8, `stopped midway (${reached.length})`);
+  const planned = await f.newsletter.plannedRecipients(news, { resend: true });
+  assert.deepEqual(planned.recipients.sort(), readers.filter((address) => !reached.includes(address)));
+  assert.equal(planned.alreadySent, reached.length);
+});
+
 // ---- 3 to 8, against the memory store ----
 
 test('after a switch from each to digest, a reader a failure left behind gets the missing posts in one digest with the new one', async (t) => {

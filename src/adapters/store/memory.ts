@@ -74,7 +74,8 @@ export class MemoryStore implements Store {
         });
       }
     },
-    received: async (post, recipients) => new Set(recipients.filter((recipient) => [...this.log.values()].some((row) => row.post === post && row.recipient === recipient && row.state === 'sent'))),
+    received: async (post, recipients, round) =>
+      new Set(recipients.filter((recipient) => [...this.log.values()].some((row) => row.post === post && row.recipient === recipient && row.state === 'sent' && (round === undefined || row.round === round)))),
     tally: async (post, round) => {
       const counts: Record<DeliveryState, number> = { queued: 0, sent: 0, bounced: 0, skipped: 0, failed: 0 };
       for (const row of this.log.values()) if (row.post === post && row.round === round) counts[row.state]++;

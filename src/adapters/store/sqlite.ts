@@ -233,6 +233,7 @@ export class SqliteStore implements Store {
     const tally = statement('SELECT state, count(*) AS n FROM deliveries WHERE post = ? AND round = ? GROUP BY state');
     const latestRound = statement('SELECT max(round) AS round FROM deliveries WHERE post = ? AND round > 0');
     const received = statement(`SELECT recipient FROM deliveries WHERE post = ? AND state = 'sent' AND recipient IN (SELECT value FROM json_each(?))`);
+    const receivedInRound = statement(`SELECT recipient FROM deliveries WHERE post = ? AND round = ? AND state = 'sent' AND recipient IN (SELECT value FROM json_each(?))`);
     const byProviderId = statement('SELECT * FROM deliveries WHERE provider_id = ? LIMIT 1');
     // One statement per number of jobs in a send (1, or the posts of a digest).
     const queuedStatements = new Map<number, { recipients: Query; rows: Query }>();
@@ -271,7 +272,8 @@ export class SqliteStore implements Store {
         return [...byRecipient.values()];
       },
       record: async (updates) => immediate(() => writeDeliveries(updates)),
-      received: async (post, recipients) => new Set((received.all(post, JSON.stringify(recipients)) as Row[]).map((row) => row.recipient as string)),
+      received: async (post, recipients, round) =>
+        new Set(((round === undefined ? received.all(post, JSON.stringify(recipients)) : receivedInRound.all(post, round, JSON.stringify(recipients))) as Row[]).map((row) => row.recipient as string)),
       tally: async (post, round) => {
         const counts: Record<DeliveryState, number> = { queued: 0, sent: 0, bounced: 0, skipped: 0, failed: 0 };
         for (const row of tally.all(post, round) as Row[]) counts[row.state as DeliveryState] = Number(row.n);
