@@ -1,11 +1,12 @@
 // The newsletter core as its callers see it: commands, web routes and the worker call these and
 // print or answer; the rules live in the modules behind them.
+import { templatesStamp } from '../cache.js';
 import type { Problem } from '../errors.js';
 import type { PostMeta } from '../posts/parse.js';
 import { exportHeader, exportRows, readImport } from './csv.js';
 import { sendWithRetries } from './delivery.js';
 import { buildMessage } from './email/message.js';
-import { personalise, renderConfirmation, renderEmail } from './email/render.js';
+import { personalise, renderConfirmation, renderEmail, type EmailDraft } from './email/render.js';
 import { loadMailTemplates } from './email/templates.js';
 import { emailPostOf, plannedRecipients, runPass, sendPost, type NewsletterDeps, type PassReport, type SendOptions, type SendReport } from './pass.js';
 import type { SendResult } from './ports.js';
@@ -21,6 +22,9 @@ export interface ImportReport {
 }
 
 export class Newsletter {
+  /** The confirmation email, rendered once, while the templates stay as they were. */
+  private confirmation: { stamp: string; draft: Promise<EmailDraft> } | undefined;
+
   constructor(readonly deps: NewsletterDeps) {}
 
   // ---- the subscriber lifecycle ----
@@ -125,7 +129,9 @@ export class Newsletter {
   async sendConfirmation(address: Address): Promise<SendResult> {
     const { config, cwd, clock, secret } = this.deps;
     const now = clock.now();
-    const content = await renderConfirmation(loadMailTemplates(config, cwd, 'confirm'), config, { email: address.email, confirmUrl: confirmUrl(config, address.key, secret, now), days: CONFIRM_DAYS });
+    const stamp = templatesStamp(config);
+    if (this.confirmation?.stamp !== stamp) this.confirmation = { stamp, draft: renderConfirmation(loadMailTemplates(config, cwd, 'confirm'), config, CONFIRM_DAYS) };
+    const content = personalise(await this.confirmation.draft, { name: '', email: address.email, confirmUrl: confirmUrl(config, address.key, secret, now) });
     const message = buildMessage(content, { name: '', email: address.email }, config, `confirm:${now.toISOString()}`, now);
     return sendWithRetries(this.deps.transport(), message, { attempts: 2, backoffMs: this.deps.retry.backoffMs });
   }

@@ -16,11 +16,12 @@ export interface EmailPost {
   topics: string[];
 }
 
-/** What differs from one recipient to the next. */
+/** What differs from one recipient to the next: the link is the unsubscribe or the confirmation link. */
 export interface Recipient {
   name: string;
   email: string;
-  unsubscribeUrl: string;
+  unsubscribeUrl?: string;
+  confirmUrl?: string;
 }
 
 /** A rendered email with a placeholder for each recipient field: personalise() fills them in. */
@@ -34,7 +35,7 @@ export interface EmailDraft {
 // Recipient fields are rendered as these markers, which no escaping, inlining or text conversion
 // alters, and are swapped for each recipient's values: the post is rendered once, not per reader.
 const FIELD = (name: string) => `\uE000${name}\uE001`;
-const FIELDS = { name: FIELD('name'), email: FIELD('email'), unsubscribeUrl: FIELD('unsubscribe') };
+const FIELDS = { name: FIELD('name'), email: FIELD('email'), unsubscribeUrl: FIELD('unsubscribe'), confirmUrl: FIELD('confirm') };
 
 // Gmail clips messages larger than about 102 KB.
 export const CLIP_BYTES = 100 * 1024;
@@ -99,12 +100,16 @@ export function personalise(draft: EmailDraft, recipient: Recipient): { subject:
     text
       .replaceAll(FIELDS.name, escape(recipient.name))
       .replaceAll(FIELDS.email, escape(recipient.email))
-      .replaceAll(FIELDS.unsubscribeUrl, escape(recipient.unsubscribeUrl));
+      .replaceAll(FIELDS.unsubscribeUrl, escape(recipient.unsubscribeUrl ?? ''))
+      .replaceAll(FIELDS.confirmUrl, escape(recipient.confirmUrl ?? ''));
   return { subject: draft.subject, html: fill(draft.html, escapeHtml), text: fill(draft.text, (value) => value) };
 }
 
-/** The email that asks someone to confirm a subscription: templates/confirm.html and confirm.txt. */
-export async function renderConfirmation(templates: MailTemplates, config: Config, to: { email: string; confirmUrl: string; days: number }): Promise<{ subject: string; html: string; text: string }> {
-  const { html, text } = await renderTemplates(templates, { site: config.site, subscriber: { email: to.email }, confirm_url: to.confirmUrl, confirm_days: to.days }, config);
-  return { subject: `Confirm your subscription to ${config.site.title}`, html, text };
+/**
+ * The email that asks someone to confirm a subscription (templates/confirm.html and confirm.txt),
+ * rendered once with markers for the address and the link, like a post's.
+ */
+export async function renderConfirmation(templates: MailTemplates, config: Config, days: number): Promise<EmailDraft> {
+  const { html, text } = await renderTemplates(templates, { site: config.site, subscriber: { email: FIELDS.email }, confirm_url: FIELDS.confirmUrl, confirm_days: days }, config);
+  return { subject: `Confirm your subscription to ${config.site.title}`, html, text, warnings: [] };
 }
