@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import yaml from 'js-yaml';
 import * as v from 'valibot';
 import { HeraldError, type Problem } from './errors.js';
@@ -245,7 +245,8 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
     outbox: resolve(base, value.outbox),
   };
   const dkimKey = value.smtp.dkim && resolve(base, value.smtp.dkim.privateKey);
-  const problems = [...outputProblems(value.output, paths, file, dkimKey, cwd), ...envProblems(env)];
+  const database = resolve(base, value.database.file ?? join(value.state, 'herald.db'));
+  const problems = [...outputProblems(value.output, paths, { config: file, dkimKey, database }, cwd), ...envProblems(env)];
   if (problems.length) throw new HeraldError(problems[0]!, ...problems.slice(1));
   const site = value.site;
   return deepFreeze({
@@ -272,7 +273,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
       rateLimit: value.smtp.rateLimit,
       dkim: value.smtp.dkim && { domain: value.smtp.dkim.domain, selector: value.smtp.dkim.selector, privateKeyFile: resolve(base, value.smtp.dkim.privateKey) },
     },
-    database: { file: resolve(base, value.database.file ?? join(value.state, 'herald.db')) },
+    database: { file: database },
     web: value.web,
     paths,
   });
@@ -286,22 +287,33 @@ const PRIVATE_FOLDERS = ['posts', 'subscribers', 'templates', 'state', 'outbox']
  * unsubscribe secret, drafts or the config (which may hold the SMTP password). `output: .` is
  * the mistake this catches most.
  */
-function outputProblems(written: string, paths: Config['paths'], file: string | undefined, dkimKey: string | undefined, cwd: string): Problem[] {
+function outputProblems(written: string, paths: Config['paths'], files: { config?: string; dkimKey?: string; database: string }, cwd: string): Problem[] {
+  const file = files.config;
   const shownPath = (path: string) => relative(cwd, path) || '.';
+  // Compared as they are on disk: an output that is a symlink to the state folder is the state folder.
+  const real = (path: string) => realPath(path);
+  const output = real(paths.output);
   const overlaps = new Map<'is' | 'is inside' | 'contains', string[]>();
   const add = (relation: 'is' | 'is inside' | 'contains', what: string) => overlaps.set(relation, [...(overlaps.get(relation) ?? []), what]);
   const keys: string[] = [];
+  const reported: string[] = [];
   for (const key of PRIVATE_FOLDERS) {
-    const folder = paths[key];
-    const what = `the ${key} folder (${shownPath(folder)})`;
-    if (folder === paths.output) add('is', what);
-    else if (within(folder, paths.output)) add('is inside', what);
-    else if (within(paths.output, folder)) add('contains', what);
+    const folder = real(paths[key]);
+    const what = `the ${key} folder (${shownPath(paths[key])})`;
+    if (folder === output) add('is', what);
+    else if (within(folder, output)) add('is inside', what);
+    else if (within(output, folder)) add('contains', what);
     else continue;
     keys.push(key);
+    reported.push(folder);
   }
-  if (file && within(paths.output, file)) add('contains', `the config file (${shownPath(file)})`);
-  if (dkimKey && within(paths.output, dkimKey)) add('contains', `the DKIM private key (${shownPath(dkimKey)})`);
+  if (file && within(output, real(file))) add('contains', `the config file (${shownPath(file)})`);
+  if (files.dkimKey && within(output, real(files.dkimKey))) add('contains', `the DKIM private key (${shownPath(files.dkimKey)})`);
+  const database = real(files.database);
+  if (within(output, database) && !reported.some((folder) => within(folder, database))) {
+    add('contains', `the database (${shownPath(files.database)})`);
+    keys.push('database');
+  }
   if (!overlaps.size) return [];
   // The output key's line; when output is the default, the line of the key it collides with.
   const text = file ? readText(file) : '';
@@ -324,6 +336,16 @@ function readText(file: string): string {
     return readFileSync(file, 'utf8');
   } catch {
     return '';
+  }
+}
+
+/** The path with every symlink on the way resolved, as far as it exists. */
+function realPath(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(realPath(parent), basename(path));
   }
 }
 

@@ -117,6 +117,22 @@ test('an output folder that is, holds or sits in a private folder is refused, na
   }
 });
 
+test('output may not hold the database, nor reach a private folder through a symlink', async (t) => {
+  const site = await makeSite(t, { 'a.md': post() }, `${SITE_CONFIG}database:\n  file: public/herald.db\n`);
+  const result = await site.run('check');
+  assert.equal(result.code, 1);
+  assert.match(result.err, /herald\.config\.yml:8: "output" "public" contains the database \(public\/herald\.db\)/);
+  assert.equal(existsSync(join(site.dir, 'public')), false, 'nothing was made');
+
+  const linked = await makeSite(t, { 'a.md': post() }, `${SITE_CONFIG}output: linkout\n`);
+  const { mkdir, symlink } = await import('node:fs/promises');
+  await mkdir(join(linked.dir, '.herald'));
+  await symlink(join(linked.dir, '.herald'), join(linked.dir, 'linkout'));
+  const viaLink = await linked.run('check');
+  assert.equal(viaLink.code, 1);
+  assert.match(viaLink.err, /"output" "linkout" is the state folder \(\.herald\)/);
+});
+
 test('output left at its default is checked too, pointing at the key it collides with', async (t) => {
   const site = await makeSite(t, {}, `${SITE_CONFIG}state: public/.herald\n`);
   const result = await site.run('check');

@@ -89,3 +89,14 @@ test('herald preview writes the HTML and text of a post email and prints their p
   assert.equal(missing.code, 2);
   assert.match(missing.err, /no post with slug or file "helo"/);
 });
+
+test('personalising takes values literally: "$&" or "$`" in an address or a name is not expanded', async (t) => {
+  const site = await makeSite(t);
+  const cfg = config(site.dir);
+  const draft = await renderEmail([emailPost()], loadMailTemplates(cfg, site.dir), cfg);
+  const email = personalise(draft, { name: 'A $& B', email: "tom$&jerry$`$'@example.com", unsubscribeUrl: 'https://example.com/u?t=$&' });
+  assert.match(email.text, /as tom\$&jerry\$`\$'@example\.com\./);
+  assert.match(email.text, /Unsubscribe: https:\/\/example\.com\/u\?t=\$&\n$/);
+  assert.doesNotMatch(email.html + email.text, /\uE000|\uE001/);
+  assert.ok(email.html.length < draft.html.length + 200, 'nothing was duplicated');
+});

@@ -96,12 +96,14 @@ export async function renderEmail(posts: EmailPost[], templates: MailTemplates, 
 
 /** The draft with one recipient's values in place of the markers. */
 export function personalise(draft: EmailDraft, recipient: Recipient): { subject: string; html: string; text: string } {
+  // Replacement functions, not strings: an address or a name may hold "$&" or "$`", which a
+  // replacement string would expand.
   const fill = (text: string, escape: (value: string) => string) =>
     text
-      .replaceAll(FIELDS.name, escape(recipient.name))
-      .replaceAll(FIELDS.email, escape(recipient.email))
-      .replaceAll(FIELDS.unsubscribeUrl, escape(recipient.unsubscribeUrl ?? ''))
-      .replaceAll(FIELDS.confirmUrl, escape(recipient.confirmUrl ?? ''));
+      .replaceAll(FIELDS.name, () => escape(recipient.name))
+      .replaceAll(FIELDS.email, () => escape(recipient.email))
+      .replaceAll(FIELDS.unsubscribeUrl, () => escape(recipient.unsubscribeUrl ?? ''))
+      .replaceAll(FIELDS.confirmUrl, () => escape(recipient.confirmUrl ?? ''));
   return { subject: draft.subject, html: fill(draft.html, escapeHtml), text: fill(draft.text, (value) => value) };
 }
 
