@@ -79,3 +79,25 @@ test('in a real browser: open the archive, subscribe, confirm from the email, un
   assert.equal((await subscriber())?.status, 'unsubscribed');
   worker.kill('SIGTERM');
 });
+
+test('in a real browser: the archive opened by another name than site.url (127.0.0.1 for localhost) still subscribes through its form', async (t) => {
+  const port = await freePort();
+  const site = await makeSite(t, { 'hello.md': post({ title: 'Hello', date: '2026-01-01' }) }, `site:\n  title: Named News\n  url: http://localhost:${port}/\nschedule: "0 0 1 1 *"\n`);
+  const worker = spawn(process.execPath, [BUILT_CLI, 'start', '--port', String(port)], { cwd: site.dir });
+  let log = '';
+  worker.stdout.on('data', (data) => (log += data));
+  worker.stderr.on('data', (data) => (log += data));
+  t.after(() => worker.kill('SIGKILL'));
+  await until(() => (/next pass at/.test(log) ? true : undefined), 15_000, 'the worker');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const blocked: string[] = [];
+  page.on('console', (message) => blocked.push(message.text()));
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.fill('form.subscribe input[name=email]', 'named@example.com');
+  await page.click('form.subscribe button[type=submit]');
+  await page.waitForLoadState();
+  assert.match(await page.locator('body').innerText(), /confirmation link is on its way/, blocked.join('\n'));
+  worker.kill('SIGTERM');
+});

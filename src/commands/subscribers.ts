@@ -17,7 +17,11 @@ export async function addSubscriber(context: CommandContext, email: string, opti
     const outcome = await newsletter.add(address, { name: options.name?.trim(), topics: options.topics === undefined ? undefined : parseTopicList(options.topics) });
     if (outcome === 'refused') {
       const status = (await newsletter.get(address.key))?.status;
-      context.io.err(`herald: ${address.email} is ${status}; herald does not re-add them (they can subscribe again themselves through the form)`);
+      context.io.err(
+        status === 'complained'
+          ? `herald: ${address.email} marked a message as spam; herald never mails them again`
+          : `herald: ${address.email} is ${status}; herald does not re-add them (they can subscribe again themselves, through the form and its confirmation link)`,
+      );
       return 1;
     }
     context.io.out(`${outcome} ${address.email}`);
@@ -32,6 +36,10 @@ export async function removeSubscriber(context: CommandContext, email: string, o
     if (outcome === 'gone') {
       context.io.err(`herald: ${address.email} is not on the list`);
       return 1;
+    }
+    if (outcome === 'unchanged') {
+      context.io.out(`${address.email} is ${(await newsletter.get(address.key))?.status}: left as it is (nothing is sent to it)`);
+      return 0;
     }
     context.io.out(outcome === 'purged' ? `deleted ${address.email} and what was sent to them` : `unsubscribed ${address.email}`);
     return 0;

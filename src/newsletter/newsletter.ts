@@ -34,20 +34,22 @@ export class Newsletter {
     return applyEvent(this.deps.store.subscribers, this.deps.clock, address, { type: 'subscribe', name, topics });
   }
 
-  async confirm(token: string): Promise<{ outcome: Outcome | 'invalid' | 'expired'; email?: string }> {
+  /** A confirmation link used, with the name and topics the owner of the mailbox left on its page. */
+  async confirm(token: string, fields: { name?: string; topics?: string[] } = {}): Promise<{ outcome: Outcome | 'invalid' | 'expired'; email?: string }> {
     const verdict = verifyConfirmToken(token, this.deps.secret, this.deps.clock.now());
     if (typeof verdict === 'string') return { outcome: verdict };
     const current = await this.deps.store.subscribers.get(verdict.key);
     const address = { key: verdict.key, email: current?.email ?? verdict.key };
-    const outcome = await applyEvent(this.deps.store.subscribers, this.deps.clock, address, { type: 'confirm', issuedAt: verdict.issuedAt });
+    const outcome = await applyEvent(this.deps.store.subscribers, this.deps.clock, address, { type: 'confirm', issuedAt: verdict.issuedAt, ...fields });
     return { outcome, email: address.email };
   }
 
-  /** Who a confirmation link is for, without using it (the page a GET shows); 'invalid' or 'expired' otherwise. */
-  async confirmTarget(token: string): Promise<Address | 'invalid' | 'expired'> {
+  /** Who a confirmation link is for (with the name and topics on record), without using it: the page a GET shows. */
+  async confirmTarget(token: string): Promise<(Address & { name: string; topics: string[] }) | 'invalid' | 'expired'> {
     const verdict = verifyConfirmToken(token, this.deps.secret, this.deps.clock.now());
     if (typeof verdict === 'string') return verdict;
-    return { key: verdict.key, email: (await this.deps.store.subscribers.get(verdict.key))?.email ?? verdict.key };
+    const current = await this.deps.store.subscribers.get(verdict.key);
+    return { key: verdict.key, email: current?.email ?? verdict.key, name: current?.name ?? '', topics: current?.topics ?? [] };
   }
 
   /** Who an unsubscribe link is for, without using it; undefined for one herald did not make. */

@@ -343,7 +343,8 @@ class Sender {
       return;
     }
     if (result.permanent) {
-      this.failuresInARow = 0;
+      // Counted too: a server that refuses every address is more likely broken than the list.
+      this.refusedInARow(result.reason);
       // The subscriber's new status and the delivery's fate commit together.
       await applyEvent(store.subscribers, clock, subscriber, { type: 'bounce', reason: result.reason, deliveries: outcome('bounced', { reason: result.reason }) });
       count('bounced');
@@ -354,8 +355,12 @@ class Sender {
     await store.deliveries.record(outcome(givenUp ? 'failed' : 'queued', { reason: result.reason }));
     count(givenUp ? 'givenUp' : 'failed');
     if (this.report.failures.length < NAMED) this.report.failures.push({ email: subscriber.email, reason: result.reason });
+    this.refusedInARow(result.reason);
+  }
+
+  private refusedInARow(reason?: string): void {
     if (++this.failuresInARow >= FAILURES_IN_A_ROW && !this.stopReason) {
-      this.stopReason = `${FAILURES_IN_A_ROW} messages in a row were refused (last: ${result.reason}); the rest stays queued for the next pass`;
+      this.stopReason = `${FAILURES_IN_A_ROW} messages in a row were refused${reason ? ` (last: ${reason})` : ''}; the rest stays queued for the next pass`;
     }
   }
 

@@ -21,8 +21,8 @@ export const CONFIRM_INTERVAL_MS = 10 * 60_000;
 export type SubscriptionEvent =
   /** The public form: anyone may send it, for any address. */
   | { type: 'subscribe'; name: string; topics: string[] }
-  /** A confirmation link, made at `issuedAt`, was used. */
-  | { type: 'confirm'; issuedAt: Date }
+  /** A confirmation link, made at `issuedAt`, was used, with the name and topics its page showed (the mailbox's owner may correct them). */
+  | { type: 'confirm'; issuedAt: Date; name?: string; topics?: string[] }
   | { type: 'unsubscribe' }
   /** The writer adds someone by hand: active at once. */
   | { type: 'add'; name?: string; topics?: string[] }
@@ -42,11 +42,11 @@ export type Outcome =
   | 'already'
   | 'gone' // confirm or unsubscribe: no such subscriber (purged)
   | 'left' // confirm: unsubscribed after the link was made
-  | 'blocked' // confirm or add: bounced or complained
+  | 'blocked' // confirm: complained, or bounced after the link was made
   | 'unsubscribed'
   | 'added'
   | 'updated'
-  | 'refused' // add: unsubscribed, bounced or complained; the writer does not override the reader
+  | 'refused' // add: unsubscribed or complained; the writer does not override the reader
   | 'removed'
   | 'purged'
   | 'unchanged'
@@ -87,10 +87,11 @@ export function transition(address: Address, current: Subscriber | undefined, ev
   switch (event.type) {
     case 'subscribe': {
       if (!current) return { next: fresh('pending', { name: event.name, topics: event.topics, confirmSentAt: at }), result: 'created' };
-      // Active: nothing to do. Bounced: the link could not arrive. Complained: never mailed again.
-      if (current.status === 'active' || current.status === 'bounced' || current.status === 'complained') return { result: 'quiet' };
-      // Pending or unsubscribed: another link, but not more than one per interval, and a stranger
-      // cannot rewrite the name or topics of someone else's address; status waits for the link.
+      // Active: nothing to do. Complained: never mailed again.
+      if (current.status === 'active' || current.status === 'complained') return { result: 'quiet' };
+      // Pending, unsubscribed or bounced: another link (a click on it is the proof a bounced
+      // mailbox works again), but not more than one per interval; a stranger cannot rewrite the
+      // name or topics of someone else's address, and the status waits for the link.
       const last = current.confirmSentAt ? Date.parse(current.confirmSentAt) : -Infinity;
       if (now.getTime() - last < CONFIRM_INTERVAL_MS) return { result: 'throttled' };
       return { next: { ...current, confirmSentAt: at, updatedAt: at }, result: 'confirm-again' };
@@ -98,10 +99,13 @@ export function transition(address: Address, current: Subscriber | undefined, ev
     case 'confirm': {
       if (!current) return { result: 'gone' };
       if (current.status === 'active') return { result: 'already' };
-      if (current.status === 'bounced' || current.status === 'complained') return { result: 'blocked' };
-      // A link made before the reader unsubscribed must not bring them back.
-      if (current.status === 'unsubscribed' && event.issuedAt.getTime() < Date.parse(current.statusAt)) return { result: 'left' };
-      return { next: withStatus(current, 'active'), result: 'confirmed' };
+      if (current.status === 'complained') return { result: 'blocked' };
+      // A link made before the reader unsubscribed (or the mailbox bounced) must not bring them back.
+      const older = event.issuedAt.getTime() < Date.parse(current.statusAt);
+      if (current.status === 'unsubscribed' && older) return { result: 'left' };
+      if (current.status === 'bounced' && older) return { result: 'blocked' };
+      const fields = { ...(event.name !== undefined ? { name: event.name } : {}), ...(event.topics !== undefined ? { topics: event.topics } : {}) };
+      return { next: withStatus(current, 'active', fields), result: 'confirmed' };
     }
     case 'unsubscribe': {
       if (!current) return { result: 'gone' };
@@ -111,7 +115,9 @@ export function transition(address: Address, current: Subscriber | undefined, ev
     case 'add': {
       const fields = { ...(event.name !== undefined ? { name: event.name } : {}), ...(event.topics !== undefined ? { topics: event.topics } : {}) };
       if (!current) return { next: fresh('active', fields), result: 'added' };
-      if (current.status !== 'active' && current.status !== 'pending') return { result: 'refused' };
+      // The reader's choice (unsubscribed) and a spam complaint are theirs; a bounce is the mail
+      // system's, and the writer may know the mailbox works again.
+      if (current.status === 'unsubscribed' || current.status === 'complained') return { result: 'refused' };
       return { next: withStatus(current, 'active', fields), result: 'updated' };
     }
     case 'remove': {

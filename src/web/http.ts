@@ -1,12 +1,19 @@
 // What every response of herald's web side shares, whichever module answers it.
 
-export const SECURITY_HEADERS = {
-  'Content-Security-Policy': "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
-  'Cross-Origin-Opener-Policy': 'same-origin',
-};
+/**
+ * The headers on every answer. Forms may post to this server and to site.url's origin: the
+ * archive's subscribe form posts to site.url, which is a different origin when the site is opened
+ * by another name (127.0.0.1 for localhost) or served from a static host.
+ */
+export function securityHeaders(siteUrl: string): Record<string, string> {
+  return {
+    'Content-Security-Policy': `default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; form-action 'self' ${new URL(siteUrl).origin}; base-uri 'none'; frame-ancestors 'none'`,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'X-Frame-Options': 'DENY',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+  };
+}
 
 /** A request answered with a 4xx status and a message for the reader; the server renders the page. */
 export class HttpError extends Error {

@@ -32,7 +32,7 @@ input { font: inherit; padding: .4rem; width: 100%; box-sizing: border-box; marg
 </style>
 </head>
 <body>
-<p><a href="/">${site}</a></p>
+<p><a href="${escapeHtml(config.site.url)}">${site}</a></p>
 <h1>${escapeHtml(title)}</h1>
 ${body}
 </body>

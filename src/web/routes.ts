@@ -35,7 +35,7 @@ export async function unsubscribeRoute(context: RouteContext, request: IncomingM
   if (method === 'GET' || method === 'HEAD') {
     const address = await newsletter.unsubscribeTarget(token);
     if (!address) throw new HttpError(400, BAD_UNSUBSCRIBE);
-    const action = `/unsubscribe?token=${encodeURIComponent(token)}`;
+    const action = `unsubscribe?token=${encodeURIComponent(token)}`;
     return context.send(
       response,
       200,
@@ -84,12 +84,16 @@ export async function subscribeRoute(context: RouteContext, request: IncomingMes
 const CONFIRM_PAGES: Partial<Record<Outcome, [title: string, body: (email: string, site: string) => string]>> = {
   confirmed: ['You are subscribed', (email, site) => `<p>New posts from ${site} will come to <strong>${email}</strong>.</p>`],
   already: ['You are subscribed', (email, site) => `<p><strong>${email}</strong> already gets ${site}.</p>`],
-  gone: ['Not on the list', (email) => `<p><strong>${email}</strong> is no longer on the list, so this link cannot confirm it. <a href="/subscribe">Subscribe again</a> to get a new link.</p>`],
-  left: ['You unsubscribed', (email) => `<p><strong>${email}</strong> unsubscribed after this link was sent, so it no longer subscribes you. <a href="/subscribe">Subscribe again</a> if you changed your mind.</p>`],
+  gone: ['Not on the list', (email) => `<p><strong>${email}</strong> is no longer on the list, so this link cannot confirm it. <a href="subscribe">Subscribe again</a> to get a new link.</p>`],
+  left: ['You unsubscribed', (email) => `<p><strong>${email}</strong> unsubscribed after this link was sent, so it no longer subscribes you. <a href="subscribe">Subscribe again</a> if you changed your mind.</p>`],
   blocked: ['Cannot subscribe', (email) => `<p>Mail to <strong>${email}</strong> bounced or was reported as spam, so nothing is sent to it any more. Write to the editor if this is a mistake.</p>`],
 };
 
-/** GET shows a page with a button and changes nothing (link scanners follow links); only the POST confirms. */
+/**
+ * GET shows a page with a button and changes nothing (link scanners follow links); only its POST
+ * confirms. The page shows the name and topics on record, which a stranger may have typed: the
+ * owner of the mailbox, the one holding the link, can correct them before confirming.
+ */
 export async function confirmRoute(context: RouteContext, request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
   const { config, newsletter, shell } = context;
   const method = request.method ?? 'GET';
@@ -104,13 +108,22 @@ export async function confirmRoute(context: RouteContext, request: IncomingMessa
       page(
         shell,
         'Confirm your subscription',
-        `<p>Send ${escapeHtml(config.site.title)} to <strong>${escapeHtml(target.email)}</strong>?</p><form method="post" action="/confirm"><input type="hidden" name="token" value="${escapeHtml(token)}"><button type="submit">Confirm</button></form>`,
+        `<p>Send ${escapeHtml(config.site.title)} to <strong>${escapeHtml(target.email)}</strong>?</p>
+<form method="post" action="confirm"><input type="hidden" name="token" value="${escapeHtml(token)}">
+<label>Name (optional) <input type="text" name="name" maxlength="200" value="${escapeHtml(target.name)}"></label>
+<label>Topics (optional, comma-separated; empty means every post) <input type="text" name="topics" value="${escapeHtml(target.topics.join(', '))}"></label>
+<button type="submit">Confirm</button></form>`,
       ),
     );
   }
   if (method !== 'POST') throw new HttpError(405, 'Use GET or POST.');
-  const token = new URLSearchParams(await context.readBody(request)).get('token') ?? url.searchParams.get('token') ?? '';
-  const { outcome, email = '' } = await newsletter.confirm(token);
+  const form = new URLSearchParams(await context.readBody(request));
+  const token = form.get('token') ?? url.searchParams.get('token') ?? '';
+  const fields = {
+    ...(form.has('name') ? { name: cleanText(form.get('name') ?? '', 200) } : {}),
+    ...(form.has('topics') ? { topics: parseTopicList(form.get('topics') ?? '').slice(0, 20) } : {}),
+  };
+  const { outcome, email = '' } = await newsletter.confirm(token, fields);
   if (outcome === 'invalid') throw new HttpError(400, 'This confirmation link is not valid.');
   if (outcome === 'expired') throw new HttpError(400, 'This confirmation link has expired: subscribe again to get a new one.');
   if (outcome === 'confirmed') context.log?.(`confirmed ${email}`);
@@ -119,7 +132,7 @@ export async function confirmRoute(context: RouteContext, request: IncomingMessa
 }
 
 function subscribeForm(config: Config, email = ''): string {
-  return `<form method="post" action="/subscribe">
+  return `<form method="post" action="subscribe">
 <label>Email <input type="email" name="email" required value="${escapeHtml(email)}"></label>
 <label>Name (optional) <input type="text" name="name" maxlength="200"></label>
 <label>Topics (optional, comma-separated; empty means every post) <input type="text" name="topics"></label>

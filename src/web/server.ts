@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Config } from '../config.js';
 import type { Newsletter } from '../newsletter/newsletter.js';
 import { escapeHtml } from '../text.js';
-import { HttpError, SECURITY_HEADERS } from './http.js';
+import { HttpError, securityHeaders } from './http.js';
 import { page, pageShell } from './pages.js';
 import { clientAddress, createRateLimiter, limitKey, trustedProxies } from './rate-limit.js';
 import { confirmRoute, subscribeRoute, unsubscribeRoute, type RouteContext } from './routes.js';
@@ -25,8 +25,9 @@ export function createWebServer(options: WebOptions): Server {
   const limiter = createRateLimiter({ limit: config.web.subscribeLimit, windowMs: 60_000, maxKeys: 10_000 });
   const trusted = trustedProxies(config.web.trustProxy);
 
+  const security = securityHeaders(config.site.url);
   const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
-    response.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
+    response.writeHead(status, { ...security, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
     response.end(response.req.method === 'HEAD' ? undefined : body);
   };
 
@@ -48,7 +49,7 @@ export function createWebServer(options: WebOptions): Server {
     if (url.pathname === '/subscribe') return subscribeRoute(routes, request, response);
     if (url.pathname === '/confirm') return confirmRoute(routes, request, response, url);
     if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'This address only answers GET.');
-    return serveStatic(request, response, url.pathname, config.paths.output);
+    return serveStatic(request, response, url.pathname, config.paths.output, security);
   };
 
   const server = createServer(TIMEOUTS, (request, response) => {

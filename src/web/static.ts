@@ -3,7 +3,7 @@ import type { Stats } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, relative, sep } from 'node:path';
-import { HttpError, SECURITY_HEADERS } from './http.js';
+import { HttpError } from './http.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.xml': 'application/xml; charset=utf-8',
@@ -104,7 +104,7 @@ async function cachedFile(path: string, size: number, mtimeMs: number): Promise<
  * Answers a GET or HEAD for `pathname` from `outputDir`, with ETag, Last-Modified and 304s. Throws
  * HttpError 400 for an address that cannot be decoded, 404 for anything not servable.
  */
-export async function serveStatic(request: IncomingMessage, response: ServerResponse, pathname: string, outputDir: string): Promise<void> {
+export async function serveStatic(request: IncomingMessage, response: ServerResponse, pathname: string, outputDir: string, security: Record<string, string>): Promise<void> {
   const segments = staticSegments(pathname);
   const known = await realRoot(outputDir, false);
   let found = known === undefined ? undefined : await resolveFile(segments, outputDir, known);
@@ -117,7 +117,7 @@ export async function serveStatic(request: IncomingMessage, response: ServerResp
   const { body, etag } = await cachedFile(path, info.size, info.mtimeMs);
   const lastModified = new Date(Math.floor(info.mtimeMs / 1000) * 1000);
   const headers = {
-    ...SECURITY_HEADERS,
+    ...security,
     // By the name asked for, not the symlink's target: that is the name the reader sees.
     'Content-Type': FEED_TYPES[name] ?? CONTENT_TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream',
     ETag: etag,

@@ -88,6 +88,19 @@ test('a 4xx reply is retried; a 5xx reply bounces that address and the rest go o
   assert.equal(list.find((row) => row.email === 'nobody@example.com')?.status, 'bounced');
 });
 
+test('a relay that refuses every recipient for a reason about the sender bounces nobody, and the send stops itself', async (t) => {
+  const sink = await startSmtpSink({ reply: () => smtpError(554, '5.7.1 Relay access denied') });
+  t.after(() => sink.close());
+  const readers = Array.from({ length: 120 }, (_, i): [string] => [`r${i}@example.com`]);
+  const { site, env } = await siteWithSink(t, sink, { 'p.md': post({ title: 'P' }) }, readers);
+  const result = await herald(site, env, 'send', 'p');
+  assert.equal(result.code, 1);
+  assert.match(result.out, /p: 0 sent, \d+ failed, 0 bounced/);
+  assert.match(result.err, /the send stopped early: 50 messages in a row were refused \(last: 554 5\.7\.1 Relay access denied\)/);
+  const list = JSON.parse((await herald(site, env, 'subscribers', 'list', '--json')).out) as { status: string }[];
+  assert.ok(list.every((row) => row.status === 'active'), 'nobody was marked bounced');
+});
+
 test('an address that keeps failing with 4xx is left due and the pass exits 1', async (t) => {
   const sink = await startSmtpSink({ reply: (to) => (to === 'full@example.com' ? smtpError(452, 'Mailbox full') : undefined) });
   t.after(() => sink.close());

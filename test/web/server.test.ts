@@ -107,7 +107,7 @@ test('unsubscribe: a page with one button that changes nothing; the one-click PO
   const token = signToken('unsubscribe', 'ann@example.com', SECRET);
   const page = await fetch(`${base}/unsubscribe?token=${token}`);
   assert.equal(page.status, 200);
-  assert.match(await page.text(), /<form method="post" action="\/unsubscribe\?token=[^"]+"><button type="submit">Unsubscribe<\/button><\/form>/);
+  assert.match(await page.text(), /<form method="post" action="unsubscribe\?token=[^"]+"><button type="submit">Unsubscribe<\/button><\/form>/);
   assert.equal((await fetch(`${base}/unsubscribe?token=${token}`, { method: 'HEAD' })).status, 200);
   assert.equal(await status('ann@example.com'), 'active', 'GET and HEAD change nothing');
   // The RFC 8058 request a mail provider sends.
@@ -170,7 +170,7 @@ test('subscribe requests from one client are rate limited; the limit does not to
 test('double opt-in: a pending subscriber and a confirmation email from the templates; GET and HEAD on the link change nothing, the button confirms', async (t) => {
   const { base, sink, status, app } = await serve(t);
   const formPage = await fetch(`${base}/subscribe`);
-  assert.match(await formPage.text(), /<form method="post" action="\/subscribe">/);
+  assert.match(await formPage.text(), /<form method="post" action="subscribe">/);
   const response = await fetch(`${base}/subscribe`, form({ email: 'New.Reader@example.com', name: 'New <b>Reader</b>\u0007\u202E', topics: 'work, life' }));
   assert.equal(response.status, 200);
   assert.match(await response.text(), /If <strong>New\.Reader@example\.com<\/strong> can subscribe, a message with a confirmation link is on its way/);
@@ -192,7 +192,9 @@ test('double opt-in: a pending subscriber and a confirmation email from the temp
   const page = await fetch(`${base}/confirm?token=${token}`);
   assert.equal(page.status, 200);
   const html = await page.text();
-  assert.match(html, /<form method="post" action="\/confirm"><input type="hidden" name="token" value="[^"]+"><button type="submit">Confirm<\/button><\/form>/);
+  assert.match(html, /<form method="post" action="confirm"><input type="hidden" name="token" value="[^"]+">/);
+  assert.match(html, /<input type="text" name="name" maxlength="200" value="New &lt;b&gt;Reader&lt;\/b&gt;">/);
+  assert.match(html, /<input type="text" name="topics" value="work, life">/);
   assert.equal((await fetch(`${base}/confirm?token=${token}`, { method: 'HEAD' })).status, 200);
   assert.equal(await status('new.reader@example.com'), 'pending', 'a link scanner following the link confirms nothing');
 
@@ -243,6 +245,17 @@ test('50 sources behind a trusted proxy asking for one victim send it one confir
   assert.deepEqual(statuses, Array(50).fill(200), 'each source is its own client');
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(sink.received.length, 1);
+});
+
+test('the owner of the mailbox corrects, on the confirmation page, the name and topics a stranger typed first', async (t) => {
+  const { base, app, sink } = await serve(t);
+  await fetch(`${base}/subscribe`, form({ email: 'victim@example.com', name: 'URGENT verify your account at evil.example', topics: 'nonexistent' }));
+  await until(() => sink.received.length === 1);
+  const token = decodeURIComponent(confirmLink(sink));
+  assert.match(await (await fetch(`${base}/confirm?token=${token}`)).text(), /value="URGENT verify your account at evil\.example"/);
+  await fetch(`${base}/confirm`, form({ token, name: 'Victor', topics: '' }));
+  const victim = await app.newsletter.get('victim@example.com');
+  assert.deepEqual({ status: victim?.status, name: victim?.name, topics: victim?.topics }, { status: 'active', name: 'Victor', topics: [] });
 });
 
 test('a stranger cannot change a pending subscriber, nor bring back one who unsubscribed without their click', async (t) => {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { HttpError } from '../../src/web/http.js';
+import { HttpError, securityHeaders } from '../../src/web/http.js';
 import { serveStatic, staticSegments } from '../../src/web/static.js';
 
 /** A temp folder with the given files (text) and symlinks (absolute targets), removed when the test ends. */
@@ -28,7 +28,7 @@ async function link(target: string, path: string): Promise<void> {
 async function serve(t: TestContext, output: string): Promise<(path: string, headers?: Record<string, string>) => Promise<{ status: number; body: string; headers: IncomingHttpHeaders }>> {
   const server = createServer((req, res) => {
     // The raw request path, as a client sent it: fetch() would normalise %2e%2e away first.
-    serveStatic(req, res, (req.url ?? '/').split('?')[0]!, output).catch((error: unknown) => {
+    serveStatic(req, res, (req.url ?? '/').split('?')[0]!, output, securityHeaders('http://localhost:8080/')).catch((error: unknown) => {
       res.writeHead(error instanceof HttpError ? error.status : 500);
       res.end(error instanceof HttpError ? error.message : String(error));
     });
