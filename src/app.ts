@@ -120,7 +120,11 @@ export async function checkMailSetup(config: Config, cwd: string, env: NodeJS.Pr
     const file = config.database.file;
     if (existsSync(file)) {
       const store = openSqliteStore(file, { shown: relative(cwd, file) || file });
-      await store.close();
+      try {
+        await store.verify();
+      } finally {
+        await store.close();
+      }
       return;
     }
     const csv = join(config.paths.subscribers, 'subscribers.csv');

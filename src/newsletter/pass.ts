@@ -322,8 +322,13 @@ class Sender {
     return wanted;
   }
 
-  async send({ subscriber, deliveries }: Message): Promise<void> {
+  async send(queued: Message): Promise<void> {
     const { config, clock, store, secret, retry } = this.deps;
+    // Read again at its turn: an unsubscribe made while the send runs (pages are read ahead, and
+    // a rate-limited send takes hours) is honoured before the message goes out.
+    const subscriber = await store.subscribers.get(queued.subscriber.key);
+    const deliveries = await this.dropUnwanted(queued.subscriber.key, subscriber, queued.deliveries, new Map());
+    if (!subscriber || !deliveries.length) return;
     const draft = await this.draftFor(deliveries.map((delivery) => delivery.post));
     const unsubscribe = unsubscribeUrl(config, subscriber.key, secret);
     const content = personalise(draft, { name: subscriber.name, email: subscriber.email, unsubscribeUrl: unsubscribe });

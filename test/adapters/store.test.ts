@@ -32,6 +32,27 @@ test('an unreadable database is an error naming the file and what to do, never a
   assert.equal(sink.received.length, 0);
 });
 
+test('a database damaged inside, not in its header, is the same clear error wherever it is met; check finds it first', async (t) => {
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const site = await makeSite(t, { 'p.md': post({ title: 'P' }) }, CONFIG);
+  const rows = Array.from({ length: 20_000 }, (_, i) => `reader${i}@example.com,Reader ${i}`).join('\n');
+  await writeFile(join(site.dir, 'list.csv'), `email,name\n${rows}\n`);
+  assert.equal((await herald(site.dir, {}, 'subscribers', 'import', 'list.csv')).code, 0);
+  const { open, stat } = await import('node:fs/promises');
+  const { size } = await stat(join(site.dir, '.herald/herald.db'));
+  const handle = await open(join(site.dir, '.herald/herald.db'), 'r+');
+  for (let offset = 16_384; offset < size - 8192; offset += 32_768) await handle.write(Buffer.alloc(3000, 0x5a), 0, 3000, offset);
+  await handle.close();
+  for (const args of [['check'], ['subscribers', 'list'], ['subscribers', 'export'], ['send', 'p']]) {
+    const result = await herald(site.dir, { HERALD_SMTP_URL: sink.url }, ...args);
+    assert.equal(result.code, 1, args.join(' '));
+    assert.match(result.err, /\.herald\/herald\.db: cannot read herald's database: .*(malformed|damaged)/, args.join(' '));
+    assert.doesNotMatch(result.err, /unexpected error|at .*:\d+:\d+/, args.join(' '));
+  }
+  assert.equal(sink.received.length, 0);
+});
+
 test('a corrupt newsletter.json from before the database is an error naming it; nothing is mailed', async (t) => {
   const site = await makeSite(t, { 'p.md': post({ title: 'P' }) }, CONFIG);
   await site.write('.herald/newsletter.json', '{"baseline": "2026-01-01T00:00:00.000Z", "sent": [');

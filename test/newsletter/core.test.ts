@@ -306,6 +306,23 @@ test('a reader still queued in round 0 who is sent the post by a resend meanwhil
   );
 });
 
+test('a reader who unsubscribes while the send is running is not mailed at their turn', async (t) => {
+  const readers = Array.from({ length: 12 }, (_, i) => `r${String(i).padStart(2, '0')}@example.com`);
+  const f = await fixture(t, { readers, maxConnections: 1 });
+  await f.site.write('posts/news.md', postAt('News', '2026-03-05 10:00'));
+  f.at('2026-03-05T11:00:00Z');
+  f.transport.script = (_address, _attempt, call) => {
+    if (call === 1) void f.newsletter.remove(parseAddress('r11@example.com')!, false);
+    return OK;
+  };
+  const report = await f.pass();
+  assert.ok(!f.transport.accepted().some(([address]) => address === 'r11@example.com'), 'the last reader had unsubscribed by their turn');
+  assert.deepEqual(
+    report.posts.map(({ sent, skipped, finished }) => ({ sent, skipped, finished })),
+    [{ sent: 11, skipped: 1, finished: true }],
+  );
+});
+
 test('a dry run of a resend lists who a resend would reach: everyone for a new round, only the rest for an unfinished one', async (t) => {
   const readers = Array.from({ length: 8 }, (_, i) => `r${i}@example.com`);
   const f = await fixture(t, { readers, maxConnections: 1 });

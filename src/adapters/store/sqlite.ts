@@ -70,13 +70,6 @@ export interface SqliteOptions {
  */
 export function openSqliteStore(file: string, options: SqliteOptions = {}): SqliteStore {
   const shown = options.shown ?? file;
-  const unreadable = (error: unknown) =>
-    new HeraldError({
-      code: 'E_STATE',
-      file: shown,
-      message: `cannot read herald's database: ${(error as Error).message}`,
-      hint: `it holds the subscribers and what was sent to whom, so herald sends nothing without it: restore it from a backup (herald backup makes one), or move it away to start with an empty list and a new baseline`,
-    });
   const created = !existsSync(file);
   if (created) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -98,9 +91,38 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Sqli
     if (version < SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   } catch (error) {
     if (error instanceof HeraldError) throw error;
-    throw unreadable(error);
+    throw unreadable(shown, error);
   }
-  return new SqliteStore(db, file, created);
+  return new SqliteStore(db, file, shown, created);
+}
+
+/** The file cannot be read as herald's database: say which, and what to do, and send nothing. */
+function unreadable(shown: string, error: unknown): HeraldError {
+  return new HeraldError({
+    code: 'E_STATE',
+    file: shown,
+    message: `cannot read herald's database: ${(error as Error).message}`,
+    hint: 'it holds the subscribers and what was sent to whom, so herald sends nothing without it: restore it from a backup (herald backup makes one), or move it away to start with an empty list and a new baseline',
+  });
+}
+
+// A damaged page can be met by any query, long after the file opened.
+const DAMAGED = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
+
+/** Every method of a port, with a damaged file's error turned into the clear one. */
+function guarded<T extends object>(port: T, shown: string): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(port)) {
+    wrapped[name] = async (...args: unknown[]) => {
+      try {
+        return await (method as (...inner: unknown[]) => Promise<unknown>)(...args);
+      } catch (error) {
+        if (DAMAGED.has((error as { code?: string }).code ?? '')) throw unreadable(shown, error);
+        throw error;
+      }
+    };
+  }
+  return wrapped as T;
 }
 
 const toSubscriber = (row: Row): Subscriber => ({
@@ -147,6 +169,7 @@ export class SqliteStore implements Store {
   constructor(
     private readonly db: Db,
     readonly file: string,
+    private readonly shown: string,
     /** True when this open created the file: the first use, when older state is brought in. */
     readonly created: boolean,
   ) {
@@ -217,7 +240,7 @@ export class SqliteStore implements Store {
       return row ? toSubscriber(row) : undefined;
     };
 
-    this.subscribers = {
+    this.subscribers = guarded<SubscriberStore>({
       get: async (key) => readSubscriber(key),
       change: async (key, decide) => immediate(() => applyChange(key, decide(readSubscriber(key)))),
       changeMany: async (keys, decide) => immediate(() => keys.map((key) => applyChange(key, decide(key, readSubscriber(key))))),
@@ -227,7 +250,7 @@ export class SqliteStore implements Store {
         for (const row of countByStatus.all() as Row[]) counts[row.status as Status] = Number(row.n);
         return counts;
       },
-    };
+    }, shown);
 
     const enqueueOne = statement(`INSERT OR IGNORE INTO deliveries (post, recipient, round, state, attempts, queued_at, at) VALUES (?, ?, ?, 'queued', 0, ?, ?)`);
     const tally = statement('SELECT state, count(*) AS n FROM deliveries WHERE post = ? AND round = ? GROUP BY state');
@@ -254,7 +277,7 @@ export class SqliteStore implements Store {
       return found;
     };
 
-    this.deliveries = {
+    this.deliveries = guarded<DeliveryLog>({
       enqueue: async (post, round, recipients, at) => immediate(() => recipients.reduce((added, recipient) => added + enqueueOne.run(post, recipient, round, at, at).changes, 0)),
       queued: async (jobs, after = '', limit) => {
         const pairs: unknown[] = jobs.flatMap((job) => [job.post, job.round]);
@@ -284,7 +307,7 @@ export class SqliteStore implements Store {
         const row = byProviderId.get(providerId) as Row | undefined;
         return row ? toDelivery(row) : undefined;
       },
-    };
+    }, shown);
 
     const getMeta = statement('SELECT value FROM meta WHERE key = ?');
     const putMeta = statement('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
@@ -298,7 +321,7 @@ export class SqliteStore implements Store {
       putPost.run({ key: record.key, entryId: record.entryId, file: record.file, titleDate: record.titleDate, atBaseline: record.atBaseline ? 1 : 0, sentAt: record.sentAt ?? null, recipients: record.recipients ?? null });
     const meta = (key: string) => (getMeta.get(key) as Row | undefined)?.value as string | undefined;
 
-    this.state = {
+    this.state = guarded<NewsletterState>({
       baseline: async () => meta('baseline'),
       setBaseline: async (at, posts) =>
         immediate(() => {
@@ -309,15 +332,23 @@ export class SqliteStore implements Store {
         }),
       posts: async () => (allPosts.all() as Row[]).map(toPostRecord),
       savePost: async (record) => void savePost(record),
+    }, shown);
+    const damage = <T>(work: () => T): T => {
+      try {
+        return work();
+      } catch (error) {
+        if (DAMAGED.has((error as { code?: string }).code ?? '')) throw unreadable(shown, error);
+        throw error;
+      }
     };
-    this.meta = { get: meta, set: (key, value) => void putMeta.run(key, value) };
+    this.meta = { get: (key) => damage(() => meta(key)), set: (key, value) => damage(() => void putMeta.run(key, value)) };
 
     const readLock = statement('SELECT * FROM locks WHERE name = ?');
     const putLock = statement('INSERT INTO locks (name, owner, host, pid, expires) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid, expires = excluded.expires');
     const renewLock = statement('UPDATE locks SET expires = ? WHERE name = ? AND owner = ?');
     const dropLock = statement('DELETE FROM locks WHERE name = ? AND owner = ?');
     const host = hostname();
-    this.lock = {
+    this.lock = guarded<SendLock>({
       acquire: async () => {
         const owner = `${host}:${process.pid}:${randomBytes(6).toString('hex')}`;
         immediate(() => {
@@ -336,18 +367,36 @@ export class SqliteStore implements Store {
           }
           putLock.run('send', owner, host, process.pid, now + LOCK_TTL_MS);
         });
-        const renew = setInterval(() => renewLock.run(Date.now() + LOCK_TTL_MS, 'send', owner), LOCK_TTL_MS / 3);
+        // A busy or failing database skips one renewal; the lock lives three of them.
+        const renew = setInterval(() => {
+          try {
+            renewLock.run(Date.now() + LOCK_TTL_MS, 'send', owner);
+          } catch {
+            // The next renewal tries again.
+          }
+        }, LOCK_TTL_MS / 3);
         renew.unref();
         return async () => {
           clearInterval(renew);
           dropLock.run('send', owner);
         };
       },
-    };
+    }, shown);
   }
 
   /** Small facts about the store itself (when older files were brought in). */
   readonly meta: { get(key: string): string | undefined; set(key: string, value: string): void };
+
+  /** SQLite's own check of every page: what `herald check` asks before it says all is well. */
+  async verify(): Promise<void> {
+    let verdict: string;
+    try {
+      verdict = (this.db.prepare('PRAGMA quick_check').all() as Row[]).map((row) => String(row.quick_check)).join('\n');
+    } catch (error) {
+      throw unreadable(this.shown, error);
+    }
+    if (verdict !== 'ok') throw unreadable(this.shown, new Error(`damaged (${verdict.split('\n').slice(0, 2).join('; ')})`));
+  }
 
   /** A consistent copy of the whole database (mode 0600), safe while herald runs. */
   async backup(to: string): Promise<void> {
