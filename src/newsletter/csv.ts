@@ -11,14 +11,17 @@ export const EXPORT_COLUMNS = ['email', 'name', 'status', 'topics', 'created_at'
 // A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
 const FORMULA_START = /^[=+\-@\t\r]/;
 
-/** A value a spreadsheet shows as text: a leading formula character gets a ' before it. */
+/**
+ * A value a spreadsheet shows as text: a leading formula character gets a ' before it, and so does
+ * a leading ' itself, so that the import of the file can take exactly one off again.
+ */
 export function spreadsheetSafe(value: string): string {
-  return FORMULA_START.test(value) ? `'${value}` : value;
+  return FORMULA_START.test(value) || value.startsWith("'") ? `'${value}` : value;
 }
 
 /** The reverse, for herald's own export coming back in. */
 function fromSpreadsheet(value: string): string {
-  return value.startsWith("'") && FORMULA_START.test(value.slice(1)) ? value.slice(1) : value;
+  return value.startsWith("'") && (FORMULA_START.test(value.slice(1)) || value.startsWith("''")) ? value.slice(1) : value;
 }
 
 export function exportHeader(extraColumns: string[]): string {

@@ -30,9 +30,12 @@ export function isStatus(value: string): value is Status {
   return (STATUSES as readonly string[]).includes(value);
 }
 
+// Invisible or direction-changing characters make an address read as another: never part of one.
+const DISGUISING = /[\u0000-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/;
+
 export function validEmail(email: string): boolean {
   // validator ships CommonJS with the function as both module.exports and .default.
-  return isEmailModule.default(email.trim(), { allow_display_name: false, require_tld: true, allow_ip_domain: false }) && addressKey(email) !== undefined;
+  return !DISGUISING.test(email) && isEmailModule.default(email.trim(), { allow_display_name: false, require_tld: true, allow_ip_domain: false }) && addressKey(email) !== undefined;
 }
 
 /**

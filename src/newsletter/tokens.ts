@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.js';
 import { HeraldError } from '../errors.js';
+import { addressKey } from './subscriber.js';
 
 /** A signing key shorter than this is refused: anyone could guess it and forge links. */
 export const MIN_SECRET_LENGTH = 32;
@@ -30,6 +31,18 @@ export function signToken(purpose: string, payload: string, secret: string): str
 const TOKEN = /^([A-Za-z0-9_-]{2,2048})\.([A-Za-z0-9_-]{43})$/;
 
 /**
+ * A token from a query string or form body, taken as it was sent: herald's tokens need no
+ * escaping, so one that arrives percent-encoded or with a "+" was re-encoded by someone else.
+ */
+export function rawToken(encoded: string, name = 'token'): string {
+  for (const part of encoded.replace(/^\?/, '').split('&')) {
+    const [key, value = ''] = part.split('=', 2) as [string, string?];
+    if (key === name) return /^[A-Za-z0-9_.-]*$/.test(value) ? value : '';
+  }
+  return '';
+}
+
+/**
  * The payload of a token, or undefined for a forged or altered one. Strict: both parts must be
  * exactly as herald writes them, so nothing appended, re-encoded or re-cased gets through.
  */
@@ -41,7 +54,8 @@ export function verifyToken(purpose: string, token: string, secret: string): str
   const given = Buffer.from(mac, 'base64url');
   if (bytes.toString('base64url') !== encoded || given.toString('base64url') !== mac) return undefined;
   const payload = bytes.toString('utf8');
-  if (Buffer.from(payload).toString('base64url') !== encoded) return undefined;
+  // Exactly the bytes herald signed: valid UTF-8, no spaces around it for the MAC's trim to hide.
+  if (Buffer.from(payload).toString('base64url') !== encoded || payload !== payload.trim()) return undefined;
   const expected = signature(purpose, payload, secret);
   return given.length === expected.length && timingSafeEqual(given, expected) ? payload : undefined;
 }
@@ -59,7 +73,8 @@ export type ConfirmVerdict = { key: string; issuedAt: Date } | 'invalid' | 'expi
 export function verifyConfirmToken(token: string, secret: string, now: Date): ConfirmVerdict {
   const payload = verifyToken('confirm', token, secret);
   const [key, expires, extra] = payload?.split('\n') ?? [];
-  if (!key || !expires || extra !== undefined || !/^\d+$/.test(expires)) return 'invalid';
+  // herald signs an address's key as it matches it; the same address re-cased was not made by herald.
+  if (!key || !expires || extra !== undefined || !/^\d+$/.test(expires) || addressKey(key) !== key) return 'invalid';
   if (Number(expires) < now.getTime()) return 'expired';
   return { key, issuedAt: new Date(Number(expires) - CONFIRM_DAYS * DAY_MS) };
 }

