@@ -68,3 +68,24 @@ async function parseNow(value: string | undefined, zone: string): Promise<Date |
     hint: 'give an ISO 8601 moment such as 2026-02-10T14:00:00Z',
   });
 }
+
+/**
+ * Runs a sending command so that Ctrl-C or SIGTERM stops it cleanly: no new message starts, those
+ * in flight finish and are recorded, the rest stay due. A second signal ends herald at once.
+ */
+export async function stoppable<T>(context: CommandContext, body: (context: CommandContext) => Promise<T>): Promise<T> {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    context.io.err(`herald: ${signal}: stopping; messages in flight finish, the rest stay due (again to quit at once)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await body({ ...context, stopped: () => stopping || (context.stopped?.() ?? false) });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -28,8 +28,8 @@ export async function previewCommand(context: CommandContext, name: string): Pro
   return withApp(context, async ({ newsletter }) => {
     const email = await newsletter.preview(post, { name: 'Ada Reader', email: 'reader@example.com' });
     const base = join(config.paths.state, 'preview', post.slug);
-    await writeFileAtomic(`${base}.html`, email.html, { durable: false, dirMode: 0o700 });
-    await writeFileAtomic(`${base}.txt`, email.text, { durable: false, dirMode: 0o700 });
+    await writeFileAtomic(`${base}.html`, email.html, { durable: false, mode: 0o600, dirMode: 0o700 });
+    await writeFileAtomic(`${base}.txt`, email.text, { durable: false, mode: 0o600, dirMode: 0o700 });
     io.out(`subject: ${email.subject}`);
     io.out(`html: ${relative(io.cwd, `${base}.html`)}`);
     io.out(`text: ${relative(io.cwd, `${base}.txt`)}`);

@@ -7,7 +7,7 @@ import { parseAddress } from '../newsletter/subscriptions.js';
 import { loadPosts } from '../posts/load.js';
 import type { PostMeta } from '../posts/parse.js';
 import { scanPostFiles } from '../posts/scan.js';
-import { withApp, type CommandContext } from './context.js';
+import { stoppable, withApp, type CommandContext } from './context.js';
 import { findPost } from './preview.js';
 
 function progress(context: CommandContext): ((done: number, total: number) => void) | undefined {
@@ -67,7 +67,11 @@ export async function pass(context: CommandContext, app: App): Promise<{ report:
 }
 
 /** herald run: one pass. Build the feeds, then send every due post. */
-export async function runCommand(context: CommandContext, json: boolean): Promise<number> {
+export function runCommand(context: CommandContext, json: boolean): Promise<number> {
+  return stoppable(context, (running) => runOnce(running, json));
+}
+
+async function runOnce(context: CommandContext, json: boolean): Promise<number> {
   const { io } = context;
   warnIfNotHttps(context);
   return withApp(context, async (app) => {
@@ -90,7 +94,11 @@ export async function runCommand(context: CommandContext, json: boolean): Promis
 }
 
 /** herald send POST: by hand, to everyone who has not had it, to one test address, or again to all. */
-export async function sendCommand(context: CommandContext, name: string, options: { to?: string; dryRun?: boolean; resend?: boolean }): Promise<number> {
+export function sendCommand(context: CommandContext, name: string, options: { to?: string; dryRun?: boolean; resend?: boolean }): Promise<number> {
+  return stoppable(context, (running) => sendOnce(running, name, options));
+}
+
+async function sendOnce(context: CommandContext, name: string, options: { to?: string; dryRun?: boolean; resend?: boolean }): Promise<number> {
   const { io } = context;
   const post = await findPost(context, name);
   const to = options.to === undefined ? undefined : parseAddress(options.to);

@@ -56,7 +56,8 @@ export async function startCommand(context: CommandContext, options: { port?: st
           const failed = report.posts.some((post) => post.failed) || report.halted || problems;
           const sent = report.posts.length ? `${report.posts.reduce((sum, post) => sum + post.sent, 0)} sent` : 'nothing due';
           const ms = `(${Math.round(performance.now() - started)} ms)`;
-          log(failed ? `the pass finished with problems (see above); herald keeps running: ${sent} ${ms}` : `pass done: ${sent} ${ms}`);
+          if (stopping) log(`pass stopped: ${sent}, the rest stays due ${ms}`);
+          else log(failed ? `the pass finished with problems (see above); herald keeps running: ${sent} ${ms}` : `pass done: ${sent} ${ms}`);
         } catch (error) {
           log(`the pass failed: ${error instanceof HeraldError ? error.message : ((error as Error).stack ?? String(error))}`);
         }

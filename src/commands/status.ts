@@ -62,7 +62,7 @@ async function status({ config, now, io }: CommandContext, newsletter: Newslette
     if (mail.state === 'sent') return `  [sent ${local(mail.sentAt)} to ${mail.recipients}]`;
     if (mail.state === 'sending') return `  [sending: ${mail.delivered} of ${mail.recipients}]`;
     if (mail.state === 'due') return `  [due: ${mail.recipients} recipients]`;
-    return mail.state === 'before-baseline' ? '  [before the baseline: not mailed]' : '';
+    return mail.state === 'before-baseline' ? '  [before the baseline: not mailed]' : '  [not mailed: dated before the baseline; herald send mails it by hand]';
   };
   io.out(mail.baseline ? `newsletter baseline: ${local(mail.baseline)}` : 'newsletter baseline: not set yet (the first herald run sets it)');
   const width = Math.max(0, ...rows.map((row) => describe(row).length));

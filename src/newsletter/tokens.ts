@@ -7,11 +7,11 @@ import { addressKey } from './subscriber.js';
 export const MIN_SECRET_LENGTH = 32;
 
 export function checkSecret(secret: string, source: { file?: string; field?: string }): string {
-  if (secret.length >= MIN_SECRET_LENGTH) return secret;
+  if (secret.trim().length >= MIN_SECRET_LENGTH) return secret;
   throw new HeraldError({
     code: 'E_SECRET',
     ...source,
-    message: secret.length ? `the signing secret is too short (${secret.length} characters; at least ${MIN_SECRET_LENGTH})` : 'the signing secret is empty',
+    message: secret.trim().length ? `the signing secret is too short (${secret.trim().length} characters; at least ${MIN_SECRET_LENGTH})` : 'the signing secret is empty',
     hint: source.file
       ? 'delete the file and herald makes a new one (links already mailed stop working), or restore it from a backup'
       : 'set it to a long random value, such as the output of: openssl rand -base64 32',

@@ -294,6 +294,55 @@ test('SIGKILL in the middle of a send, then a rerun: everyone gets the post, nob
   assert.ok([...counts.values()].every((count) => count <= 2));
 });
 
+test('Ctrl-C in the middle of a send stops it cleanly: messages in flight are recorded, and the rerun sends nobody twice', async (t) => {
+  const sink = await startSmtpSink({ parse: false, delayMs: 5 });
+  t.after(() => sink.close());
+  const subscribers = Array.from({ length: 800 }, (_, i): [string] => [`reader${i}@example.com`]);
+  const { site } = await siteWithSink(t, sink, { 'p.md': post({ title: 'Big send' }) }, subscribers);
+  const env = { ...process.env, HERALD_SMTP_URL: sink.url, HERALD_RETRY_BACKOFF_MS: '20' };
+  const { spawn } = await import('node:child_process');
+  const { BUILT_CLI } = await import('../helpers.js');
+  const child = spawn(process.execPath, [BUILT_CLI, 'send', 'p'], { cwd: site.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (data) => (err += data));
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (sink.received.length >= 150) {
+        clearInterval(poll);
+        child.kill('SIGINT');
+        resolve();
+      }
+    }, 2);
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 1, err);
+  assert.match(err, /SIGINT: stopping; messages in flight finish/);
+  assert.match(err, /the send stopped early: herald was asked to stop/);
+  assert.ok(sink.received.length < 800, `stopped part-way (${sink.received.length})`);
+  const rerun = await new Promise<number>((resolve) => spawn(process.execPath, [BUILT_CLI, 'send', 'p'], { cwd: site.dir, env, stdio: 'ignore' }).on('exit', (exit) => resolve(exit ?? 1)));
+  assert.equal(rerun, 0);
+  const counts = new Map<string, number>();
+  for (const { to } of sink.received) counts.set(to[0]!, (counts.get(to[0]!) ?? 0) + 1);
+  assert.equal(counts.size, 800);
+  assert.deepEqual([...counts.values()].filter((count) => count > 1), [], 'nobody twice');
+});
+
+test('the lock of a herald that is gone is taken over at once', async (t) => {
+  const site = await makeSite(t, { 'p.md': post({ title: 'P' }) }, CONFIG());
+  const { spawnSync } = await import('node:child_process');
+  const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  const { openSqliteStore } = await import('../../src/adapters/store/sqlite.js');
+  const store = openSqliteStore(join(site.dir, '.herald/herald.db'));
+  const { default: Database } = await import('libsql');
+  const db = new Database(join(site.dir, '.herald/herald.db'));
+  const { hostname } = await import('node:os');
+  db.prepare('INSERT OR REPLACE INTO locks (name, owner, host, pid, expires) VALUES (?, ?, ?, ?, ?)').run('send', 'old', hostname(), Number(gone.stdout), Date.now() + 60_000);
+  db.close();
+  await store.close();
+  const result = await site.run('send', 'p');
+  assert.equal(result.code, 0, result.err);
+});
+
 test('two herald sends at once: the second is refused while the first holds the lock', async (t) => {
   const site = await makeSite(t, { 'p.md': post({ title: 'P' }) }, CONFIG());
   const { openSqliteStore } = await import('../../src/adapters/store/sqlite.js');

@@ -2,9 +2,9 @@
 // the newsletter's state, so a status change and its delivery record commit together and a
 // subscribe is one indexed write. libsql is better-sqlite3's API with a prebuilt binary: it
 // installs from the npm registry with no compile step (see "The database" in the README).
-import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, relative } from 'node:path';
+import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'libsql';
 import { HeraldError } from '../../errors.js';
@@ -347,25 +347,22 @@ export class SqliteStore implements Store {
     const putLock = statement('INSERT INTO locks (name, owner, host, pid, expires) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, host = excluded.host, pid = excluded.pid, expires = excluded.expires');
     const renewLock = statement('UPDATE locks SET expires = ? WHERE name = ? AND owner = ?');
     const dropLock = statement('DELETE FROM locks WHERE name = ? AND owner = ?');
-    const host = hostname();
     this.lock = guarded<SendLock>({
       acquire: async () => {
         const owner = `${host}:${process.pid}:${randomBytes(6).toString('hex')}`;
         immediate(() => {
           const held = readLock.get('send') as Row | undefined;
           const now = Date.now();
-          // A lock is free once it expired (its holder stopped renewing it), or at once when its
-          // holder was a process on this machine that is gone.
-          const alive = held && Number(held.expires) > now && (held.host !== host || processAlive(Number(held.pid)));
-          if (alive) {
+          if (held && lockHeld(held, now)) {
             throw new HeraldError({
               code: 'E_LOCKED',
-              file: relative(process.cwd(), file) || file,
+              file: shown,
               message: `another herald (pid ${held.pid}${held.host !== host ? ` on ${held.host}` : ''}) is sending right now`,
               hint: 'wait for it to finish; the lock of a herald that was killed is taken over',
             });
           }
           putLock.run('send', owner, host, process.pid, now + LOCK_TTL_MS);
+          ownLocks.add(owner);
         });
         // A busy or failing database skips one renewal; the lock lives three of them.
         const renew = setInterval(() => {
@@ -378,6 +375,7 @@ export class SqliteStore implements Store {
         renew.unref();
         return async () => {
           clearInterval(renew);
+          ownLocks.delete(owner);
           dropLock.run('send', owner);
         };
       },
@@ -422,12 +420,34 @@ export class SqliteStore implements Store {
 }
 
 const LOCK_TTL_MS = 30_000;
+// The locks this process holds, by owner: the pid alone cannot tell a lock of ours from one left by
+// an earlier process that had the same pid (PID 1 in every container).
+const ownLocks = new Set<string>();
+const host = hostname();
+
+/**
+ * Whether a lock row still stands: renewed lately, and its holder not known to be gone. A holder
+ * on this machine is gone when its process is (a zombie, killed and not yet reaped, counts as
+ * gone), or when it claims our pid but is not one of our own locks.
+ */
+function lockHeld(row: Row, now: number): boolean {
+  if (Number(row.expires) <= now) return false;
+  if (row.host !== host) return true;
+  const pid = Number(row.pid);
+  if (pid === process.pid) return ownLocks.has(row.owner as string);
+  return processAlive(pid);
+}
 
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // Linux: the third field of /proc/<pid>/stat is the state; Z is a zombie.
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
   }
 }
