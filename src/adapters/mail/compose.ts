@@ -16,11 +16,9 @@ export interface Composed {
   raw: Buffer;
 }
 
-// nodemailer's stream transport only builds the message: From, To, List-* headers and MIME parts.
-const builder = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
-
-export async function compose(message: OutgoingMessage): Promise<Composed> {
-  const info = await builder.sendMail({
+/** The message as nodemailer's options: what the SMTP pool sends as is, or the builder turns into bytes. */
+export function mailOptions(message: OutgoingMessage) {
+  return {
     from: message.from,
     replyTo: message.replyTo,
     to: message.to.name ? { name: message.to.name, address: message.to.address } : message.to.address,
@@ -32,7 +30,14 @@ export async function compose(message: OutgoingMessage): Promise<Composed> {
     ...(message.list
       ? { list: { id: { url: message.list.id, comment: message.list.name }, unsubscribe: message.list.unsubscribe }, headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } }
       : {}),
-  });
+  };
+}
+
+// nodemailer's stream transport only builds the message: From, To, List-* headers and MIME parts.
+const builder = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+
+export async function compose(message: OutgoingMessage): Promise<Composed> {
+  const info = await builder.sendMail(mailOptions(message));
   return { envelope: { from: info.envelope.from || mailboxAddress(message.from) || '', to: info.envelope.to }, raw: info.message as Buffer };
 }
 

@@ -2,7 +2,7 @@ import nodemailer from 'nodemailer';
 import type { Config } from '../../config.js';
 import { HeraldError } from '../../errors.js';
 import type { MailTransport, SendResult } from '../../newsletter/ports.js';
-import { compose, type Signer } from './compose.js';
+import { compose, mailOptions, type Signer } from './compose.js';
 
 interface SmtpError extends Error {
   code?: string;
@@ -55,10 +55,12 @@ export function smtpTransport(config: Config, url: string, signer: Signer | unde
   return {
     description: `${where.protocol}//${where.host}`,
     async send(message) {
-      const { envelope, raw } = await compose(message);
-      const bytes = signer ? await signer.sign(raw) : raw;
+      // Signed, the message is built here so the signature can be checked before it leaves;
+      // unsigned, the pool builds it as it streams it, as nodemailer always does.
+      const signed = signer && (await compose(message));
       try {
-        await pool.sendMail({ envelope, raw: bytes });
+        if (signed) await pool.sendMail({ envelope: signed.envelope, raw: await signer.sign(signed.raw) });
+        else await pool.sendMail(mailOptions(message));
         // The Message-ID is what a bounce report (DSN) quotes back.
         return { ok: true, providerId: message.messageId };
       } catch (error) {
