@@ -8,6 +8,7 @@ import { needsConfirmation, parseAddress, type Outcome } from '../newsletter/sub
 import { rawToken } from '../newsletter/tokens.js';
 import { escapeHtml } from '../text.js';
 import { HttpError } from './http.js';
+import type { MailQueue } from './mail-queue.js';
 import { page, type PageShell } from './pages.js';
 
 export interface RouteContext {
@@ -19,6 +20,8 @@ export interface RouteContext {
   readBody: (request: IncomingMessage) => Promise<string>;
   /** True when this client may make another subscribe request now (and counts it). */
   allowSubscribe: (request: IncomingMessage) => boolean;
+  /** Where confirmation emails wait to be sent, after the answer. */
+  confirmations: MailQueue;
   log?: (line: string) => void;
 }
 
@@ -74,12 +77,8 @@ export async function subscribeRoute(context: RouteContext, request: IncomingMes
     200,
     page(shell, 'Check your inbox', `<p>If <strong>${escapeHtml(address.email)}</strong> can subscribe, a message with a confirmation link is on its way. The link works for seven days.</p>`),
   );
-  if (!needsConfirmation(outcome)) return;
   // After the answer: a slow or refusing mail server is logged, never shown to the visitor.
-  newsletter.sendConfirmation(address).then(
-    (result) => context.log?.(result.ok ? `confirmation sent to ${address.email}` : `confirmation to ${address.email} not sent: ${result.reason}`),
-    (error: unknown) => context.log?.(`confirmation to ${address.email} not sent: ${(error as Error).message}`),
-  );
+  if (needsConfirmation(outcome)) context.confirmations.add(address);
 }
 
 const CONFIRM_PAGES: Partial<Record<Outcome, [title: string, body: (email: string, site: string) => string]>> = {

@@ -5,6 +5,7 @@ import { escapeHtml } from '../text.js';
 import { HttpError, securityHeaders } from './http.js';
 import { page, pageShell } from './pages.js';
 import { clientAddress, createRateLimiter, limitKey, trustedProxies } from './rate-limit.js';
+import { confirmationQueue, type MailQueue } from './mail-queue.js';
 import { confirmRoute, subscribeRoute, unsubscribeRoute, type RouteContext } from './routes.js';
 import { serveStatic } from './static.js';
 
@@ -26,6 +27,7 @@ export function createWebServer(options: WebOptions): Server {
   const trusted = trustedProxies(config.web.trustProxy);
 
   const security = securityHeaders(config.site.url);
+  const confirmations = confirmationQueue(options.newsletter, options.log);
   const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
     response.writeHead(status, { ...security, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
     response.end(response.req.method === 'HEAD' ? undefined : body);
@@ -39,6 +41,7 @@ export function createWebServer(options: WebOptions): Server {
     readBody,
     // X-Forwarded-For is believed only from config.web.trustProxy; refused requests do not count.
     allowSubscribe: (request) => limiter.take(limitKey(clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], trusted))),
+    confirmations,
     log: options.log,
   };
 
@@ -65,6 +68,7 @@ export function createWebServer(options: WebOptions): Server {
   });
   // Past the cap, new connections are closed at once: a flood cannot exhaust file descriptors.
   server.maxConnections = config.web.maxConnections;
+  queues.set(server, confirmations);
   return server;
 }
 
@@ -82,8 +86,9 @@ const TIMEOUTS = {
  * for graceMs, then destroys what is still open: a client holding an unfinished request must not
  * keep herald from stopping.
  */
-export function closeServer(server: Server, graceMs = 3000): Promise<void> {
-  return new Promise((resolve) => {
+export async function closeServer(server: Server, graceMs = 3000): Promise<void> {
+  const started = Date.now();
+  await new Promise<void>((resolve) => {
     const force = setTimeout(() => server.closeAllConnections(), graceMs);
     // Called with an error when the server was not listening: closed either way.
     server.close(() => {
@@ -92,7 +97,12 @@ export function closeServer(server: Server, graceMs = 3000): Promise<void> {
     });
     server.closeIdleConnections();
   });
+  // Confirmations promised in answers already given go out, within what is left of the grace.
+  const left = Math.max(0, graceMs - (Date.now() - started));
+  await Promise.race([queues.get(server)?.drained(), new Promise((resolve) => setTimeout(resolve, left).unref())]);
 }
+
+const queues = new WeakMap<Server, MailQueue>();
 
 /** The client went away in the middle of its request: nobody to answer, nothing to log. */
 class ClientGone extends Error {}
