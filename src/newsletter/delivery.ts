@@ -22,21 +22,25 @@ export async function sendWithRetries(transport: MailTransport, message: Outgoin
 }
 
 /**
- * Runs `work` over `items` with at most `concurrency` at a time; stops taking new items once `halt`
- * says so, or once one item threw: the others in flight finish, then the error is thrown.
+ * Runs `work` over `items` (a list, or pages read as they are needed) with at most `concurrency`
+ * at a time; stops taking new items once `halt` says so, or once one item threw: the others in
+ * flight finish, then the error is thrown.
  */
-export async function eachConcurrently<T>(items: T[], concurrency: number, halt: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
+export async function eachConcurrently<T>(items: Iterable<T> | AsyncIterable<T>, concurrency: number, halt: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
+  const source = Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
   let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < items.length && !halt() && !failure) {
+    while (!halt() && !failure) {
+      // An async generator answers one next() at a time, in order: no item is taken twice.
+      const next = await source.next();
+      if (next.done) return;
       try {
-        await work(items[next++]!);
+        await work(next.value);
       } catch (error) {
         failure ??= { error };
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
   if (failure) throw failure.error;
 }

@@ -232,22 +232,25 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
   const report: SendReport = { posts: [...stats.values()], failures: [], bounces: [], warnings: [] };
   if (total) {
     const sender = new Sender(deps, byKey, stats, report, total, options);
-    for (let after: string | undefined; !sender.halted(); ) {
-      const page = await log.queued(jobs.map((job) => ({ post: job.record.key, round: job.round })), after, PAGE);
-      if (!page.length) break;
-      after = page.at(-1)!.recipient;
-      const hadIt = new Map<string, Set<string>>();
-      for (const post of resent) hadIt.set(post, await log.received(post, page.map((entry) => entry.recipient)));
-      const messages: Message[] = [];
-      for (const { recipient, subscriber, deliveries } of page) {
-        const wanted = await sender.dropUnwanted(recipient, subscriber, deliveries, hadIt);
-        if (!subscriber || !wanted.length) continue;
-        const oldestFirst = wanted.sort((a, b) => byKey.get(a.post)!.post.date - byKey.get(b.post)!.post.date);
-        if (mode === 'digest') messages.push({ subscriber, deliveries: oldestFirst });
-        else for (const delivery of oldestFirst) messages.push({ subscriber, deliveries: [delivery] });
+    // Pages are read as the workers need them, so the next page is ready before this one ends.
+    async function* messages(): AsyncGenerator<Message> {
+      for (let after: string | undefined; !sender.halted(); ) {
+        const page = await log.queued(jobs.map((job) => ({ post: job.record.key, round: job.round })), after, PAGE);
+        if (!page.length) return;
+        after = page.at(-1)!.recipient;
+        const readAt = Date.now();
+        const hadIt = new Map<string, Set<string>>();
+        for (const post of resent) hadIt.set(post, await log.received(post, page.map((entry) => entry.recipient)));
+        for (const { recipient, subscriber, deliveries } of page) {
+          const wanted = await sender.dropUnwanted(recipient, subscriber, deliveries, hadIt);
+          if (!subscriber || !wanted.length) continue;
+          const oldestFirst = wanted.sort((a, b) => byKey.get(a.post)!.post.date - byKey.get(b.post)!.post.date);
+          if (mode === 'digest') yield { subscriber, deliveries: oldestFirst, readAt };
+          else for (const delivery of oldestFirst) yield { subscriber, deliveries: [delivery], readAt };
+        }
       }
-      await eachConcurrently(messages, config.smtp.maxConnections * 4, () => sender.halted(), (message) => sender.send(message));
     }
+    await eachConcurrently(messages(), config.smtp.maxConnections * 4, () => sender.halted(), (message) => sender.send(message));
     report.halted = sender.haltReason();
   }
 
@@ -270,7 +273,12 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
 interface Message {
   subscriber: Subscriber;
   deliveries: Delivery[];
+  /** When the subscriber was read: read again at their turn if that was long ago. */
+  readAt: number;
 }
+
+/** A subscriber read longer ago than this is read again before their message goes out. */
+const FRESH_MS = 1000;
 
 /** The state of one sendJobs call: rendered drafts, counts, and whether to stop. */
 class Sender {
@@ -324,10 +332,13 @@ class Sender {
 
   async send(queued: Message): Promise<void> {
     const { config, clock, store, secret, retry } = this.deps;
-    // Read again at its turn: an unsubscribe made while the send runs (pages are read ahead, and
-    // a rate-limited send takes hours) is honoured before the message goes out.
-    const subscriber = await store.subscribers.get(queued.subscriber.key);
-    const deliveries = await this.dropUnwanted(queued.subscriber.key, subscriber, queued.deliveries, new Map());
+    // Read again at its turn if the page is not fresh: an unsubscribe made while the send runs (a
+    // rate-limited send takes hours) is honoured before the message goes out.
+    let { subscriber, deliveries }: { subscriber: Subscriber | undefined; deliveries: Delivery[] } = queued;
+    if (Date.now() - queued.readAt > FRESH_MS) {
+      subscriber = await store.subscribers.get(queued.subscriber.key);
+      deliveries = await this.dropUnwanted(queued.subscriber.key, subscriber, queued.deliveries, new Map());
+    }
     if (!subscriber || !deliveries.length) return;
     const draft = await this.draftFor(deliveries.map((delivery) => delivery.post));
     const unsubscribe = unsubscribeUrl(config, subscriber.key, secret);

@@ -37,6 +37,8 @@ const perAddress =
     answers[address]?.[attempt - 1] ?? OK;
 
 class ScriptedTransport implements MailTransport {
+  /** How long the server takes to answer each try. */
+  delayMs = 0;
   readonly description = 'scripted://';
   /** Every try, in order, with what it was answered. */
   readonly tries: { message: OutgoingMessage; answer: Answer }[] = [];
@@ -52,6 +54,7 @@ class ScriptedTransport implements MailTransport {
     this.attempts.set(address, attempt);
     const answer = this.script(address, attempt, this.tries.length + 1);
     this.tries.push({ message, answer });
+    if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     if (answer instanceof HeraldError) throw answer;
     return answer;
   }
@@ -306,11 +309,14 @@ test('a reader still queued in round 0 who is sent the post by a resend meanwhil
   );
 });
 
-test('a reader who unsubscribes while the send is running is not mailed at their turn', async (t) => {
+test('a reader who unsubscribes while a slow send is running is not mailed at their turn', async (t) => {
   const readers = Array.from({ length: 12 }, (_, i) => `r${String(i).padStart(2, '0')}@example.com`);
   const f = await fixture(t, { readers, maxConnections: 1 });
   await f.site.write('posts/news.md', postAt('News', '2026-03-05 10:00'));
   f.at('2026-03-05T11:00:00Z');
+  // Four messages in flight, half a second each: the last readers' turn comes after their page
+  // was read a second ago, so they are read again first.
+  f.transport.delayMs = 500;
   f.transport.script = (_address, _attempt, call) => {
     if (call === 1) void f.newsletter.remove(parseAddress('r11@example.com')!, false);
     return OK;
