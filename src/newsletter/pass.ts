@@ -151,7 +151,7 @@ export async function plannedRecipients(deps: NewsletterDeps, post: PostMeta, op
   const recipients: string[] = [];
   let alreadySent = 0;
   for await (const page of audience(store, post)) {
-    const had = record && (!options.resend || round !== undefined) ? await store.deliveries.received(record.key, page.map((subscriber) => subscriber.key), round) : new Set<string>();
+    const had = record ? await store.deliveries.received(record.key, page.map((subscriber) => subscriber.key), round) : new Set<string>();
     for (const subscriber of page) {
       if (had.has(subscriber.key)) alreadySent++;
       else recipients.push(subscriber.email);
