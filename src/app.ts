@@ -3,7 +3,7 @@
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { getDomain } from 'tldts';
-import { readPostCache } from './cache.js';
+import { readPosts } from './build.js';
 import { mailboxAddress, type Config } from './config.js';
 import { HeraldError, type Problem } from './errors.js';
 import { compose, dkimSigner } from './adapters/mail/compose.js';
@@ -16,8 +16,6 @@ import { loadMailTemplates } from './newsletter/email/templates.js';
 import { Newsletter } from './newsletter/newsletter.js';
 import type { Clock, MailTransport, OutgoingMessage } from './newsletter/ports.js';
 import { checkSecret } from './newsletter/tokens.js';
-import { loadPosts } from './posts/load.js';
-import { scanPostFiles } from './posts/scan.js';
 
 export interface App {
   readonly config: Config;
@@ -65,7 +63,7 @@ export async function openApp(config: Config, { cwd, env, clock, mail = false }:
       transport: () => (transport ??= createTransport(config)),
       retry: { attempts: 4, backoffMs: Number(env.HERALD_RETRY_BACKOFF_MS ?? 1000) },
     });
-    const legacy = await importLegacyFiles(store, newsletter, config, cwd, async () => (await loadPosts(config, cwd, scanPostFiles(config.paths.posts, cwd), readPostCache(config, cwd))).posts);
+    const legacy = await importLegacyFiles(store, newsletter, config, cwd, async () => (await readPosts(config, cwd)).posts);
     return {
       config,
       clock,

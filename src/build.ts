@@ -19,6 +19,12 @@ export function countStates(posts: PostMeta[], now: Date): PostCounts {
   return counts;
 }
 
+/** Every post as the build reads it (the post cache spares what did not change). */
+export async function readPosts(config: Config, cwd: string): Promise<import('./posts/load.js').LoadedPosts> {
+  const { loadPosts } = await import('./posts/load.js');
+  return loadPosts(config, cwd, scanPostFiles(config.paths.posts, cwd, config.posts.exclude), readPostCache(config, cwd));
+}
+
 export interface BuildOptions {
   now: Date;
   cwd: string;
@@ -39,7 +45,7 @@ export interface BuildReport {
 /** posts -> published -> feeds -> files. The heavy stages load only when something changed. */
 export async function build(config: Config, options: BuildOptions): Promise<BuildReport> {
   const { now, cwd } = options;
-  const files = scanPostFiles(config.paths.posts, cwd);
+  const files = scanPostFiles(config.paths.posts, cwd, config.posts.exclude);
   const postsStamp = stampOfPosts(files);
   const previous = readBuildState(config, cwd);
   if (options.write && previous && isUpToDate(previous, postsStamp, now, config)) {

@@ -9,6 +9,15 @@ import { dropXmlForbidden } from './text.js';
 export const DEFAULT_CONFIG_FILE = 'herald.config.yml';
 
 const text = (fallback: string) => v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty')), fallback);
+const feedPath = (fallback: string) =>
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[\w.-]+(\/[\w.-]+)*$/, 'must be a file path below output, such as feed.xml or feeds/rss.xml'),
+      v.check((path) => !path.split('/').some((part) => part === '.' || part === '..'), 'must stay below output'),
+    ),
+    fallback,
+  );
 
 const schema = v.strictObject({
   site: v.optional(
@@ -34,7 +43,33 @@ const schema = v.strictObject({
     }),
     {},
   ),
-  posts: text('posts'),
+  // A folder, or the folder with how to read it: a blog brought from Jekyll, Hugo or Eleventy keeps
+  // its files as they are and says here what they use.
+  posts: v.optional(
+    v.union(
+      [
+        v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+        v.strictObject({
+          folder: text('posts'),
+          // Files and folders that are not posts, as glob patterns relative to the posts folder.
+          exclude: v.optional(v.array(v.pipe(v.string(), v.minLength(1, 'must not be empty'))), []),
+          // The front matter keys whose values are the post's topics.
+          topics: v.optional(v.array(v.pipe(v.string(), v.minLength(1, 'must not be empty'))), ['topics', 'tags', 'categories']),
+          // Render each post's Liquid ({% include %}, {{ site.title }}) as Jekyll does.
+          liquid: v.optional(v.boolean(), false),
+          // Where {% include %} looks when liquid is on (Jekyll's _includes).
+          includes: text('_includes'),
+        }),
+      ],
+      'must be a folder name, or settings such as { folder: _posts, exclude: [drafts/**] }',
+    ),
+    'posts',
+  ),
+  // Folders copied into output as they are (images, CSS): Jekyll's assets/, Hugo's static/.
+  static: v.optional(
+    v.union([v.pipe(v.string(), v.minLength(1, 'must not be empty')), v.array(v.pipe(v.string(), v.minLength(1, 'must not be empty')))], 'must be a folder or a list of folders'),
+    'static',
+  ),
   subscribers: text('subscribers'),
   templates: text('templates'),
   output: text('public'),
@@ -43,7 +78,15 @@ const schema = v.strictObject({
   database: v.optional(v.strictObject({ file: v.optional(v.pipe(v.string(), v.minLength(1, 'must be the path of the database file'))) }), {}),
   pages: v.optional(v.boolean(), true),
   feed: v.optional(
-    v.strictObject({ limit: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 20) }),
+    v.strictObject({
+      limit: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 20),
+      // Where each feed is written, below output (and each topic's folder): a migrated blog keeps
+      // the URL its readers follow, such as feed.xml (jekyll-feed) or index.xml (Hugo).
+      paths: v.optional(
+        v.strictObject({ rss: feedPath('rss.xml'), atom: feedPath('atom.xml'), json: feedPath('feed.json') }),
+        {},
+      ),
+    }),
     {},
   ),
   email: v.optional(
@@ -147,7 +190,9 @@ export interface Config {
   /** The file the config came from, or undefined for the embedded defaults. */
   readonly file: string | undefined;
   readonly site: Readonly<Omit<RawConfig['site'], 'author'>> & { readonly author: Readonly<RawConfig['site']['author']> };
-  readonly feed: Readonly<RawConfig['feed']>;
+  readonly feed: Readonly<{ limit: number; paths: Readonly<{ rss: string; atom: string; json: string }> }>;
+  /** How the posts folder is read (exclude patterns, topic keys, Liquid). */
+  readonly posts: Readonly<{ exclude: readonly string[]; topicKeys: readonly string[]; liquid: boolean }>;
   readonly permalink: string;
   /** Write the archive (index.html and a page per post) next to the feeds. */
   readonly pages: boolean;
@@ -161,7 +206,7 @@ export interface Config {
   /** herald start's web side: trusted reverse proxies (addresses or CIDR ranges), and the connection cap. */
   readonly web: Readonly<{ trustProxy: readonly string[]; maxConnections: number; subscribeLimit: number }>;
   /** Absolute paths, resolved against the config file's folder. */
-  readonly paths: Readonly<{ posts: string; subscribers: string; templates: string; output: string; state: string; outbox: string }>;
+  readonly paths: Readonly<{ posts: string; subscribers: string; templates: string; output: string; state: string; outbox: string; includes: string; static: readonly string[] }>;
 }
 
 /** Where the config comes from: --config, else HERALD_CONFIG, else ./herald.config.yml if it exists. */
@@ -236,13 +281,16 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
   }
   const value = result.output;
   const base = file ? dirname(file) : cwd;
+  const posts = typeof value.posts === 'string' ? { folder: value.posts, exclude: [], topics: ['topics', 'tags', 'categories'], liquid: false, includes: '_includes' } : value.posts;
   const paths = {
-    posts: resolve(base, value.posts),
+    posts: resolve(base, posts.folder),
     subscribers: resolve(base, value.subscribers),
     templates: resolve(base, value.templates),
     output: resolve(base, value.output),
     state: resolve(base, value.state),
     outbox: resolve(base, value.outbox),
+    includes: resolve(base, posts.includes),
+    static: (typeof value.static === 'string' ? [value.static] : value.static).map((folder) => resolve(base, folder)),
   };
   const dkimKey = value.smtp.dkim && resolve(base, value.smtp.dkim.privateKey);
   const database = resolve(base, value.database.file ?? join(value.state, 'herald.db'));
@@ -260,6 +308,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
       url: site.url.endsWith('/') ? site.url : `${site.url}/`,
     },
     feed: value.feed,
+    posts: { exclude: posts.exclude, topicKeys: posts.topics, liquid: posts.liquid },
     permalink: value.permalink,
     pages: value.pages,
     schedule: value.schedule,

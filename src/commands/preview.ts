@@ -1,15 +1,13 @@
 import { join, relative, resolve } from 'node:path';
-import { readPostCache } from '../cache.js';
 import { HeraldError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
-import { loadPosts } from '../posts/load.js';
 import type { PostMeta } from '../posts/parse.js';
-import { scanPostFiles } from '../posts/scan.js';
 import { withApp, type CommandContext } from './context.js';
+import { readPosts } from '../build.js';
 
 /** A post named by slug or by file path. */
 export async function findPost({ config, io }: CommandContext, name: string): Promise<PostMeta> {
-  const { posts } = await loadPosts(config, io.cwd, scanPostFiles(config.paths.posts, io.cwd), readPostCache(config, io.cwd));
+  const { posts } = await readPosts(config, io.cwd);
   const path = resolve(io.cwd, name);
   const post = posts.find((candidate) => candidate.slug === name || resolve(io.cwd, candidate.file) === path);
   if (post) return post;

@@ -1,12 +1,9 @@
 import type { App } from '../app.js';
-import { build } from '../build.js';
-import { readPostCache } from '../cache.js';
+import { build, readPosts } from '../build.js';
 import { formatProblem, HeraldError } from '../errors.js';
 import { GIVE_UP_MS, type PassReport, type SendReport } from '../newsletter/pass.js';
 import { parseAddress } from '../newsletter/subscriptions.js';
-import { loadPosts } from '../posts/load.js';
 import type { PostMeta } from '../posts/parse.js';
-import { scanPostFiles } from '../posts/scan.js';
 import { stoppable, withApp, type CommandContext } from './context.js';
 import { findPost } from './preview.js';
 
@@ -61,7 +58,7 @@ export async function pass(context: CommandContext, app: App): Promise<{ report:
   const built = await build(config, { now, cwd: io.cwd, write: true });
   for (const problem of built.problems) io.err(formatProblem(problem));
   // The build loaded the posts unless nothing changed; then the post cache has them all.
-  const posts: PostMeta[] = built.posts ?? (await loadPosts(config, io.cwd, scanPostFiles(config.paths.posts, io.cwd), readPostCache(config, io.cwd))).posts;
+  const posts: PostMeta[] = built.posts ?? (await readPosts(config, io.cwd)).posts;
   const report = await app.newsletter.runPass(posts, { stopped: context.stopped, onProgress: progress(context) });
   return { report, problems: built.problems.length, written: built.written.length, unchanged: built.unchanged };
 }

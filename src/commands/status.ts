@@ -1,13 +1,10 @@
 import { DateTime } from 'luxon';
-import { countStates, postState, type PostState } from '../build.js';
-import { readPostCache } from '../cache.js';
+import { countStates, postState, readPosts, type PostState } from '../build.js';
 import { formatProblem, type Problem } from '../errors.js';
 
 import { newestFirstOrder } from '../feeds/model.js';
 import type { Newsletter } from '../newsletter/newsletter.js';
 import type { MailStatus } from '../newsletter/status.js';
-import { loadPosts } from '../posts/load.js';
-import { scanPostFiles } from '../posts/scan.js';
 import { withApp, type CommandContext } from './context.js';
 
 interface StatusRow {
@@ -28,7 +25,7 @@ export async function statusCommand(context: CommandContext, json: boolean): Pro
 }
 
 async function status({ config, now, io }: CommandContext, newsletter: Newsletter, json: boolean): Promise<number> {
-  const { posts, problems } = await loadPosts(config, io.cwd, scanPostFiles(config.paths.posts, io.cwd), readPostCache(config, io.cwd));
+  const { posts, problems } = await readPosts(config, io.cwd);
   const zone = config.site.timezone;
   const mail = await newsletter.mailStatus(posts);
   const rows: StatusRow[] = [...posts].sort(newestFirstOrder).map((post) => ({

@@ -34,7 +34,7 @@ export async function mailStatus(deps: NewsletterDeps, posts: PostMeta[]): Promi
       if (tally?.sent) result.set(post.file, { state: 'sending', delivered: tally.sent, recipients });
       else if (recipients) result.set(post.file, { state: 'due', recipients });
       else notStarted.push(post);
-    } else result.set(post.file, { state: record?.atBaseline ? 'before-baseline' : 'not-mailed' });
+    } else if (baseline) result.set(post.file, { state: record?.atBaseline ? 'before-baseline' : 'not-mailed' });
   }
   // Who a post not started would reach: one walk of the list for all of them.
   const counts = new Map(notStarted.map((post) => [post.file, 0]));
