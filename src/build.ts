@@ -35,6 +35,8 @@ export interface BuildOptions {
 export interface BuildReport {
   counts: PostCounts;
   problems: Problem[];
+  /** Published all the same, but worth the writer's eye (what readers would see raw, keys given twice). */
+  warnings: Problem[];
   /** Output files whose bytes changed, relative to the working directory. */
   written: string[];
   unchanged: number;
@@ -49,7 +51,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const postsStamp = stampOfPosts(files);
   const previous = readBuildState(config, cwd);
   if (options.write && previous && isUpToDate(previous, postsStamp, now, config)) {
-    return { counts: previous.counts, problems: previous.problems, written: [], unchanged: Object.keys(previous.outputs).length };
+    return { counts: previous.counts, problems: previous.problems, warnings: previous.warnings ?? [], written: [], unchanged: Object.keys(previous.outputs).length };
   }
 
   const { loadPosts } = await import('./posts/load.js');
@@ -62,7 +64,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   ]);
   const published = loaded.posts.filter((post) => postState(post, now) === 'published');
   const feeds = selectFeeds(published, config, previous?.topics);
-  const report: BuildReport = { counts: countStates(loaded.posts, now), problems: loaded.problems, written: [], unchanged: 0, posts: loaded.posts };
+  const report: BuildReport = { counts: countStates(loaded.posts, now), problems: loaded.problems, warnings: loaded.warnings, written: [], unchanged: 0, posts: loaded.posts };
   if (!options.write) {
     // check renders too, so a post that breaks the renderer shows up before a real build.
     feedsStage.renderEntries(feeds, config, cwd);
@@ -102,6 +104,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     templatesStamp: templatesStamp(config),
     counts: report.counts,
     problems: report.problems,
+    warnings: report.warnings,
   });
   return report;
 }

@@ -42,6 +42,7 @@ export interface BuildState {
   templatesStamp: string;
   counts: PostCounts;
   problems: Problem[];
+  warnings: Problem[];
 }
 
 const STATE_FILE = 'build-state.json';

@@ -139,11 +139,15 @@ const schema = v.strictObject({
   ),
   // Checked by herald start and herald check (node-cron is too heavy to load for every command).
   schedule: v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty')), '*/10 * * * *'),
+  // Where a post lives. A path ending in / is a folder (…/index.html), one ending in .html is that
+  // file, and any other is written as name.html (served at the name, as GitHub Pages and Netlify do).
+  // Jekyll's and Hugo's :slug, :title, :year, :month, :day and :categories work too.
   permalink: v.optional(
     v.pipe(
       v.string(),
-      v.includes('{slug}', 'must contain {slug}, for example /{slug}/ or /{year}/{slug}/'),
-      v.check((pattern) => !/\{(?!slug\}|year\}|month\}|day\})[^}]*\}/.test(pattern), 'may only use {slug}, {year}, {month} and {day}'),
+      v.check((pattern) => /\{(slug|title)\}|:(slug|title)\b/.test(pattern), 'must contain {slug} (or {title}), for example /{slug}/ or /{year}/{slug}/'),
+      v.check((pattern) => !/\{(?!(slug|title|year|month|day|categories)\})[^}]*\}/.test(pattern), 'may only use {slug}, {title}, {year}, {month}, {day} and {categories}'),
+      v.check((pattern) => !pattern.split('/').includes('..'), 'must stay inside the site'),
     ),
     '/{slug}/',
   ),

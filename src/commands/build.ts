@@ -9,6 +9,7 @@ export async function buildCommand({ config, now, io }: CommandContext, write: b
   if (!write) report.problems.push(...(await checkMail(config, io)));
   for (const path of report.written) io.out(`wrote ${path}`);
   for (const problem of report.problems) io.err(formatProblem(problem));
+  for (const warning of report.warnings) io.err(`warning: ${formatProblem(warning)}`);
   const { counts } = report;
   const rejected = report.problems.length ? `, ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}` : '';
   const seconds = ((performance.now() - started) / 1000).toFixed(2);

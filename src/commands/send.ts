@@ -57,6 +57,7 @@ export async function pass(context: CommandContext, app: App): Promise<{ report:
   const now = app.clock.now();
   const built = await build(config, { now, cwd: io.cwd, write: true });
   for (const problem of built.problems) io.err(formatProblem(problem));
+  for (const warning of built.warnings) io.err(`warning: ${formatProblem(warning)}`);
   // The build loaded the posts unless nothing changed; then the post cache has them all.
   const posts: PostMeta[] = built.posts ?? (await readPosts(config, io.cwd)).posts;
   const report = await app.newsletter.runPass(posts, { stopped: context.stopped, onProgress: progress(context) });

@@ -10,13 +10,15 @@ import type { PostFile } from './scan.js';
 export interface CachedPost {
   size: number;
   mtimeMs: number;
-  result: { ok: true; meta: PostMeta } | { ok: false; problems: Problem[] };
+  result: { ok: true; meta: PostMeta; warnings: Problem[] } | { ok: false; problems: Problem[] };
 }
 
 export interface LoadedPosts {
   /** Every readable post, drafts and future ones included, sorted by file. */
   posts: PostMeta[];
   problems: Problem[];
+  /** What readers would see wrong in posts that are published all the same (duplicated keys, generator syntax). */
+  warnings: Problem[];
   /** The cache to keep for next time: one entry per post file that exists now. */
   cache: Map<string, CachedPost>;
   /** How many files were parsed because they were new or changed. */
@@ -42,7 +44,7 @@ export async function loadPosts(config: Config, cwd: string, files: PostFile[], 
       return;
     }
     const result = parsePost(text, shown, config);
-    fresh.set(path, { size, mtimeMs, result: result.ok ? { ok: true, meta: result.meta } : result });
+    fresh.set(path, { size, mtimeMs, result: result.ok ? { ok: true, meta: result.meta, warnings: result.warnings } : result });
   };
   const paths = changed.map((file) => file.path);
   let index = 0;
@@ -51,6 +53,7 @@ export async function loadPosts(config: Config, cwd: string, files: PostFile[], 
   }
   const cache = new Map<string, CachedPost>();
   const problems: Problem[] = [];
+  const warnings: Problem[] = [];
   const posts: PostMeta[] = [];
   for (const { path } of files) {
     const entry = fresh.get(path) ?? previous.get(path)!;
@@ -59,10 +62,12 @@ export async function loadPosts(config: Config, cwd: string, files: PostFile[], 
       continue;
     }
     cache.set(path, entry);
-    if (entry.result.ok) posts.push(entry.result.meta);
-    else problems.push(...entry.result.problems);
+    if (entry.result.ok) {
+      posts.push(entry.result.meta);
+      warnings.push(...(entry.result.warnings ?? []));
+    } else problems.push(...entry.result.problems);
   }
-  return { posts: rejectDuplicateSlugs(posts, problems), problems, cache, parsed: changed.length };
+  return { posts: rejectDuplicateUrls(posts, problems), problems, warnings, cache, parsed: changed.length };
 }
 
 // Reading thousands of small files is mostly system calls. A helper thread reads ahead, in order,
@@ -98,25 +103,26 @@ async function* readAhead(paths: string[]): AsyncGenerator<ReadResult[]> {
   }
 }
 
-// Two posts with one slug would share a URL and a feed id. The one dated first keeps it: readers
-// and links already know it, so a new post cannot take its place. A tie goes to the first file by name.
-function rejectDuplicateSlugs(posts: PostMeta[], problems: Problem[]): PostMeta[] {
+// Two posts at one URL would replace each other's page and share a feed id. The one dated first
+// keeps it: readers and links already know it, so a new post cannot take its place. A tie goes
+// to the first file by name. Two posts with one slug at different URLs (dated permalinks) are fine.
+function rejectDuplicateUrls(posts: PostMeta[], problems: Problem[]): PostMeta[] {
   const owners = new Map<string, PostMeta>();
+  const key = (post: PostMeta) => post.url.toLowerCase();
   for (const post of posts) {
-    const key = post.slug.toLowerCase();
-    const owner = owners.get(key);
-    if (!owner || post.date < owner.date) owners.set(key, post);
+    const owner = owners.get(key(post));
+    if (!owner || post.date < owner.date) owners.set(key(post), post);
   }
   return posts.filter((post) => {
-    const owner = owners.get(post.slug.toLowerCase())!;
+    const owner = owners.get(key(post))!;
     if (owner === post) return true;
     problems.push({
       code: 'E_POST_SLUG',
       file: post.file,
       line: post.slugLine,
       field: 'slug',
-      message: `slug "${post.slug}" is already used by ${owner.file}`,
-      hint: 'give this post its own slug: rename the file or add slug: another-name to the front matter',
+      message: post.slug === owner.slug ? `slug "${post.slug}" is already used by ${owner.file}` : `its URL ${post.url} is already ${owner.file}'s`,
+      hint: `both would be at ${post.url}; give this post its own slug: rename the file or add slug: another-name to the front matter`,
     });
     return false;
   });

@@ -1,7 +1,8 @@
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import matter from 'gray-matter';
 import yaml from 'js-yaml';
 import { slug as slugify } from 'github-slugger';
+import { parse as parseToml } from 'smol-toml';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
 import { dropXmlForbidden } from '../text.js';
@@ -11,6 +12,12 @@ export interface Topic {
   name: string;
   /** URL- and path-safe form, used for topics/<slug>/ feeds. */
   slug: string;
+}
+
+export interface Author {
+  name: string;
+  email?: string;
+  url?: string;
 }
 
 /** Everything herald knows about a post without rendering its body; small enough to cache. */
@@ -26,42 +33,66 @@ export interface PostMeta {
   draft: boolean;
   topics: Topic[];
   summary?: string;
+  /** The post's own authors; empty means the site's author. */
+  authors: Author[];
+  /** The post's image (image or cover), absolute. */
+  image?: string;
+  /** Absolute. */
   url: string;
-  /** An entry id the writer set; otherwise feeds derive one (see entryId). */
+  /** An entry id the writer set (an absolute URI); otherwise feeds derive one (see entryId). */
   id?: string;
+  /** Other paths of the site (from the root) that lead to this post: old URLs that keep working. */
+  aliases: string[];
+  /** `html` for an .html post: its body is HTML already, not markdown. */
+  format: 'markdown' | 'html';
+  /** A page bundle's folder (the post is its index file): its other files are published beside the post. */
+  bundle?: string;
   /** Line of the `slug:` field, or of the opening front matter, for reporting slug clashes. */
   slugLine: number;
+  /** The file line where the body starts, for reporting what is in it. */
+  bodyLine: number;
 }
 
-/** `body` is prepared on demand: most parses only need the front matter. */
-export type ParsedPost = { ok: true; meta: PostMeta; body: () => string } | { ok: false; problems: Problem[] };
+/** `body` is prepared on demand: most parses only need the front matter. Warnings do not keep a post out. */
+export type ParsedPost = { ok: true; meta: PostMeta; body: () => string; warnings: Problem[] } | { ok: false; problems: Problem[] };
 
 const DATE_FORMS = 'use YYYY-MM-DD, YYYY-MM-DD HH:MM, YYYY-MM-DD HH:MM:SS or ISO 8601 such as 2026-02-10T14:00:00+01:00';
-const LEADING_DATE = /^\d{4}-\d{1,2}-\d{1,2}-/;
+/** A date at the start of a file name, as Jekyll names posts: 2025-01-30-my-post.md. */
+const LEADING_DATE = /^(\d{4}-\d{1,2}-\d{1,2})-/;
+const POST_EXTENSION = /\.(md|markdown|html?)$/i;
+const BUNDLE_INDEX = /^index\.(md|markdown|html?)$/i;
+// The keys each generator writes for one thing; the first present wins.
+const UPDATED_KEYS = ['updated', 'lastmod', 'last_modified_at', 'modified'];
+const SUMMARY_KEYS = ['summary', 'description', 'excerpt'];
+const URL_KEYS = ['url', 'permalink'];
+const ALIAS_KEYS = ['aliases', 'redirect_from'];
 
 /** Parses one post file's text. Pure: the caller does the reading. `file` is the path shown in reports. */
 export function parsePost(source: string, file: string, config: Config): ParsedPost {
   const problems: Problem[] = [];
+  const warnings: Problem[] = [];
   const problem = (line: number, field: string | undefined, message: string, hint: string, code: Problem['code'] = 'E_POST_FIELD') =>
     problems.push({ code, file, line, field, message, hint });
 
   const split = splitFrontMatter(source.charCodeAt(0) === 0xfeff ? source.slice(1) : source);
   if (!split) {
-    problem(1, undefined, 'the front matter is never closed', 'add a line with --- after the last field', 'E_POST_YAML');
+    problem(1, undefined, 'the front matter is never closed', 'add a line with --- (or +++ for TOML) after the last field', 'E_POST_YAML');
     return { ok: false, problems };
   }
   const front = normalizeText(split.front);
   let data: Record<string, unknown>;
   try {
-    data = matter(front, { engines: { yaml: parseYaml } }).data;
+    data = readFrontMatter(front, split.language);
   } catch (error) {
-    const yamlError = error as yaml.YAMLException;
-    // The YAML text starts right after the opening ---, so its line 0 is file line 1.
+    const failure = error as yaml.YAMLException & { line?: number };
+    // The front matter text starts right after the opening delimiter, so its line 0 is file line 1.
+    const line = failure.mark ? failure.mark.line + 1 : (failure.line ?? 1);
+    const language = split.language.toUpperCase();
     problem(
-      yamlError.mark ? yamlError.mark.line + 1 : 1,
+      line,
       undefined,
-      `front matter is not valid YAML: ${yamlError.reason ?? yamlError.message}`,
-      'fix the YAML between the --- lines; quote a value that contains ": " or starts with a special character',
+      `front matter is not valid ${language}: ${failure.reason ?? failure.message.split('\n')[0]}`,
+      split.language === 'yaml' ? 'fix the YAML between the --- lines; quote a value that contains ": " or starts with a special character' : `fix the ${language} at that line`,
       'E_POST_YAML',
     );
     return { ok: false, problems };
@@ -70,8 +101,13 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
     problem(2, undefined, 'front matter must be a list of fields (key: value)', 'write it as title: ..., date: ...', 'E_POST_YAML');
     return { ok: false, problems };
   }
-
   const lineOf = (key: string) => lineOfField(front, key);
+  if (split.language === 'yaml') {
+    for (const [key, line] of duplicatedKeys(front)) {
+      warnings.push({ code: 'E_POST_FIELD', file, line, field: key, message: `"${key}" is given twice; the last one counts, as in Hugo and Jekyll`, hint: 'delete one of the two lines' });
+    }
+  }
+  const first = (keys: string[]) => keys.find((key) => data[key] !== undefined && data[key] !== null && data[key] !== '');
   const stringField = (key: string): string | undefined => {
     const value = data[key];
     if (value === undefined || value === null) return undefined;
@@ -87,10 +123,16 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   }
 
   const zone = config.site.timezone;
+  const name = basename(file);
+  const bundle = BUNDLE_INDEX.test(name) ? dirname(file) : undefined;
+  // Jekyll dates a post by its file name when the front matter has no date; a bundle by its folder.
+  const nameDate = LEADING_DATE.exec(bundle ? basename(bundle) : name)?.[1];
   let date: Date | undefined;
   let dateHasTime = false;
   if (data.date === undefined || data.date === null || data.date === '') {
-    problem(lineOf('date') ?? 1, 'date', 'the post has no date', `add a line "date: 2026-01-26" to the front matter; ${DATE_FORMS}`, 'E_POST_DATE');
+    const parsed = nameDate ? parsePostDate(nameDate, zone) : undefined;
+    if (parsed?.ok) date = parsed.date;
+    else problem(lineOf('date') ?? 1, 'date', 'the post has no date', `add a line "date: 2026-01-26" to the front matter, or start the file name with the date (2026-01-26-my-post.md); ${DATE_FORMS}`, 'E_POST_DATE');
   } else {
     const parsed = parsePostDate(data.date, zone);
     if (parsed.ok) ({ date, hasTime: dateHasTime } = parsed);
@@ -98,10 +140,11 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   }
 
   let updated: Date | undefined;
-  if (data.updated !== undefined && data.updated !== null && data.updated !== '') {
-    const parsed = parsePostDate(data.updated, zone);
+  const updatedKey = first(UPDATED_KEYS);
+  if (updatedKey) {
+    const parsed = parsePostDate(data[updatedKey], zone);
     if (parsed.ok) updated = parsed.date;
-    else problem(lineOf('updated') ?? 1, 'updated', `updated ${parsed.reason}`, DATE_FORMS, 'E_POST_DATE');
+    else problem(lineOf(updatedKey) ?? 1, updatedKey, `${updatedKey} ${parsed.reason}`, DATE_FORMS, 'E_POST_DATE');
   }
 
   const draft = parseFlag(data.draft);
@@ -114,11 +157,16 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
     problem(lineOf('published') ?? 1, 'published', `published must be true or false, not "${String(data.published)}"`, 'write published: false or remove the line');
   }
 
-  const topics = parseTopics(data.topics);
-  if (typeof topics === 'string') problem(lineOf('topics') ?? 1, 'topics', topics, 'write topics: work or topics: [work, life]');
+  const topics = new Map<string, Topic>();
+  for (const key of config.posts.topicKeys) {
+    const found = parseTopics(data[key], key !== 'topics');
+    if (typeof found === 'string') problem(lineOf(key) ?? 1, key, found.replace(/^topics/, key), `write ${key}: work or ${key}: [work, life]`);
+    else for (const topic of found) if (!topics.has(topic.slug)) topics.set(topic.slug, topic);
+  }
 
   const slugValue = stringField('slug');
-  const slug = slugValue ?? basename(file).replace(/\.(md|markdown)$/i, '').replace(LEADING_DATE, '');
+  const fileSlug = (bundle ? basename(bundle) : name.replace(POST_EXTENSION, '')).replace(LEADING_DATE, '');
+  const slug = slugValue ?? fileSlug;
   if (!slug || /[/\\?#\s]/.test(slug) || slug === '.' || slug === '..') {
     problem(
       lineOf('slug') ?? 1,
@@ -129,13 +177,32 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
     );
   }
 
-  const summary = stringField('summary');
-  const id = stringField('id');
-  if (problems.length || !title || !date || typeof topics === 'string') return { ok: false, problems };
+  const summaryKey = first(SUMMARY_KEYS);
+  const summary = summaryKey ? stringField(summaryKey) : undefined;
+  const authors = parseAuthors(data.authors ?? data.author);
+  if (typeof authors === 'string') problem(lineOf(data.authors ? 'authors' : 'author') ?? 1, 'author', authors, 'write author: Ada Lovelace, or author: { name: Ada Lovelace, email: ada@example.com }');
 
-  const url = permalinkUrl(config, slug, date);
+  const id = stringField('id');
+  if (id && !isAbsoluteUri(id)) {
+    problem(lineOf('id') ?? 1, 'id', `id "${id}" is not an absolute URI, which feed readers need to tell entries apart`, 'write a URL such as https://example.com/my-post/ or a tag: or urn: URI, or remove the line (the post\'s URL is its id)');
+  }
+  if (problems.length || !title || !date || typeof authors === 'string') return { ok: false, problems };
+
+  const categories = [...topics.values()];
+  const urlKey = first(URL_KEYS);
+  let url = permalinkUrl(config, { slug, title, date, categories: categories.map((topic) => topic.slug) });
+  if (urlKey) {
+    const own = ownUrl(config, String(data[urlKey]), { slug, title, date, categories: categories.map((topic) => topic.slug) });
+    if (own) url = own;
+    else warnings.push({ code: 'E_POST_FIELD', file, line: lineOf(urlKey) ?? 1, field: urlKey, message: `${urlKey} "${String(data[urlKey])}" is not a path herald can use, so the post is at ${url}`, hint: 'write a path from the site root such as /2015/07/01/my-post/, or remove the line' });
+  }
+  const aliasKey = first(ALIAS_KEYS);
+  const aliases = aliasKey ? parseAliases(data[aliasKey], config) : [];
+  const image = imageOf(data.image ?? data.cover);
+
   return {
     ok: true,
+    warnings,
     body: () => normalizeText(split.body).replace(/^\n/, ''),
     meta: {
       file,
@@ -145,11 +212,17 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
       dateHasTime,
       updated: Math.max((updated ?? date).getTime(), date.getTime()),
       draft: draft === true || published === false,
-      topics,
+      topics: categories,
       summary: summary || undefined,
+      authors,
+      ...(image ? { image: absoluteTo(url, image) } : {}),
       url,
       id: id || undefined,
+      aliases,
+      format: /\.html?$/i.test(name) ? 'html' : 'markdown',
+      ...(bundle ? { bundle } : {}),
       slugLine: slugValue === undefined ? 1 : (lineOf('slug') ?? 1),
+      bodyLine: split.bodyLine,
     },
   };
 }
@@ -163,9 +236,15 @@ function parseFlag(value: unknown): boolean | undefined {
   return undefined;
 }
 
-function parseTopics(value: unknown): Topic[] | string {
+/**
+ * Topic names from one front matter key: a list, or text. herald's own `topics` text is split on
+ * commas; Jekyll's `tags` and `categories` text on spaces (`categories: jekyll update`), unless
+ * it has commas.
+ */
+function parseTopics(value: unknown, spaceSeparated: boolean): Topic[] | string {
   if (value === undefined || value === null || value === '') return [];
-  const names = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : undefined;
+  const names =
+    typeof value === 'string' ? value.split(spaceSeparated && !value.includes(',') ? /\s+/ : ',') : typeof value === 'number' ? [String(value)] : Array.isArray(value) ? value : undefined;
   if (!names || names.some((name) => typeof name !== 'string' && typeof name !== 'number')) {
     return 'topics must be a name or a list of names';
   }
@@ -180,31 +259,145 @@ function parseTopics(value: unknown): Topic[] | string {
   return [...topics.values()];
 }
 
-export function permalinkUrl(config: Config, slug: string, date: Date): string {
-  let path = config.permalink.replace(/\{slug\}/g, encodeURIComponent(slug)).replace(/^\/+/, '');
-  if (path.includes('{')) {
-    const parts = calendarParts(date, config.site.timezone);
-    path = path.replace(/\{year\}/g, parts.year).replace(/\{month\}/g, parts.month).replace(/\{day\}/g, parts.day);
+/** A name, { name, email, url }, or a list of those (Hugo's authors, Jekyll's author). */
+function parseAuthors(value: unknown): Author[] | string {
+  if (value === undefined || value === null || value === '') return [];
+  const list = Array.isArray(value) ? value : [value];
+  const authors: Author[] = [];
+  for (const item of list) {
+    if (typeof item === 'string' || typeof item === 'number') {
+      const name = dropXmlForbidden(String(item)).trim();
+      if (name) authors.push({ name });
+    } else if (item && typeof item === 'object' && typeof (item as Record<string, unknown>).name === 'string') {
+      const { name, email, url, uri } = item as Record<string, unknown>;
+      authors.push({
+        name: dropXmlForbidden(name as string).trim(),
+        ...(typeof email === 'string' && email.includes('@') ? { email: email.trim() } : {}),
+        ...(typeof (url ?? uri) === 'string' && URL.canParse(String(url ?? uri)) ? { url: String(url ?? uri) } : {}),
+      });
+    } else return 'author must be a name, { name, email, url }, or a list of them';
   }
-  // site.url ends in "/" and the path is already encoded, so joining them is a valid URL.
-  return config.site.url + path;
+  return authors;
 }
 
-const parseYaml = (front: string) => (yaml.load(front, { schema: yaml.CORE_SCHEMA }) ?? {}) as object;
+/** `image: x.png`, `image: { path: x.png }` (Jekyll), `cover: { image: x.png }` (Hugo). */
+function imageOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() || undefined;
+  if (value && typeof value === 'object') {
+    const fields = value as Record<string, unknown>;
+    for (const key of ['path', 'image', 'src', 'url']) if (typeof fields[key] === 'string' && fields[key]) return (fields[key] as string).trim();
+  }
+  return undefined;
+}
+
+function absoluteTo(base: string, href: string): string {
+  try {
+    return new URL(href, base).href;
+  } catch {
+    return href;
+  }
+}
+
+function isAbsoluteUri(value: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\S+$/i.test(value) && URL.canParse(value);
+}
+
+interface Placeholders {
+  slug: string;
+  title: string;
+  date: Date;
+  categories: string[];
+}
+
+/**
+ * A path pattern filled in: herald's {slug}, {title}, {year}, {month}, {day}, {categories}, and
+ * Jekyll's and Hugo's :slug, :title, :year, :month, :day, :categories.
+ */
+function fillPath(pattern: string, config: Config, values: Placeholders): string {
+  const parts = /[{:](year|month|day)/.test(pattern) ? calendarParts(values.date, config.site.timezone) : undefined;
+  const filled: Record<string, string> = {
+    slug: encodeURIComponent(values.slug),
+    // Jekyll's :title is the file's slug; Hugo's is the title made into one.
+    title: encodeURIComponent(slugify(values.title) || values.slug),
+    categories: values.categories.map(encodeURIComponent).join('/'),
+    year: parts?.year ?? '',
+    month: parts?.month ?? '',
+    day: parts?.day ?? '',
+  };
+  return pattern
+    .replace(/\{(slug|title|categories|year|month|day)\}/g, (_all, key: string) => filled[key]!)
+    .replace(/:(slug|categories|year|month|day)\b/g, (_all, key: string) => filled[key]!)
+    .replace(/:title\b/g, filled.slug!)
+    .replace(/\/{2,}/g, '/');
+}
+
+export function permalinkUrl(config: Config, values: Placeholders): string {
+  // site.url ends in "/" and the path is already encoded, so joining them is a valid URL.
+  return config.site.url + fillPath(config.permalink, config, values).replace(/^\/+/, '');
+}
+
+/** A post's own url or permalink (Hugo, Jekyll): a path from the site root, undefined if unusable. */
+function ownUrl(config: Config, value: string, values: Placeholders): string | undefined {
+  const path = value.trim();
+  // Eleventy permalinks are templates ({{ page.fileSlug }}); herald does not run them.
+  if (!path || path.includes('{{') || path.includes('{%') || /^[a-z][a-z0-9+.-]*:/i.test(path) || path.includes('..')) return undefined;
+  const filled = fillPath(path, config, values).replace(/^\/+/, '');
+  return URL.canParse(config.site.url + filled) ? new URL(config.site.url + filled).href : undefined;
+}
+
+/** Old paths (Hugo's aliases, jekyll-redirect-from's redirect_from), from the site root. */
+function parseAliases(value: unknown, config: Config): string[] {
+  const list = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+  const base = new URL(config.site.url).pathname;
+  return [...new Set(list.flatMap((item) => (typeof item === 'string' && item.trim() && !item.includes('..') && !/^[a-z]+:/i.test(item) ? [new URL(item.trim().replace(/^\/+/, ''), `http://x${base}`).pathname] : [])))];
+}
+
+const parseYaml = (front: string) => (yaml.load(front, { schema: yaml.CORE_SCHEMA, json: true }) ?? {}) as object;
+
+/** The fields of a front matter block: YAML (gray-matter and js-yaml), TOML (smol-toml) or JSON. */
+function readFrontMatter(front: string, language: 'yaml' | 'toml' | 'json'): Record<string, unknown> {
+  if (!front) return {};
+  if (language === 'json') return JSON.parse(front) as Record<string, unknown>;
+  if (language === 'toml') return plainDates(matter(front, { delimiters: '+++', language: 'toml', engines: { toml: (text: string) => parseToml(text) as object } }).data);
+  // json: true keeps the last of a key given twice, as Hugo and Jekyll do (warned about above).
+  return matter(front, { engines: { yaml: parseYaml } }).data;
+}
+
+// TOML has its own date type; herald reads dates from text, as it does YAML's.
+function plainDates(data: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, value instanceof Date ? value.toISOString() : value]));
+}
 
 /**
  * Separates the front matter block from the body. Only the block goes to gray-matter, which
  * copies and hashes whatever it is given; the body is not needed until a post is rendered.
- * Returns undefined when a block is opened but never closed.
+ * YAML between --- lines (Jekyll, Eleventy, Hugo), TOML between +++ lines (Hugo), or a JSON
+ * object at the top (Hugo). Returns undefined when a block is opened but never closed.
  */
-function splitFrontMatter(text: string): { front: string; body: string } | undefined {
-  if (!/^---[ \t]*\r?\n/.test(text)) return { front: '', body: text };
-  const close = /\r?\n---[ \t]*(\r?\n|$)/g;
-  close.lastIndex = 3;
-  const match = close.exec(text);
-  if (!match) return undefined;
-  const end = match.index + match[0].length;
-  return { front: text.slice(0, end), body: text.slice(end) };
+function splitFrontMatter(text: string): { front: string; body: string; language: 'yaml' | 'toml' | 'json'; bodyLine: number } | undefined {
+  const bodyLine = (front: string) => front.split('\n').length + (front.endsWith('\n') ? 0 : 1);
+  for (const [delimiter, language] of [
+    ['---', 'yaml'],
+    ['+++', 'toml'],
+  ] as const) {
+    if (!new RegExp(`^${delimiter.replace(/\+/g, '\\+')}[ \\t]*\\r?\\n`).test(text)) continue;
+    const close = new RegExp(`\\r?\\n${delimiter.replace(/\+/g, '\\+')}[ \\t]*(\\r?\\n|$)`, 'g');
+    close.lastIndex = 3;
+    const match = close.exec(text);
+    if (!match) return undefined;
+    const end = match.index + match[0].length;
+    const front = text.slice(0, end);
+    return { front, body: text.slice(end), language, bodyLine: bodyLine(front) };
+  }
+  if (text.startsWith('{')) {
+    // Hugo's JSON front matter: an object whose closing brace ends a line.
+    const close = /\n\}[ \t]*(\r?\n|$)/.exec(text);
+    if (!close) return undefined;
+    const end = close.index + close[0].length;
+    const front = text.slice(0, end);
+    return { front, body: text.slice(end), language: 'json', bodyLine: bodyLine(front) };
+  }
+  return { front: '', body: text, language: 'yaml', bodyLine: 1 };
 }
 
 /** LF line endings, and none of the characters XML forbids. */
@@ -212,10 +405,23 @@ function normalizeText(text: string): string {
   return dropXmlForbidden(text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text);
 }
 
-/** 1-based line of a top-level front matter field, if present. */
+/** 1-based line of a top-level front matter field, if present (YAML `key:` or TOML `key =`). */
 function lineOfField(front: string, key: string): number | undefined {
   const lines = front.split('\n');
-  const pattern = new RegExp(`^["']?${key}["']?\\s*:`);
+  const pattern = new RegExp(`^["']?${key}["']?\\s*[:=]`);
   const index = lines.findIndex((line, i) => i > 0 && pattern.test(line));
   return index < 0 ? undefined : index + 1;
+}
+
+/** Top-level YAML keys given more than once, with the line of each repeat. */
+function duplicatedKeys(front: string): [string, number][] {
+  const seen = new Set<string>();
+  const repeats: [string, number][] = [];
+  front.split('\n').forEach((line, index) => {
+    const key = /^["']?([^\s"':#][^"':#]*?)["']?\s*:(\s|$)/.exec(line)?.[1];
+    if (!key || index === 0) return;
+    if (seen.has(key)) repeats.push([key, index + 1]);
+    seen.add(key);
+  });
+  return repeats;
 }
