@@ -1,6 +1,6 @@
 import { Marked, type Token, type Tokens } from 'marked';
-
-const marked = new Marked({ gfm: true, async: false });
+import markedFootnote from 'marked-footnote';
+import { gfmHeadingId } from 'marked-gfm-heading-id';
 
 export interface RenderedMarkdown {
   html: string;
@@ -9,24 +9,64 @@ export interface RenderedMarkdown {
 }
 
 /**
- * Renders GitHub-flavoured markdown and makes every link and image absolute against `baseUrl`
- * (the post's own URL), so the HTML works in a feed reader or an inbox, far from the site.
+ * Renders GitHub-flavoured markdown, with footnotes and heading ids as GitHub makes them, and makes
+ * every link and image absolute against `baseUrl` (the post's own URL), so the HTML works in a feed
+ * reader or an inbox, far from the site.
+ *
+ * In-page links (`#my-heading`, and the footnotes' own links) become the post's URL plus the
+ * fragment: on the post's page a browser still just scrolls, and in a feed reader (which resolves
+ * a bare `#x` against the feed, or not at all) or a mail client they open the post at that place.
  */
 export function renderMarkdown(markdown: string, baseUrl: string): RenderedMarkdown {
-  const tokens = marked.lexer(markdown);
   let firstParagraph = '';
-  marked.walkTokens(tokens, (token) => {
-    if (token.type === 'link' || token.type === 'image') {
-      const link = token as Tokens.Link | Tokens.Image;
-      link.href = absoluteUrl(link.href, baseUrl);
-    } else if (token.type === 'html') {
-      const html = token as Tokens.HTML | Tokens.Tag;
-      html.text = absoluteHtmlUrls(html.text, baseUrl);
-    } else if (token.type === 'paragraph' && !firstParagraph) {
-      firstParagraph = plainText((token as Tokens.Paragraph).tokens).trim();
-    }
-  });
-  return { html: marked.parser(tokens), firstParagraph };
+  // A walkTokens given to parse replaces the extensions' own: marked-footnote's moves the notes to
+  // the end of the post, so it is called from ours.
+  const extensionsWalkTokens = marked.defaults.walkTokens;
+  let html: string;
+  try {
+    html = marked.parse(markdown, {
+      walkTokens(token) {
+        if (token.type === 'link' || token.type === 'image') {
+          const link = token as Tokens.Link | Tokens.Image;
+          link.href = absoluteUrl(link.href, baseUrl);
+        } else if (token.type === 'html') {
+          const html = token as Tokens.HTML | Tokens.Tag;
+          html.text = absoluteHtmlUrls(html.text, baseUrl);
+        } else if (token.type === 'paragraph' && !firstParagraph) {
+          firstParagraph = plainText((token as Tokens.Paragraph).tokens).trim();
+        } else if (token.type === 'footnote' || token.type === 'footnoteRef') {
+          // The label goes into ids and an aria-label unescaped: `[^a"b]` would end the attribute.
+          // Refs were matched to their notes while lexing, so changing every label alike is safe.
+          const note = token as Tokens.Generic;
+          note.label = escapeAttribute(String(note.label));
+        }
+        return extensionsWalkTokens?.call(this, token);
+      },
+    }) as string;
+  } catch (error) {
+    // marked-footnote keeps the post it is in the middle of inside the extension: start afresh
+    // rather than carry a half-read post into the next one.
+    marked = createMarked();
+    throw error;
+  }
+  // Every link written in the post is absolute by now (its quotes, in text or code, are escaped
+  // as &quot;), so a bare `href="#` left is one marked-footnote wrote from its renderers.
+  html = html.replace(/ href="(#[^"]*)"/g, (_all, fragment: string) => ` href="${absoluteUrl(fragment, baseUrl).replace(/"/g, '&quot;')}"`);
+  return { html, firstParagraph };
+}
+
+// One instance for every post (one per call renders twice as slowly). marked-gfm-heading-id's
+// slugger restarts in its preprocess hook, which parse runs for each post, so `## Notes` is
+// `notes` in every post, and `notes-1` only for a second one in the same post.
+function createMarked(): Marked {
+  // GitHub's footnote ids are fn-1 and fnref-1 (behind its user-content- prefix); marked-footnote
+  // derives both from one prefix, giving fn-1 and fn-ref-1.
+  return new Marked({ gfm: true, async: false }, markedFootnote({ prefixId: 'fn-' }), gfmHeadingId());
+}
+let marked = createMarked();
+
+function escapeAttribute(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 export function absoluteUrl(href: string, baseUrl: string): string {

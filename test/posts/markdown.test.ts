@@ -38,3 +38,98 @@ test('the first paragraph gives a plain-text summary, cut at a word', () => {
   assert.ok(long.length <= 50 && long.endsWith('…'));
   assert.ok(!/\s…$/.test(long));
 });
+
+/** The page and fragment an href leads to, to check an in-page link stays on the post's page. */
+function target(href: string): { page: string; fragment: string } {
+  const url = new URL(href);
+  return { page: url.href.slice(0, url.href.length - url.hash.length), fragment: url.hash.slice(1) };
+}
+
+function ids(html: string): string[] {
+  return [...html.matchAll(/ id="([^"]*)"/g)].map((match) => match[1]!);
+}
+
+function footnotePost(): string {
+  return [
+    'Herald sends posts by email[^mail] and feeds[^1]. Email again[^mail].',
+    '',
+    '## Why',
+    '',
+    'Because.',
+    '',
+    '[^1]: RSS, Atom and JSON Feed; see [the spec](../specs/).',
+    '[^mail]: Over SMTP.',
+    '[^unused]: Never referenced.',
+    '',
+  ].join('\n');
+}
+
+test('GitHub footnotes: numbered superscript links to a notes section at the end, with back-links', () => {
+  const { html, firstParagraph } = renderMarkdown(footnotePost(), BASE);
+  const refs = [...html.matchAll(/<sup><a id="([^"]+)" href="([^"]+)"[^>]*>(\d+)<\/a><\/sup>/g)];
+  // Numbered in the order first referenced; the second reference to a note reuses its number.
+  assert.deepEqual(refs.map((ref) => ref[3]), ['1', '2', '1']);
+  const section = html.slice(html.indexOf('<section'));
+  assert.match(section, /^<section class="footnotes" data-footnotes>\n<h2 id="fn-label" class="sr-only">Footnotes<\/h2>\n<ol>/);
+  assert.ok(html.trimEnd().endsWith('</section>'), 'the notes come last, after the heading that follows the references');
+  assert.ok(html.indexOf('<h2 id="why">') < html.indexOf('<section'));
+  assert.doesNotMatch(html, /Never referenced/);
+  assert.match(section, /<li id="fn-mail">\n<p>Over SMTP\. <a href="[^"]+" data-fn-backref aria-label="Back to reference mail">↩<\/a> <a href="[^"]+" data-fn-backref[^>]*>↩<sup>2<\/sup><\/a><\/p>/);
+  // A link inside a note is made absolute like any other.
+  assert.match(section, /<a href="https:\/\/example\.com\/blog\/specs\/">the spec<\/a>/);
+  // Every footnote link stays on the post's page and lands on an element of it.
+  const pageIds = ids(html);
+  const links = [...html.matchAll(/<a (?:id="[^"]*" )?href="([^"]*)" data-fn-(?:ref|backref)/g)].map((match) => match[1]!);
+  assert.equal(links.length, 3 + 3);
+  for (const href of links) {
+    assert.equal(target(href).page, BASE, href);
+    assert.ok(pageIds.includes(target(href).fragment), `${href} points at no id`);
+  }
+  assert.equal(firstParagraph, 'Herald sends posts by email and feeds. Email again.');
+});
+
+test('footnotes start afresh in every post', () => {
+  renderMarkdown(footnotePost(), BASE);
+  const next = renderMarkdown('Only one[^b].\n\n[^b]: B.\n', BASE).html;
+  assert.match(next, />1<\/a><\/sup>/);
+  assert.equal(next.match(/<li /g)?.length, 1);
+  const none = renderMarkdown('No notes here. An [^x] is just text without a definition.\n', BASE).html;
+  assert.doesNotMatch(none, /<section|<sup>/);
+  assert.match(none, /An \[\^x\] is just text/);
+});
+
+test('a footnote label with quotes or brackets still makes well-formed attributes', () => {
+  const { html } = renderMarkdown('See[^a"b<c>].\n\n[^a"b<c>]: Odd label.\n', BASE);
+  for (const tag of html.match(/<a [^>]*>/g)!) assert.match(tag, /^<a(?: [\w-]+(?:="[^"<>]*")?)+>$/, tag);
+  const [href] = /href="([^"]+)" data-fn-ref/.exec(html)!.slice(1);
+  assert.ok(ids(html).includes(target(href!).fragment));
+});
+
+test('headings get GitHub ids; repeats are numbered; in-post anchor links reach them', () => {
+  const markdown = [
+    '[Skip to setup](#my-heading) or [the second one](#my-heading-1).',
+    '',
+    '## My Heading',
+    '## My Heading',
+    '## My Heading',
+    '### Using `code` & *emphasis*!',
+    '# Ünïcödé Überschrift',
+    '',
+  ].join('\n');
+  const { html } = renderMarkdown(markdown, BASE);
+  assert.deepEqual(ids(html), ['my-heading', 'my-heading-1', 'my-heading-2', 'using-code--emphasis', 'ünïcödé-überschrift']);
+  assert.match(html, /<h3 id="using-code--emphasis">Using <code>code<\/code> &amp; <em>emphasis<\/em>!<\/h3>/);
+  const links = [...html.matchAll(/<a href="([^"]+)">/g)].map((match) => target(match[1]!));
+  assert.deepEqual(links, [
+    { page: BASE, fragment: 'my-heading' },
+    { page: BASE, fragment: 'my-heading-1' },
+  ]);
+  // Ids restart with each post: a post's first "My Heading" is always my-heading.
+  assert.deepEqual(ids(renderMarkdown('## My Heading\n', BASE).html), ['my-heading']);
+});
+
+test('code that shows footnote markup or fragment links is left as written', () => {
+  const { html } = renderMarkdown('```html\n<a href="#fn-1" data-fn-backref>↩</a> [^1]\n```\n\nInline `[^1]` and `href="#x"`.\n', BASE);
+  assert.match(html, /<code class="language-html">&lt;a href=&quot;#fn-1&quot; data-fn-backref&gt;↩&lt;\/a&gt; \[\^1\]\n<\/code>/);
+  assert.match(html, /<code>\[\^1\]<\/code> and <code>href=&quot;#x&quot;<\/code>/);
+});
