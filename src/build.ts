@@ -66,8 +66,10 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const feeds = selectFeeds(published, config, previous?.topics);
   const report: BuildReport = { counts: countStates(loaded.posts, now), problems: loaded.problems, warnings: loaded.warnings, written: [], unchanged: 0, posts: loaded.posts };
   if (!options.write) {
-    // check renders too, so a post that breaks the renderer shows up before a real build.
-    feedsStage.renderEntries(feeds, config, cwd);
+    // check renders every post, so a post that breaks the renderer, or holds what readers would
+    // see raw, shows up before a real build.
+    const { renderPost } = await import('./posts/render.js');
+    for (const post of loaded.posts) report.warnings.push(...renderPost(post, config, cwd).warnings);
     return report;
   }
 
@@ -81,6 +83,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     ({ outputs } = written);
     report.written = written.written;
     report.unchanged = written.unchanged;
+    report.warnings.push(...written.warnings);
   }
 
   let pages: Record<string, string> = {};
@@ -88,9 +91,11 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     const { writePages } = await import('./pages/write.js');
     const written = await writePages([...published].sort(newestFirstOrder), loaded.cache, config, cwd, previous?.pages ?? {});
     report.written.push(...written.written);
+    report.warnings.push(...written.warnings);
     pages = written.pages;
   }
 
+  report.warnings = uniqueProblems(report.warnings);
   if (loaded.parsed || loaded.cache.size !== postCache.size) await writePostCache(config, cwd, loaded.cache);
   const scheduled = loaded.posts.filter((post) => !post.draft && post.date > now.getTime()).map((post) => post.date);
   await writeBuildState(config, cwd, {
@@ -126,5 +131,16 @@ function outputsIntact(outputs: Record<string, OutputStamp>): boolean {
   return Object.entries(outputs).every(([path, stamp]) => {
     const stat = statSync(path, { throwIfNoEntry: false });
     return stat !== undefined && stat.size === stamp.size && stat.mtimeMs === stamp.mtimeMs;
+  });
+}
+
+// A post in a feed and on its page is rendered twice: its warnings are said once.
+function uniqueProblems(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((problem) => {
+    const key = `${problem.file}:${problem.line}:${problem.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
 }

@@ -11,6 +11,7 @@ export type ProblemCode =
   | 'E_POST_FIELD'
   | 'E_POST_DATE'
   | 'E_POST_SLUG'
+  | 'E_POST_SYNTAX'
   | 'E_SUBSCRIBERS'
   | 'E_SUBSCRIBER'
   | 'E_TEMPLATE'

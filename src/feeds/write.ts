@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { OutputStamp } from '../cache.js';
 import type { Config } from '../config.js';
+import type { Problem } from '../errors.js';
 import { writeIfChanged } from '../files.js';
 import { renderPost } from '../posts/render.js';
 import { renderAtom } from './atom.js';
@@ -20,6 +21,8 @@ export interface WrittenFeeds {
   written: string[];
   unchanged: number;
   outputs: Record<string, OutputStamp>;
+  /** What the rendered posts would show readers raw. */
+  warnings: Problem[];
 }
 
 /** Renders every feed in every format and writes the files whose bytes changed. */
@@ -27,7 +30,7 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string)
   const entries = renderEntries(feeds, config, cwd);
   const files = feeds.flatMap((feed) => RENDERERS.map(([name, render]) => ({ path: join(config.paths.output, feed.dir, name), text: render(feed, entries) })));
   const changed = await Promise.all(files.map(({ path, text }) => writeIfChanged(path, text)));
-  const result: WrittenFeeds = { written: [], unchanged: 0, outputs: {} };
+  const result: WrittenFeeds = { written: [], unchanged: 0, outputs: {}, warnings: [...entries.values()].flatMap((entry) => entry.warnings) };
   files.forEach(({ path }, i) => {
     if (changed[i]) result.written.push(relative(cwd, path));
     else result.unchanged++;
@@ -37,7 +40,7 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string)
 }
 
 // Each post is rendered once, however many feeds it appears in.
-export function renderEntries(feeds: FeedSpec[], config: Config, cwd: string): Map<string, FeedEntry> {
+function renderEntries(feeds: FeedSpec[], config: Config, cwd: string): Map<string, FeedEntry> {
   const entries = new Map<string, FeedEntry>();
   for (const post of feeds.flatMap((feed) => feed.posts)) {
     if (!entries.has(post.file)) entries.set(post.file, renderPost(post, config, cwd));

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { hash, templatesStamp } from '../cache.js';
 import type { Config } from '../config.js';
+import type { Problem } from '../errors.js';
 import { writeIfChanged } from '../files.js';
 import type { CachedPost } from '../posts/load.js';
 import type { PostMeta } from '../posts/parse.js';
@@ -13,6 +14,8 @@ export interface WrittenPages {
   written: string[];
   /** Each page herald made, with a fingerprint of what it was made from. */
   pages: Record<string, string>;
+  /** What the rendered posts would show readers raw. */
+  warnings: Problem[];
 }
 
 /**
@@ -21,7 +24,7 @@ export interface WrittenPages {
  */
 export async function writePages(published: PostMeta[], cache: ReadonlyMap<string, CachedPost>, config: Config, cwd: string, previous: Record<string, string>): Promise<WrittenPages> {
   const templates = loadPageTemplates(config, cwd);
-  const result: WrittenPages = { written: [], pages: {} };
+  const result: WrittenPages = { written: [], pages: {}, warnings: [] };
   const write = async (path: string, html: string) => {
     if (await writeIfChanged(path, html)) result.written.push(relative(cwd, path));
   };
@@ -38,7 +41,9 @@ export async function writePages(published: PostMeta[], cache: ReadonlyMap<strin
   const worker = async () => {
     while (next < stale.length) {
       const post = stale[next++]!;
-      await write(pagePath(config, post.url), renderPostPage(renderPost(post, config, cwd), templates, config));
+      const rendered = renderPost(post, config, cwd);
+      result.warnings.push(...rendered.warnings);
+      await write(pagePath(config, post.url), renderPostPage(rendered, templates, config));
     }
   };
   await Promise.all(Array.from({ length: 32 }, worker));

@@ -10,8 +10,7 @@ export interface PreparedBody {
   warnings: Problem[];
 }
 
-// Until src/errors.ts lists the code (its owner adds it), name it through string.
-const CODE = 'E_POST_SYNTAX' as string as ProblemCode;
+const CODE: ProblemCode = 'E_POST_SYNTAX';
 /** A post written for another generator can hold hundreds of constructs; the first ones show the way. */
 const MAX_WARNINGS = 20;
 /** Constructs are shown in messages up to this many characters. */
@@ -43,16 +42,18 @@ const BACKTICKS = /`+/g;
  * (keeping what they enclose as written), turns Jekyll `{% highlight %}` blocks into fenced code,
  * and warns about the template syntax readers would see as text. Code (fenced, indented and inline)
  * is the writer's literal text and never warned about. `firstLine` is the file's line number of the
- * body's first line, so warnings name the line in the file.
+ * body's first line, so warnings name the line in the file. With `liquid`, the body has been
+ * through Liquid already (posts.liquid): what looks like Liquid now is the writer's text.
  */
-export function prepareBody(body: string, file: string, firstLine: number): PreparedBody {
+export function prepareBody(body: string, file: string, firstLine: number, options: { liquid?: boolean } = {}): PreparedBody {
   // includes() first: a scan for one character is several times quicker than the regex, and
   // prose (no braces at all) is most posts.
   if (!(body.includes('{') ? QUICK.test(body) : body.includes(':::'))) return { markdown: body, warnings: [] };
   const unraw = removeRaw(body);
   const found: Found[] = [];
   const markdown = scan(unraw.text, unraw.literal, found);
-  return { markdown, warnings: report(found, (offset) => firstLine + lineIndex(body, unraw.originalOffset(offset)), file) };
+  const shown = options.liquid ? found.filter((construct) => !construct.kind.startsWith('liquid')) : found;
+  return { markdown, warnings: report(shown, (offset) => firstLine + lineIndex(body, unraw.originalOffset(offset)), file) };
 }
 
 interface Unraw {

@@ -1,18 +1,56 @@
 import { resolve } from 'node:path';
+import { convert } from 'html-to-text';
 import type { Config } from '../config.js';
+import type { Problem } from '../errors.js';
+import { prepareBody } from './generator-syntax.js';
+import { renderBodyLiquid } from './liquid.js';
 import { readPostBody } from './load.js';
-import { renderMarkdown, summarize } from './markdown.js';
+import { absoluteHtmlUrls, renderMarkdown, summarize } from './markdown.js';
 import type { PostMeta } from './parse.js';
 
 export interface RenderedPost {
   meta: PostMeta;
   html: string;
-  /** Plain text: the writer's summary, else the start of the first paragraph. */
+  /** Plain text: the writer's summary, else what comes before <!--more-->, else the start of the first paragraph. */
   summary: string;
+  /** What readers would see raw: template syntax of the generator the post was written for. */
+  warnings: Problem[];
 }
 
-/** Reads a post's body and renders it, links made absolute: the one rendering feeds and emails share. */
+// Hugo's and WordPress's summary divider; Jekyll sites set excerpt_separator to it too.
+const MORE = /<!--\s*more\s*-->/i;
+
+const TEXT_OPTIONS = {
+  wordwrap: false as const,
+  selectors: [
+    { selector: 'a', options: { ignoreHref: true } },
+    { selector: 'img', format: 'skip' },
+    ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
+  ],
+};
+
+/** A summary from the HTML before <!--more--> (a whole excerpt, up to 1,000 characters). */
+function excerptOf(html: string): string {
+  return summarize(convert(html, TEXT_OPTIONS), 1000);
+}
+
+/** Reads a post's body and renders it, links made absolute: the one rendering feeds, pages and emails share. */
 export function renderPost(meta: PostMeta, config: Config, cwd: string): RenderedPost {
-  const rendered = renderMarkdown(readPostBody(resolve(cwd, meta.file), config, meta.file), meta.url);
-  return { meta, html: rendered.html, summary: meta.summary ?? summarize(rendered.firstParagraph) };
+  return renderBody(readPostBody(resolve(cwd, meta.file), config, meta.file), meta, config);
+}
+
+/** Pure: a post's body as readers get it. */
+export function renderBody(body: string, meta: PostMeta, config: Config): RenderedPost {
+  const liquid = config.posts.liquid ? renderBodyLiquid(body, meta, config) : { text: body, warnings: [] };
+  const prepared = prepareBody(liquid.text, meta.file, meta.bodyLine, { liquid: config.posts.liquid });
+  const warnings = [...liquid.warnings, ...prepared.warnings];
+  const more = meta.summary ? undefined : MORE.exec(prepared.markdown);
+  if (meta.format === 'html') {
+    const html = absoluteHtmlUrls(prepared.markdown, meta.url);
+    const summary = meta.summary ?? (more ? excerptOf(html.slice(0, MORE.exec(html)?.index)) : summarize(convert(html, TEXT_OPTIONS)));
+    return { meta, html, summary, warnings };
+  }
+  const rendered = renderMarkdown(prepared.markdown, meta.url);
+  const summary = meta.summary ?? (more ? excerptOf(renderMarkdown(prepared.markdown.slice(0, more.index), meta.url).html) : summarize(rendered.firstParagraph));
+  return { meta, html: rendered.html, summary, warnings };
 }
