@@ -102,7 +102,8 @@ export async function checkMailSetup(config: Config, cwd: string, env: NodeJS.Pr
   await attempt(async () => {
     const signer = dkimSigner(config);
     if (!signer) return;
-    const test: OutgoingMessage = { from: config.email.from, to: { name: '', address: 'check@example.com' }, subject: 'herald check', date: new Date(), messageId: '<check@herald.invalid>', html: '<p>check</p>', text: 'check\n' };
+    const draft = { subject: 'herald check', html: '<p>check</p>', text: 'check\n', warnings: [] };
+    const test: OutgoingMessage = { from: config.email.from, to: { name: '', address: 'check@example.com' }, subject: draft.subject, date: new Date(), messageId: '<check@herald.invalid>', body: { draft, recipient: { name: '', email: 'check@example.com' } } };
     await signer.sign((await compose(test)).raw);
     const fromDomain = mailboxAddress(config.email.from)?.split('@').pop()?.toLowerCase() ?? '';
     if (!aligned(signer.domain, fromDomain)) {

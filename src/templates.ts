@@ -24,6 +24,12 @@ export function liquid(config: Config, escapeOutput: boolean): Liquid {
   });
 }
 
+/** `site` as every template sees it: the config's site, and the URLs of its feeds (feed.paths). */
+export function templateSite(config: Config): Config['site'] & { feeds: { rss: string; atom: string; json: string } } {
+  const url = (path: string) => config.site.url + path;
+  return { ...config.site, feeds: { rss: url(config.feed.paths.rss), atom: url(config.feed.paths.atom), json: url(config.feed.paths.json) } };
+}
+
 /**
  * A post's date for templates: `date`, ISO 8601 with the site zone's offset (so `| date: "..."`
  * shows local time), and `date_text`, the long form in the site's language ("January 26, 2026").

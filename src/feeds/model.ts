@@ -21,8 +21,6 @@ export interface FeedSpec {
   posts: PostMeta[];
 }
 
-export const FEED_FILES = { rss: 'rss.xml', atom: 'atom.xml', json: 'feed.json' } as const;
-
 /**
  * The feeds a site has: the newest `feed.limit` published posts overall and per topic.
  * `knownTopics` are topics that had a feed before; they keep one (empty) so readers see the
@@ -42,7 +40,7 @@ export function selectFeeds(published: PostMeta[], config: Config, knownTopics: 
       homeUrl: site.url,
       language: site.language,
       author: site.author,
-      links: { rss: base + FEED_FILES.rss, atom: base + FEED_FILES.atom, json: base + FEED_FILES.json },
+      links: { rss: base + config.feed.paths.rss, atom: base + config.feed.paths.atom, json: base + config.feed.paths.json },
       posts: posts.slice(0, limit),
     };
   };

@@ -7,13 +7,13 @@ import { writeIfChanged } from '../files.js';
 import { renderPost } from '../posts/render.js';
 import { renderAtom } from './atom.js';
 import { renderJsonFeed } from './json.js';
-import { FEED_FILES, type FeedEntry, type FeedSpec } from './model.js';
+import type { FeedEntry, FeedSpec } from './model.js';
 import { renderRss } from './rss.js';
 
 const RENDERERS = [
-  [FEED_FILES.rss, renderRss],
-  [FEED_FILES.atom, renderAtom],
-  [FEED_FILES.json, renderJsonFeed],
+  ['rss', renderRss],
+  ['atom', renderAtom],
+  ['json', renderJsonFeed],
 ] as const;
 
 export interface WrittenFeeds {
@@ -28,7 +28,7 @@ export interface WrittenFeeds {
 /** Renders every feed in every format and writes the files whose bytes changed. */
 export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string): Promise<WrittenFeeds> {
   const entries = renderEntries(feeds, config, cwd);
-  const files = feeds.flatMap((feed) => RENDERERS.map(([name, render]) => ({ path: join(config.paths.output, feed.dir, name), text: render(feed, entries) })));
+  const files = feeds.flatMap((feed) => RENDERERS.map(([format, render]) => ({ path: join(config.paths.output, feed.dir, config.feed.paths[format]), text: render(feed, entries) })));
   const changed = await Promise.all(files.map(({ path, text }) => writeIfChanged(path, text)));
   const result: WrittenFeeds = { written: [], unchanged: 0, outputs: {}, warnings: [...entries.values()].flatMap((entry) => entry.warnings) };
   files.forEach(({ path }, i) => {

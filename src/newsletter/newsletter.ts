@@ -133,8 +133,7 @@ export class Newsletter {
     const now = clock.now();
     const stamp = templatesStamp(config);
     if (this.confirmation?.stamp !== stamp) this.confirmation = { stamp, draft: renderConfirmation(loadMailTemplates(config, cwd, 'confirm'), config, CONFIRM_DAYS) };
-    const content = personalise(await this.confirmation.draft, { name: '', email: address.email, confirmUrl: confirmUrl(config, address.key, secret, now) });
-    const message = buildMessage(content, { name: '', email: address.email }, config, `confirm:${now.toISOString()}`, now);
+    const message = buildMessage(await this.confirmation.draft, { name: '', email: address.email, confirmUrl: confirmUrl(config, address.key, secret, now) }, config, `confirm:${now.toISOString()}`, now);
     return sendWithRetries(this.deps.transport(), message, { attempts: 2, backoffMs: this.deps.retry.backoffMs });
   }
 
@@ -156,10 +155,8 @@ export class Newsletter {
   async testSend(post: PostMeta, address: Address): Promise<{ result: SendResult; warnings: string[] }> {
     const { config, cwd, clock, secret } = this.deps;
     const draft = await renderEmail([emailPostOf(post, config, cwd)], loadMailTemplates(config, cwd, 'email'), config);
-    const unsubscribe = unsubscribeUrl(config, address.key, secret);
-    const content = personalise(draft, { name: '', email: address.email, unsubscribeUrl: unsubscribe });
     const now = clock.now();
-    const message = buildMessage(content, { name: '', email: address.email }, config, `test:${post.file}:${now.toISOString()}`, now, unsubscribe);
+    const message = buildMessage(draft, { name: '', email: address.email, unsubscribeUrl: unsubscribeUrl(config, address.key, secret) }, config, `test:${post.file}:${now.toISOString()}`, now);
     return { result: await sendWithRetries(this.deps.transport(), message, this.deps.retry), warnings: draft.warnings };
   }
 

@@ -7,7 +7,7 @@ import { renderPost } from '../posts/render.js';
 import { eachConcurrently, sendWithRetries, type RetryPolicy } from './delivery.js';
 import { baselineRecords, duePosts, PostIndex } from './due.js';
 import { buildMessage } from './email/message.js';
-import { personalise, renderEmail, type EmailDraft, type EmailPost } from './email/render.js';
+import { renderEmail, type EmailDraft, type EmailPost } from './email/render.js';
 import { loadMailTemplates, type MailTemplates } from './email/templates.js';
 import type { Clock, Delivery, DeliveryUpdate, MailTransport, PostRecord, Store } from './ports.js';
 import { wantsPost, type Subscriber } from './subscriber.js';
@@ -341,10 +341,9 @@ class Sender {
     }
     if (!subscriber || !deliveries.length) return;
     const draft = await this.draftFor(deliveries.map((delivery) => delivery.post));
-    const unsubscribe = unsubscribeUrl(config, subscriber.key, secret);
-    const content = personalise(draft, { name: subscriber.name, email: subscriber.email, unsubscribeUrl: unsubscribe });
     const seed = `${deliveries[0]!.round}:${deliveries.map((delivery) => delivery.post).join(',')}`;
-    const message = buildMessage(content, subscriber, config, seed, clock.now(), unsubscribe);
+    const recipient = { name: subscriber.name, email: subscriber.email, unsubscribeUrl: unsubscribeUrl(config, subscriber.key, secret) };
+    const message = buildMessage(draft, recipient, config, seed, clock.now());
     const result = await sendWithRetries(this.transport, message, retry, this.options.stopped);
     const at = clock.now().toISOString();
     const outcome = (state: Delivery['state'], extra: Partial<DeliveryUpdate> = {}): DeliveryUpdate[] =>
@@ -353,7 +352,7 @@ class Sender {
 
     if (result.ok) {
       this.failuresInARow = 0;
-      await store.deliveries.record(outcome('sent', { providerId: result.providerId ?? message.messageId }));
+      await store.deliveries.record(outcome('sent', result.providerId ? { providerId: result.providerId } : {}));
       count('sent');
       this.options.onProgress?.(++this.done, this.total);
       return;

@@ -1,5 +1,6 @@
 // What the newsletter core needs from the world, declared by the core and kept small. Adapters
 // (SQLite, memory for tests, SMTP, the outbox) implement these; app.ts picks them from the config.
+import type { EmailDraft, Recipient } from './email/render.js';
 import type { Status, Subscriber } from './subscriber.js';
 
 export interface Clock {
@@ -118,8 +119,11 @@ export interface OutgoingMessage {
   subject: string;
   date: Date;
   messageId: string;
-  html: string;
-  text: string;
+  /**
+   * The HTML and text: a draft rendered once for many readers, and this reader's values for its
+   * fields (personalise() joins them). A transport may encode the draft once and fill in each reader.
+   */
+  body: { draft: EmailDraft; recipient: Recipient };
   /** List-Id and List-Unsubscribe (RFC 2919, 2369); with oneClick also List-Unsubscribe-Post (RFC 8058). */
   list?: { id: string; name: string; unsubscribe: string };
 }

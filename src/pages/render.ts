@@ -3,7 +3,7 @@ import type { Liquid, Template } from 'liquidjs';
 import type { Config } from '../config.js';
 import type { PostMeta } from '../posts/parse.js';
 import type { RenderedPost } from '../posts/render.js';
-import { liquid, parseTemplate, templateDates, templatePath } from '../templates.js';
+import { liquid, parseTemplate, templateDates, templatePath, templateSite } from '../templates.js';
 
 export interface PageTemplates {
   index: Template[];
@@ -26,15 +26,20 @@ const pageFields = (post: PostMeta, config: Config) => ({
 
 /** The archive: every published post, newest first. */
 export function renderIndexPage(posts: PostMeta[], templates: PageTemplates, config: Config): string {
-  return templates.engine.renderSync(templates.index, { site: config.site, posts: posts.map((post) => pageFields(post, config)) });
+  return templates.engine.renderSync(templates.index, { site: templateSite(config), posts: posts.map((post) => pageFields(post, config)) });
 }
 
 export function renderPostPage(post: RenderedPost, templates: PageTemplates, config: Config): string {
-  return templates.engine.renderSync(templates.post, { site: config.site, post: { ...pageFields(post.meta, config), summary: post.summary, html: post.html } });
+  return templates.engine.renderSync(templates.post, { site: templateSite(config), post: { ...pageFields(post.meta, config), summary: post.summary, html: post.html } });
 }
 
-/** Where a page for `url` lives in the output folder: /slug/ is slug/index.html. */
+/**
+ * Where a page for `url` lives in the output folder: /slug/ is slug/index.html, /slug.html is
+ * itself, and /slug (a permalink without a trailing slash) is slug.html, which herald start, GitHub
+ * Pages and Netlify all serve at /slug as HTML.
+ */
 export function pagePath(config: Config, url: string): string {
-  const path = decodeURIComponent(url.slice(config.site.url.length));
-  return join(config.paths.output, path.endsWith('/') || path === '' ? `${path}index.html` : path);
+  const path = decodeURIComponent(url.slice(config.site.url.length).replace(/[?#].*$/, ''));
+  if (path.endsWith('/') || path === '') return join(config.paths.output, `${path}index.html`);
+  return join(config.paths.output, /\.html?$/i.test(path) ? path : `${path}.html`);
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { liquid, parseTemplate, templatePath } from '../templates.js';
+import { liquid, parseTemplate, templatePath, templateSite } from '../templates.js';
 import { escapeHtml } from '../text.js';
 
 /** What every one of herald's own small pages shares: the site, and its feed links. */
@@ -12,7 +12,7 @@ export interface PageShell {
 export function pageShell(config: Config, cwd: string): PageShell {
   const engine = liquid(config, true);
   const template = parseTemplate(engine, templatePath(config, '_feed-links.html'), cwd);
-  return { config, feedLinks: engine.renderSync(template, { site: config.site }) };
+  return { config, feedLinks: engine.renderSync(template, { site: templateSite(config) }) };
 }
 
 /** A small self-contained page (no scripts, inline CSS allowed by the CSP's style-src). */

@@ -7,7 +7,7 @@ import { page, pageShell } from './pages.js';
 import { clientAddress, createRateLimiter, limitKey, trustedProxies } from './rate-limit.js';
 import { confirmationQueue, type MailQueue } from './mail-queue.js';
 import { confirmRoute, subscribeRoute, unsubscribeRoute, type RouteContext } from './routes.js';
-import { serveStatic } from './static.js';
+import { feedTypes, serveStatic, type StaticSite } from './static.js';
 
 export interface WebOptions {
   config: Config;
@@ -28,6 +28,7 @@ export function createWebServer(options: WebOptions): Server {
 
   const security = securityHeaders(config.site.url);
   const confirmations = confirmationQueue(options.newsletter, options.log);
+  const files: StaticSite = { outputDir: config.paths.output, headers: security, feedTypes: feedTypes(config.feed.paths) };
   const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
     response.writeHead(status, { ...security, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
     response.end(response.req.method === 'HEAD' ? undefined : body);
@@ -52,7 +53,7 @@ export function createWebServer(options: WebOptions): Server {
     if (url.pathname === '/subscribe') return subscribeRoute(routes, request, response);
     if (url.pathname === '/confirm') return confirmRoute(routes, request, response, url);
     if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'This address only answers GET.');
-    return serveStatic(request, response, url.pathname, config.paths.output, security);
+    return serveStatic(request, response, url.pathname, files);
   };
 
   const server = createServer(TIMEOUTS, (request, response) => {

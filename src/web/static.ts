@@ -3,27 +3,32 @@ import type { Stats } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, relative, sep } from 'node:path';
+import { lookup } from 'mime-types';
 import { HttpError } from './http.js';
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.xml': 'application/xml; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.html': 'text/html; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.svg': 'image/svg+xml',
-  '.webp': 'image/webp',
-};
-// Feed files get the types feed readers look for.
-const FEED_TYPES: Record<string, string> = {
-  'rss.xml': 'application/rss+xml; charset=utf-8',
-  'atom.xml': 'application/atom+xml; charset=utf-8',
-  'feed.json': 'application/feed+json; charset=utf-8',
-};
+/** What serving a site's output folder needs: where it is, the headers of every answer, and the feeds' file names. */
+export interface StaticSite {
+  outputDir: string;
+  headers: Record<string, string>;
+  /** File name -> content type, for the feeds (readers look for their own types). */
+  feedTypes: Record<string, string>;
+}
+
+/** The feeds' names (feed.paths) with the types feed readers look for. */
+export function feedTypes(paths: { rss: string; atom: string; json: string }): Record<string, string> {
+  const name = (path: string) => path.split('/').pop()!;
+  return {
+    [name(paths.rss)]: 'application/rss+xml; charset=utf-8',
+    [name(paths.atom)]: 'application/atom+xml; charset=utf-8',
+    [name(paths.json)]: 'application/feed+json; charset=utf-8',
+  };
+}
+
+function contentType(name: string, feeds: Record<string, string>): string {
+  const type = feeds[name] ?? lookup(name);
+  if (!type) return 'application/octet-stream';
+  return /^text\/|\/(json|xml|javascript)$|\+xml$/.test(type) ? `${type}; charset=utf-8` : type;
+}
 
 const NOT_FOUND = 'There is nothing here.';
 
@@ -78,6 +83,13 @@ async function resolveFile(segments: string[], outputDir: string, rootReal: stri
   let name = segments.at(-1) ?? 'index.html';
   let path = await realInside(join(outputDir, ...segments), rootReal);
   let info = path === undefined ? undefined : await stat(path).catch(() => undefined);
+  // A page at a permalink without a trailing slash is written as name.html and served at the
+  // name, as GitHub Pages and Netlify do.
+  if (!info && name && !extname(name)) {
+    const page = await realInside(join(outputDir, ...segments.slice(0, -1), `${name}.html`), rootReal);
+    const pageInfo = page === undefined ? undefined : await stat(page).catch(() => undefined);
+    if (pageInfo?.isFile()) return { path: page!, name: `${name}.html`, info: pageInfo };
+  }
   if (path !== undefined && info?.isDirectory()) {
     name = 'index.html';
     path = await realInside(join(path, name), rootReal);
@@ -104,7 +116,8 @@ async function cachedFile(path: string, size: number, mtimeMs: number): Promise<
  * Answers a GET or HEAD for `pathname` from `outputDir`, with ETag, Last-Modified and 304s. Throws
  * HttpError 400 for an address that cannot be decoded, 404 for anything not servable.
  */
-export async function serveStatic(request: IncomingMessage, response: ServerResponse, pathname: string, outputDir: string, security: Record<string, string>): Promise<void> {
+export async function serveStatic(request: IncomingMessage, response: ServerResponse, pathname: string, site: StaticSite): Promise<void> {
+  const { outputDir } = site;
   const segments = staticSegments(pathname);
   const known = await realRoot(outputDir, false);
   let found = known === undefined ? undefined : await resolveFile(segments, outputDir, known);
@@ -117,9 +130,9 @@ export async function serveStatic(request: IncomingMessage, response: ServerResp
   const { body, etag } = await cachedFile(path, info.size, info.mtimeMs);
   const lastModified = new Date(Math.floor(info.mtimeMs / 1000) * 1000);
   const headers = {
-    ...security,
+    ...site.headers,
     // By the name asked for, not the symlink's target: that is the name the reader sees.
-    'Content-Type': FEED_TYPES[name] ?? CONTENT_TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream',
+    'Content-Type': contentType(name, site.feedTypes),
     ETag: etag,
     'Last-Modified': lastModified.toUTCString(),
     'Cache-Control': 'public, max-age=300',

@@ -9,6 +9,7 @@ import { openSqliteStore } from '../../src/adapters/store/sqlite.js';
 import { MemoryStore } from '../../src/adapters/store/memory.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { HeraldError } from '../../src/errors.js';
+import { personalise } from '../../src/newsletter/email/render.js';
 import { Newsletter } from '../../src/newsletter/newsletter.js';
 import { runPass, sendPost, type NewsletterDeps, type PassReport, type SendOptions } from '../../src/newsletter/pass.js';
 import type { Change, DeliveryUpdate, MailTransport, OutgoingMessage, SendResult, Store } from '../../src/newsletter/ports.js';
@@ -75,7 +76,7 @@ const EMAIL_TXT = '{% for post in posts %}post: {{ post.url }}\n{% endfor %}Unsu
 const EMAIL_HTML = '<html><body>{% for post in posts %}<h1>{{ post.title }}</h1>{{ post.html | raw }}{% endfor %}<a href="{{ unsubscribe_url }}">Unsubscribe</a></body></html>';
 
 function slugsIn(message: OutgoingMessage): string[] {
-  return [...message.text.matchAll(/^post: https:\/\/news\.example\.com\/([^/\s]+)\/$/gm)].map((match) => match[1]!);
+  return [...personalise(message.body.draft, message.body.recipient).text.matchAll(/^post: https:\/\/news\.example\.com\/([^/\s]+)\/$/gm)].map((match) => match[1]!);
 }
 
 /** Accepted messages grouped by address, each message as its slugs joined by '+', sorted. */

@@ -10,6 +10,7 @@ import type { Config } from '../../config.js';
 import { mailboxAddress } from '../../config.js';
 import { HeraldError } from '../../errors.js';
 import type { OutgoingMessage } from '../../newsletter/ports.js';
+import { encodedParts } from './parts.js';
 
 export interface Composed {
   envelope: { from: string; to: string[] };
@@ -25,8 +26,7 @@ export function mailOptions(message: OutgoingMessage) {
     subject: message.subject,
     date: message.date,
     messageId: message.messageId,
-    html: message.html,
-    text: message.text,
+    ...encodedParts(message.body.draft, message.body.recipient),
     ...(message.list
       ? { list: { id: { url: message.list.id, comment: message.list.name }, unsubscribe: message.list.unsubscribe }, headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } }
       : {}),

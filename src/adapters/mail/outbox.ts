@@ -20,7 +20,7 @@ export function outboxTransport(config: Config, signer: Signer | undefined): Mai
       const to = envelope.to.join(',').replace(/[^\w.@-]+/g, '_');
       const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${String(++sequence).padStart(6, '0')}-${randomBytes(3).toString('hex')}-${to}.eml`;
       await writeFileAtomic(join(folder, name), bytes, { durable: false, mode: 0o600, dirMode: 0o700 });
-      return { ok: true, providerId: message.messageId };
+      return { ok: true };
     },
     async close() {},
   };

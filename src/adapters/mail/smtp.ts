@@ -61,8 +61,9 @@ export function smtpTransport(config: Config, url: string, signer: Signer | unde
       try {
         if (signed) await pool.sendMail({ envelope: signed.envelope, raw: await signer.sign(signed.raw) });
         else await pool.sendMail(mailOptions(message));
-        // The Message-ID is what a bounce report (DSN) quotes back.
-        return { ok: true, providerId: message.messageId };
+        // A relay's answer carries no id of its own worth keeping: a bounce that comes back later is
+        // matched by its return path.
+        return { ok: true };
       } catch (error) {
         return classifySmtpError(error as SmtpError);
       }

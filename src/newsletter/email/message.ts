@@ -1,31 +1,26 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../../config.js';
 import type { OutgoingMessage } from '../ports.js';
+import type { EmailDraft, Recipient } from './render.js';
 
 /**
- * One recipient's own message: no list of other readers, and a Message-ID made from `seed` (what
- * the message is: a post, a round, a confirmation) and the recipient, so it is unique per message
- * and the same if the very message is tried again.
+ * One recipient's own message: no list of other readers, a Message-ID made from `seed` (what the
+ * message is: a post, a round, a confirmation) and the recipient, so it is unique per message and
+ * the same if the very message is tried again, and with an unsubscribe link, the List-* headers.
  */
-export function buildMessage(
-  content: { subject: string; html: string; text: string },
-  to: { name: string; email: string },
-  config: Config,
-  seed: string,
-  now: Date,
-  unsubscribeUrl?: string,
-): OutgoingMessage {
+export function buildMessage(draft: EmailDraft, recipient: Recipient, config: Config, seed: string, now: Date): OutgoingMessage {
+  const to = recipient;
+  const unsubscribeUrl = recipient.unsubscribeUrl;
   const host = new URL(config.site.url).hostname;
   const digest = createHash('sha256').update(`${seed}\0${to.email.toLowerCase()}`).digest('hex').slice(0, 32);
   return {
     from: config.email.from,
     replyTo: config.email.replyTo,
     to: { name: to.name, address: to.email },
-    subject: content.subject,
+    subject: draft.subject,
     date: now,
     messageId: `<${digest}@${host}>`,
-    html: content.html,
-    text: content.text,
+    body: { draft, recipient },
     ...(unsubscribeUrl ? { list: { id: `newsletter.${host}`, name: config.site.title, unsubscribe: unsubscribeUrl } } : {}),
   };
 }

@@ -2,7 +2,7 @@ import { convert } from 'html-to-text';
 import juice from 'juice';
 import type { Config } from '../../config.js';
 import { absoluteHtmlUrls } from '../../posts/markdown.js';
-import { templateDates } from '../../templates.js';
+import { templateDates, templateSite } from '../../templates.js';
 import { escapeHtml } from '../../text.js';
 import type { MailTemplates } from './templates.js';
 
@@ -35,7 +35,23 @@ export interface EmailDraft {
 // Recipient fields are rendered as these markers, which no escaping, inlining or text conversion
 // alters, and are swapped for each recipient's values: the post is rendered once, not per reader.
 const FIELD = (name: string) => `\uE000${name}\uE001`;
-const FIELDS = { name: FIELD('name'), email: FIELD('email'), unsubscribeUrl: FIELD('unsubscribe'), confirmUrl: FIELD('confirm') };
+const FIELDS = { name: FIELD('name'), email: FIELD('email'), unsubscribeUrl: FIELD('unsubscribeUrl'), confirmUrl: FIELD('confirmUrl') };
+export type Field = keyof typeof FIELDS;
+const MARKER = /\uE000(name|email|unsubscribeUrl|confirmUrl)\uE001/;
+
+/** A draft's text cut at its fields: the stretches in between, and where each reader's value goes. */
+export function draftSegments(text: string): (string | { field: Field })[] {
+  // split with a capturing group alternates text, field name, text, ...
+  return text
+    .split(MARKER)
+    .map((part, index) => (index % 2 ? { field: part as Field } : part))
+    .filter((part) => part !== '');
+}
+
+/** One reader's value of a field. */
+export function fieldValue(recipient: Recipient, field: Field): string {
+  return recipient[field] ?? '';
+}
 
 // Gmail clips messages larger than about 102 KB.
 export const CLIP_BYTES = 100 * 1024;
@@ -79,7 +95,7 @@ export async function renderEmail(posts: EmailPost[], templates: MailTemplates, 
   const { html, text } = await renderTemplates(
     templates,
     {
-      site: config.site,
+      site: templateSite(config),
       post: forTemplate(first),
       posts: posts.map(forTemplate),
       subscriber: { name: FIELDS.name, email: FIELDS.email },
@@ -96,14 +112,12 @@ export async function renderEmail(posts: EmailPost[], templates: MailTemplates, 
 
 /** The draft with one recipient's values in place of the markers. */
 export function personalise(draft: EmailDraft, recipient: Recipient): { subject: string; html: string; text: string } {
-  // Replacement functions, not strings: an address or a name may hold "$&" or "$`", which a
+  // Joined from the segments, not replaced: an address or a name may hold "$&", which a
   // replacement string would expand.
   const fill = (text: string, escape: (value: string) => string) =>
-    text
-      .replaceAll(FIELDS.name, () => escape(recipient.name))
-      .replaceAll(FIELDS.email, () => escape(recipient.email))
-      .replaceAll(FIELDS.unsubscribeUrl, () => escape(recipient.unsubscribeUrl ?? ''))
-      .replaceAll(FIELDS.confirmUrl, () => escape(recipient.confirmUrl ?? ''));
+    draftSegments(text)
+      .map((part) => (typeof part === 'string' ? part : escape(fieldValue(recipient, part.field))))
+      .join('');
   return { subject: draft.subject, html: fill(draft.html, escapeHtml), text: fill(draft.text, (value) => value) };
 }
 
@@ -112,6 +126,6 @@ export function personalise(draft: EmailDraft, recipient: Recipient): { subject:
  * rendered once with markers for the address and the link, like a post's.
  */
 export async function renderConfirmation(templates: MailTemplates, config: Config, days: number): Promise<EmailDraft> {
-  const { html, text } = await renderTemplates(templates, { site: config.site, subscriber: { email: FIELDS.email }, confirm_url: FIELDS.confirmUrl, confirm_days: days }, config);
+  const { html, text } = await renderTemplates(templates, { site: templateSite(config), subscriber: { email: FIELDS.email }, confirm_url: FIELDS.confirmUrl, confirm_days: days }, config);
   return { subject: `Confirm your subscription to ${config.site.title}`, html, text, warnings: [] };
 }
