@@ -1,5 +1,6 @@
 import type { App } from '../app.js';
 import { build, readPosts } from '../build.js';
+import { keepHeapNear } from '../heap.js';
 import { formatProblem, HeraldError } from '../errors.js';
 import { GIVE_UP_MS, type PassReport, type SendReport } from '../newsletter/pass.js';
 import { parseAddress } from '../newsletter/subscriptions.js';
@@ -60,13 +61,23 @@ export async function pass(context: CommandContext, app: App): Promise<{ report:
   for (const warning of built.warnings) io.err(`warning: ${formatProblem(warning)}`);
   // The build loaded the posts unless nothing changed; then the post cache has them all.
   const posts: PostMeta[] = built.posts ?? (await readPosts(config, io.cwd)).posts;
-  const report = await app.newsletter.runPass(posts, { stopped: context.stopped, onProgress: progress(context) });
+  const report = await withSmallHeap(() => app.newsletter.runPass(posts, { stopped: context.stopped, onProgress: progress(context) }));
   return { report, problems: built.problems.length, written: built.written.length, unchanged: built.unchanged };
 }
 
 /** herald run: one pass. Build the feeds, then send every due post. */
 export function runCommand(context: CommandContext, json: boolean): Promise<number> {
   return stoppable(context, (running) => runOnce(running, json));
+}
+
+/** A send of a million messages holds little at a time: keep its memory to that (see heap.ts). */
+async function withSmallHeap<T>(body: () => Promise<T>): Promise<T> {
+  const stop = keepHeapNear(48);
+  try {
+    return await body();
+  } finally {
+    stop();
+  }
 }
 
 async function runOnce(context: CommandContext, json: boolean): Promise<number> {
@@ -121,7 +132,7 @@ async function sendOnce(context: CommandContext, name: string, options: { to?: s
       io.out(`${post.slug}: test message sent to ${to.email} (not a delivery: the post is still due to everyone else)`);
       return 0;
     }
-    const report = await app.newsletter.sendPost(post, { resend: options.resend, stopped: context.stopped, onProgress: progress(context) });
+    const report = await withSmallHeap(() => app.newsletter.sendPost(post, { resend: options.resend, stopped: context.stopped, onProgress: progress(context) }));
     printSendReport(context, report);
     return totals(report).failed || report.halted ? 1 : 0;
   }, { mail: !options.dryRun });
