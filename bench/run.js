@@ -32,13 +32,22 @@ const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([name])
 const SECRET = 'bench-only-secret-not-for-any-real-list-0123456789';
 const BENCH_ENV = { ...CLEAN_ENV, HERALD_SECRET: SECRET };
 
+// GNU time's last line of stderr: peak RSS in KB, then user and system CPU seconds.
+const TIME_FORMAT = ['-f', '%M %U %S'];
+
+function timeLine(stderr) {
+  if (!GNU_TIME) return { peakKb: NaN, cpuMs: NaN };
+  const [peakKb, user, system] = stderr.trim().split('\n').pop().split(' ').map(Number);
+  return { peakKb, cpuMs: (user + system) * 1000 };
+}
+
 /**
- * Runs a command once from the project root: wall time in ms and peak RSS in KB (GNU time's %M,
- * the last line of stderr; NaN without GNU time), and its stdout. Prints the output and aborts on a
- * non-zero exit.
+ * Runs a command once from the project root: wall time in ms, peak RSS in KB and CPU time in ms
+ * (user + system; both from GNU time, NaN without it), and its stdout. Prints the output and
+ * aborts on a non-zero exit.
  */
 function runTimed(command, args, { env = process.env } = {}) {
-  const [file, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%M', command, ...args]] : [command, args];
+  const [file, argv] = GNU_TIME ? [GNU_TIME, [...TIME_FORMAT, command, ...args]] : [command, args];
   const started = process.hrtime.bigint();
   const child = spawnSync(file, argv, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 << 20 });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -46,8 +55,7 @@ function runTimed(command, args, { env = process.env } = {}) {
     console.error(`${command} ${args.join(' ')} failed (${child.error?.message ?? `exit ${child.status ?? child.signal}`}):\n${child.stdout ?? ''}\n${child.stderr ?? ''}`);
     process.exit(1);
   }
-  const peakKb = GNU_TIME ? Number(child.stderr.trim().split('\n').pop()) : NaN;
-  return { ms, peakKb, stdout: child.stdout };
+  return { ms, ...timeLine(child.stderr), stdout: child.stdout };
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -399,13 +407,17 @@ async function send() {
     const [base, ours] = rows;
     const throughput = (row, n = COUNT) => (n / row.medianMs) * 1000;
     const sinkUs = (list) => (median(list) / COUNT) * 1000;
+    // CPU time a message (user + system) depends less on what else the machine runs than wall time.
+    const cpuUs = (list) => (median(list.map((run) => run.cpuMs)) / COUNT) * 1000;
+    const cpu = { plain: cpuUs(samples.plain), herald: cpuUs(samples.herald) };
     console.log(`throughput: plain ${throughput(base).toFixed(0)} msg/s, herald ${throughput(ours).toFixed(0)} msg/s (every delivery recorded in the database)`);
+    console.log(`CPU a message (user + system, median): plain ${cpu.plain.toFixed(0)} µs, herald ${cpu.herald.toFixed(0)} µs (${(cpu.herald / cpu.plain).toFixed(2)}x)`);
     console.log(`the sink's CPU: ${sinkUs(sinkCpu.plain).toFixed(0)} µs a message under the plain loop, ${sinkUs(sinkCpu.herald).toFixed(0)} µs under herald`);
     const big = await heraldSend(BIG);
     const bigPeakMb = toMb(big.peakKb);
-    console.log(`herald send to ${thousands(BIG)} subscribers: ${(big.ms / 1000).toFixed(1)} s, ${((BIG / big.ms) * 1000).toFixed(0)} msg/s, peak ${mb(bigPeakMb)} MB`);
+    console.log(`herald send to ${thousands(BIG)} subscribers: ${(big.ms / 1000).toFixed(1)} s, ${((BIG / big.ms) * 1000).toFixed(0)} msg/s, ${((big.cpuMs / BIG) * 1000).toFixed(0)} µs of CPU a message, peak ${mb(bigPeakMb)} MB`);
     const verdicts = [atLeast('herald throughput vs plain loop', throughput(ours) / throughput(base), 0.9), under(`peak memory, ${thousands(BIG)} subscribers`, bigPeakMb, 200, ' MB')];
-    const result = { machine: host, connections: CONNECTIONS, rows, throughput: { plain: throughput(base), herald: throughput(ours) }, sinkCpuUsPerMessage: { plain: sinkUs(sinkCpu.plain), herald: sinkUs(sinkCpu.herald) }, big: { subscribers: BIG, ms: big.ms, msgPerS: (BIG / big.ms) * 1000, peakMb: bigPeakMb }, verdicts };
+    const result = { machine: host, connections: CONNECTIONS, rows, throughput: { plain: throughput(base), herald: throughput(ours) }, cpuUsPerMessage: cpu, sinkCpuUsPerMessage: { plain: sinkUs(sinkCpu.plain), herald: sinkUs(sinkCpu.herald) }, big: { subscribers: BIG, ms: big.ms, msgPerS: (BIG / big.ms) * 1000, cpuUsPerMessage: (big.cpuMs / BIG) * 1000, peakMb: bigPeakMb }, verdicts };
     writeFileSync(join(WORK, 'results-send.json'), `${JSON.stringify(result, null, 2)}\n`);
   } finally {
     sink.stop();
@@ -419,7 +431,7 @@ async function send() {
  */
 async function runWatched(command, args, { env = process.env, every = 2000, sample }) {
   const { spawn } = await import('node:child_process');
-  const [file, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%M', command, ...args]] : [command, args];
+  const [file, argv] = GNU_TIME ? [GNU_TIME, [...TIME_FORMAT, command, ...args]] : [command, args];
   const started = process.hrtime.bigint();
   const child = spawn(file, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -442,8 +454,7 @@ async function runWatched(command, args, { env = process.env, every = 2000, samp
     console.error(`${command} ${args.join(' ')} failed (exit ${status}):\n${stdout}\n${stderr}`);
     process.exit(1);
   }
-  const peakKb = GNU_TIME ? Number(stderr.trim().split('\n').pop()) : NaN;
-  return { ms, peakKb, stdout };
+  return { ms, ...timeLine(stderr), stdout };
 }
 
 /** One post to 1,000,000 subscribers: memory and throughput at the size of a large newsletter. */
@@ -489,9 +500,10 @@ async function sendMillion() {
     line('throughput once sending', `${steady.toFixed(0)} msg/s`);
     line('peak memory (GNU time)', `${mb(peakMb)} MB`);
     line('memory at 10% / 50% / 90% sent', `${[0.1, 0.5, 0.9].map((f) => mb(rssAt(f))).join(' / ')} MB`);
+    line("herald's CPU a message (user + system)", `${((run.cpuMs / COUNT) * 1000).toFixed(0)} µs`);
     line("the sink's CPU a message", `${sinkUs.toFixed(0)} µs`);
     const verdicts = [under(`peak memory, ${thousands(COUNT)} subscribers`, peakMb, 200, ' MB')];
-    const result = { machine: host, subscribers: COUNT, connections: CONNECTIONS, seed: { ms: seed.ms, peakMb: toMb(seed.peakKb) }, ms: run.ms, msgPerS: overall, steadyMsgPerS: steady, firstMessageAfterS: first?.s, peakMb, sinkCpuUsPerMessage: sinkUs, samples, verdicts };
+    const result = { machine: host, subscribers: COUNT, connections: CONNECTIONS, seed: { ms: seed.ms, peakMb: toMb(seed.peakKb) }, ms: run.ms, msgPerS: overall, steadyMsgPerS: steady, firstMessageAfterS: first?.s, peakMb, cpuUsPerMessage: (run.cpuMs / COUNT) * 1000, sinkCpuUsPerMessage: sinkUs, samples, verdicts };
     writeFileSync(join(WORK, 'results-send-1m.json'), `${JSON.stringify(result, null, 2)}\n`);
   } finally {
     sink.stop();
