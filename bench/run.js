@@ -266,6 +266,9 @@ async function startSink() {
     return lines.shift();
   };
   const port = Number(await nextLine());
+  // A bench that stops early (process.exit on a failed run) must not leave the sink running.
+  const stop = () => child.kill();
+  process.on('exit', stop);
   // One question at a time, so each answer goes to whoever asked it.
   let asking = Promise.resolve(0);
   return {
@@ -276,7 +279,10 @@ async function startSink() {
         return Number((await nextLine()).replace('count ', ''));
       })),
     cpuMs: () => cpuMs(child.pid),
-    stop: () => child.kill(),
+    stop: () => {
+      process.off('exit', stop);
+      stop();
+    },
   };
 }
 
@@ -348,7 +354,7 @@ function emailSite(site, connections) {
   return config;
 }
 
-/** Sends the post once and checks that the sink got `n` messages and herald reported them sent. */
+/** Checks that a send reached the sink with `n` messages and that herald reported `n` sent. */
 function checkSent(run, n, sinkBefore, sinkAfter) {
   if (sinkAfter - sinkBefore !== n || !run.stdout.includes(`post: ${n} sent, 0 failed`)) {
     console.error(`herald send should have sent ${n} messages; the sink counted ${sinkAfter - sinkBefore}, herald said:\n${run.stdout}`);
@@ -405,7 +411,7 @@ async function send() {
     console.log(`\nsend: one post to ${thousands(COUNT)} subscribers over ${CONNECTIONS} connections to a loopback SMTP sink, median of 3`);
     printTable(rows);
     const [base, ours] = rows;
-    const throughput = (row, n = COUNT) => (n / row.medianMs) * 1000;
+    const throughput = (row) => (COUNT / row.medianMs) * 1000;
     const sinkUs = (list) => (median(list) / COUNT) * 1000;
     // CPU time a message (user + system) depends less on what else the machine runs than wall time.
     const cpuUs = (list) => (median(list.map((run) => run.cpuMs)) / COUNT) * 1000;
@@ -530,7 +536,16 @@ async function startWorker(dir, args, env) {
     }, 20);
   });
   const port = Number(/serving http:\/\/\S+:(\d+)\//.exec(log)?.[1] ?? NaN);
-  return { port, pid: child.pid, log: () => log, stop: () => new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); }) };
+  // A bench that stops early (process.exit on a failed run) must not leave herald running.
+  const kill = () => child.kill('SIGTERM');
+  process.on('exit', kill);
+  const stop = () =>
+    new Promise((resolve) => {
+      process.off('exit', kill);
+      child.on('exit', resolve);
+      kill();
+    });
+  return { port, pid: child.pid, log: () => log, stop };
 }
 
 async function http() {
