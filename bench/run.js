@@ -3,9 +3,9 @@
 // pool, 10,000 and 100,000 subscribers; `email` is its old name), http (herald start serving
 // feeds), latency (new post file -> first email), import (a 1,000,000-row CSV into a new list),
 // subscribe (POST /subscribe and GET /rss.xml under bursts, at 1,000 to 1,000,000 subscribers).
-// No argument runs them all but send-1m (one post to 1,000,000 subscribers, about 20 minutes),
-// which runs only when named. Figures go to the terminal and to bench/work/results-<section>.json;
-// the README quotes them.
+// No argument runs them all but send-1m (one post to 1,000,000 subscribers, about 25 minutes on
+// 2 cores), which runs only when named. Figures go to the terminal and to
+// bench/work/results-<section>.json; the README quotes them.
 import { spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
@@ -477,7 +477,7 @@ async function sendMillion() {
     const samples = [];
     const before = await sink.count();
     const sinkCpu = sink.cpuMs();
-    console.log(`sending one post to ${thousands(COUNT)} subscribers (about 20 minutes; a line every minute) ...`);
+    console.log(`sending one post to ${thousands(COUNT)} subscribers (about 25 minutes on 2 cores; a line every minute) ...`);
     const run = await runWatched('node', [...HERALD_NODE_ARGS, HERALD, '--config', config, 'send', 'post'], {
       env: { ...BENCH_ENV, HERALD_SMTP_URL: sink.url },
       sample: async (pid, ms) => {
@@ -805,7 +805,7 @@ async function subscribe() {
   writeFileSync(join(WORK, 'results-subscribe.json'), `${JSON.stringify({ machine: host, results, verdicts }, null, 2)}\n`);
 }
 
-// `email` is the send section's old name; send-1m takes about 20 minutes and runs only when named.
+// `email` is the send section's old name; send-1m takes about 25 minutes and runs only when named.
 const SECTIONS = { feeds, send, http, latency, import: importSection, subscribe, 'send-1m': sendMillion };
 const ALIASES = { email: 'send' };
 const BY_DEFAULT = ['feeds', 'send', 'http', 'latency', 'import', 'subscribe'];
