@@ -1,10 +1,11 @@
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { hash, readBuildState, readPostCache, stampOfPosts, templatesStamp, writeBuildState, writePostCache, type BuildState, type OutputStamp, type PostCounts } from './cache.js';
 import type { Config } from './config.js';
 import type { Problem } from './errors.js';
 import type { PostMeta } from './posts/parse.js';
-import { scanPostFiles } from './posts/scan.js';
+import { assetsStamp, copyAssets } from './pages/assets.js';
+import { BUNDLE_INDEX, scanPostFiles } from './posts/scan.js';
 
 export type PostState = 'draft' | 'scheduled' | 'published';
 
@@ -19,10 +20,12 @@ export function countStates(posts: PostMeta[], now: Date): PostCounts {
   return counts;
 }
 
-/** Every post as the build reads it (the post cache spares what did not change). */
+/** Every post as the build reads it (the post cache spares what did not change), with its recorded entry id. */
 export async function readPosts(config: Config, cwd: string): Promise<import('./posts/load.js').LoadedPosts> {
-  const { loadPosts } = await import('./posts/load.js');
-  return loadPosts(config, cwd, scanPostFiles(config.paths.posts, cwd, config.posts.exclude), readPostCache(config, cwd));
+  const [{ loadPosts }, { applyEntryIds, readEntryIds }] = await Promise.all([import('./posts/load.js'), import('./posts/ids.js')]);
+  const loaded = await loadPosts(config, cwd, scanPostFiles(config.paths.posts, cwd, config.posts.exclude), readPostCache(config, cwd));
+  applyEntryIds(loaded.posts, readEntryIds(config, cwd));
+  return loaded;
 }
 
 export interface BuildOptions {
@@ -49,20 +52,26 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const { now, cwd } = options;
   const files = scanPostFiles(config.paths.posts, cwd, config.posts.exclude);
   const postsStamp = stampOfPosts(files);
+  const bundles = files.filter((file) => BUNDLE_INDEX.test(basename(file.path))).map((file) => dirname(file.path));
+  const assets = hash(assetsStamp(config, bundles));
   const previous = readBuildState(config, cwd);
-  if (options.write && previous && isUpToDate(previous, postsStamp, now, config)) {
+  if (options.write && previous && isUpToDate(previous, postsStamp, assets, now, config)) {
     return { counts: previous.counts, problems: previous.problems, warnings: previous.warnings ?? [], written: [], unchanged: Object.keys(previous.outputs).length };
   }
 
   const { loadPosts } = await import('./posts/load.js');
   const postCache = readPostCache(config, cwd);
   // Reading starts first; the feed modules load while the first posts arrive.
-  const [loaded, { selectFeeds, newestFirstOrder }, feedsStage] = await Promise.all([
+  const [loaded, { selectFeeds, newestFirstOrder }, feedsStage, ids] = await Promise.all([
     loadPosts(config, cwd, files, postCache),
     import('./feeds/model.js'),
     import('./feeds/write.js'),
+    import('./posts/ids.js'),
   ]);
   const published = loaded.posts.filter((post) => postState(post, now) === 'published');
+  // A post's id is fixed when it is first published; check records nothing.
+  const recorded = ids.readEntryIds(config, cwd);
+  ids.applyEntryIds(loaded.posts, options.write ? await ids.recordEntryIds(config, published, recorded) : recorded);
   const feeds = selectFeeds(published, config, previous?.topics);
   const report: BuildReport = { counts: countStates(loaded.posts, now), problems: loaded.problems, warnings: loaded.warnings, written: [], unchanged: 0, posts: loaded.posts };
   if (!options.write) {
@@ -73,7 +82,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     return report;
   }
 
-  const fingerprint = hash(feeds.map((feed) => [feed.dir, feed.posts.map((post) => loaded.cache.get(resolve(cwd, post.file)))]));
+  const fingerprint = hash(feeds.map((feed) => [feed.dir, feed.posts.map((post) => [post.entryId, loaded.cache.get(resolve(cwd, post.file))])]));
   let outputs: Record<string, OutputStamp>;
   if (previous && fingerprint === previous.feedsFingerprint && outputsIntact(previous.outputs)) {
     outputs = previous.outputs;
@@ -95,6 +104,9 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     pages = written.pages;
   }
 
+  const copied = await copyAssets(config, cwd, published, previous?.copies ?? {});
+  report.written.push(...copied.written);
+
   report.warnings = uniqueProblems(report.warnings);
   if (loaded.parsed || loaded.cache.size !== postCache.size) await writePostCache(config, cwd, loaded.cache);
   const scheduled = loaded.posts.filter((post) => !post.draft && post.date > now.getTime()).map((post) => post.date);
@@ -106,6 +118,8 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     topics: feeds.flatMap((feed) => (feed.topic ? [feed.topic] : [])),
     outputs,
     pages,
+    copies: copied.copies,
+    assetsStamp: assets,
     templatesStamp: templatesStamp(config),
     counts: report.counts,
     problems: report.problems,
@@ -116,10 +130,11 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
 
 // Nothing to do when no post file changed, no post is due to appear or vanish at `now`,
 // and every feed file is as the last build left it.
-function isUpToDate(state: BuildState, postsStamp: string, now: Date, config: Config): boolean {
+function isUpToDate(state: BuildState, postsStamp: string, assets: string, now: Date, config: Config): boolean {
   const at = now.getTime();
   return (
     state.postsStamp === postsStamp &&
+    state.assetsStamp === assets &&
     state.templatesStamp === templatesStamp(config) &&
     (state.validFrom === null || state.validFrom <= at) &&
     (state.validUntil === null || at < state.validUntil) &&

@@ -39,6 +39,10 @@ export interface BuildState {
   outputs: Record<string, OutputStamp>;
   /** Archive pages herald wrote, with what each was made from; templatesStamp when they were. */
   pages: Record<string, string>;
+  /** Files copied as they are (static folders, page bundles), with their sources' size and mtime. */
+  copies: Record<string, string>;
+  /** The static folders' and bundles' files as they were: unchanged, nothing is copied. */
+  assetsStamp: string;
   templatesStamp: string;
   counts: PostCounts;
   problems: Problem[];

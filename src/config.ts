@@ -9,6 +9,13 @@ import { dropXmlForbidden } from './text.js';
 export const DEFAULT_CONFIG_FILE = 'herald.config.yml';
 
 const text = (fallback: string) => v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty')), fallback);
+const staticEntry = v.union(
+  [
+    v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+    v.strictObject({ folder: v.pipe(v.string(), v.minLength(1, 'must not be empty')), path: v.optional(v.pipe(v.string(), v.check((path) => !path.split('/').includes('..'), 'must stay inside output')), '/') }),
+  ],
+  'must be a folder or { folder, path }',
+);
 const feedPath = (fallback: string) =>
   v.optional(
     v.pipe(
@@ -65,10 +72,14 @@ const schema = v.strictObject({
     ),
     'posts',
   ),
-  // Folders copied into output as they are (images, CSS): Jekyll's assets/, Hugo's static/.
+  // Folders copied into output as they are (images, CSS). A folder name is published under that
+  // name (Jekyll's assets/ at /assets/); { folder, path } puts it elsewhere (Hugo's static/ at /).
   static: v.optional(
-    v.union([v.pipe(v.string(), v.minLength(1, 'must not be empty')), v.array(v.pipe(v.string(), v.minLength(1, 'must not be empty')))], 'must be a folder or a list of folders'),
-    'static',
+    v.pipe(
+      v.union([staticEntry, v.array(staticEntry)], 'must be a folder, { folder: static, path: / }, or a list of them'),
+      v.transform((value) => (Array.isArray(value) ? value : [value])),
+    ),
+    [{ folder: 'static', path: '/' }],
   ),
   subscribers: text('subscribers'),
   templates: text('templates'),
@@ -209,8 +220,8 @@ export interface Config {
   readonly database: Readonly<{ file: string }>;
   /** herald start's web side: trusted reverse proxies (addresses or CIDR ranges), and the connection cap. */
   readonly web: Readonly<{ trustProxy: readonly string[]; maxConnections: number; subscribeLimit: number }>;
-  /** Absolute paths, resolved against the config file's folder. */
-  readonly paths: Readonly<{ posts: string; subscribers: string; templates: string; output: string; state: string; outbox: string; includes: string; static: readonly string[] }>;
+  /** Absolute paths; static folders with where below output they go ('' for output itself, else ending in /). */
+  readonly paths: Readonly<{ posts: string; subscribers: string; templates: string; output: string; state: string; outbox: string; includes: string; static: readonly Readonly<{ folder: string; path: string }>[] }>;
 }
 
 /** Where the config comes from: --config, else HERALD_CONFIG, else ./herald.config.yml if it exists. */
@@ -294,11 +305,13 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
     state: resolve(base, value.state),
     outbox: resolve(base, value.outbox),
     includes: resolve(base, posts.includes),
-    static: (typeof value.static === 'string' ? [value.static] : value.static).map((folder) => resolve(base, folder)),
+    static: value.static.map((entry) =>
+      typeof entry === 'string' ? { folder: resolve(base, entry), path: `${basename(resolve(base, entry))}/` } : { folder: resolve(base, entry.folder), path: entry.path.replace(/^\/*/, '').replace(/\/*$/, '/').replace(/^\/$/, '') },
+    ),
   };
   const dkimKey = value.smtp.dkim && resolve(base, value.smtp.dkim.privateKey);
   const database = resolve(base, value.database.file ?? join(value.state, 'herald.db'));
-  const problems = [...outputProblems(value.output, paths, { config: file, dkimKey, database }, cwd), ...envProblems(env)];
+  const problems = [...outputProblems(value.output, paths, { config: file, dkimKey, database }, cwd), ...staticProblems(paths, file, cwd), ...envProblems(env)];
   if (problems.length) throw new HeraldError(problems[0]!, ...problems.slice(1));
   const site = value.site;
   return deepFreeze({
@@ -381,6 +394,25 @@ function outputProblems(written: string, paths: Config['paths'], files: { config
       hint: 'write the site to its own folder, such as output: public',
     },
   ];
+}
+
+/** A static folder copied into output must not hold output, nor be inside it: it would copy itself. */
+function staticProblems(paths: Config['paths'], file: string | undefined, cwd: string): Problem[] {
+  const output = realPath(paths.output);
+  return paths.static.flatMap(({ folder }): Problem[] => {
+    const real = realPath(folder);
+    if (!existsSync(folder) || (!within(real, output) && !within(output, real))) return [];
+    return [
+      {
+        code: 'E_CONFIG',
+        file: file ? relative(cwd, file) || file : undefined,
+        line: file ? lineOfKey(readText(file), ['static']) : undefined,
+        field: 'static',
+        message: `the static folder ${relative(cwd, folder) || '.'} ${within(real, output) ? 'holds' : 'is inside'} the output folder: it would be copied into itself`,
+        hint: 'keep static files in their own folder, such as static: [assets]',
+      },
+    ];
+  });
 }
 
 // Tests and callers may parse an object with a file name only for its folder.

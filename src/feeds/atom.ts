@@ -18,7 +18,7 @@ export function renderAtom(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntr
     entries: spec.posts.map((post) => {
       const entry = entries.get(post.file)!;
       return {
-        id: entryId(post, spec.homeUrl),
+        id: entryId(post),
         title: { value: post.title, type: 'text' },
         updated: new Date(post.updated),
         published: new Date(post.date),

@@ -13,7 +13,7 @@ export function renderJsonFeed(spec: FeedSpec, entries: ReadonlyMap<string, Feed
     items: spec.posts.map((post) => {
       const entry = entries.get(post.file)!;
       return {
-        id: entryId(post, spec.homeUrl),
+        id: entryId(post),
         url: post.url,
         title: post.title,
         content_html: entry.html,

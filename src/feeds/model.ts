@@ -66,10 +66,17 @@ export function feedUpdated(spec: FeedSpec): Date {
   return new Date(Math.max(0, ...spec.posts.map((post) => post.updated)));
 }
 
-// Derived only from the site's host and the slug: edits, rebuilds and other machines keep it.
+/** The feed entry id: fixed for good when the post was published (see posts/ids.ts). */
+export function entryId(post: PostMeta): string {
+  return post.entryId;
+}
+
 const ID_NAMESPACE = uuidv5('https://herald.invalid/post-id', uuidv5.URL);
 
-/** The feed entry id: the writer's own `id:`, else a UUID stable across builds, edits and machines. */
-export function entryId(post: PostMeta, siteUrl: string): string {
+/**
+ * The id herald gave before ids were URLs: a UUID of the site's host and the slug. Posts already
+ * published under it keep it, so readers' apps do not see them again as new.
+ */
+export function legacyEntryId(post: PostMeta, siteUrl: string): string {
   return post.id ?? `urn:uuid:${uuidv5(`${new URL(siteUrl).host}/${post.slug}`, ID_NAMESPACE)}`;
 }

@@ -19,7 +19,7 @@ export function renderRss(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntry
       title: post.title,
       description: escapeHtml(entry.summary),
       url: post.url,
-      guid: entryId(post, spec.homeUrl),
+      guid: entryId(post),
       categories: post.topics.map((topic) => topic.name),
       author: spec.author.name,
       date: new Date(post.date),

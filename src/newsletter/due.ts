@@ -19,10 +19,7 @@ export class PostIndex {
   private readonly byFile = new Map<string, PostRecord>();
   private readonly byTitleDate = new Map<string, PostRecord>();
 
-  constructor(
-    records: PostRecord[],
-    private readonly config: Config,
-  ) {
+  constructor(records: PostRecord[]) {
     for (const record of records) this.add(record);
   }
 
@@ -34,7 +31,7 @@ export class PostIndex {
 
   /** The record of this post, by its id, else its file, else its title and date together. */
   find(post: PostMeta): PostRecord | undefined {
-    return this.byEntryId.get(entryId(post, this.config.site.url)) ?? this.byFile.get(post.file) ?? this.byTitleDate.get(titleDate(post));
+    return this.byEntryId.get(entryId(post)) ?? this.byFile.get(post.file) ?? this.byTitleDate.get(titleDate(post));
   }
 
   /**
@@ -71,13 +68,13 @@ export class PostIndex {
   }
 
   private namesOf(post: PostMeta): Pick<PostRecord, 'entryId' | 'file' | 'titleDate'> {
-    return { entryId: entryId(post, this.config.site.url), file: post.file, titleDate: titleDate(post) };
+    return { entryId: entryId(post), file: post.file, titleDate: titleDate(post) };
   }
 }
 
 /** The records that set a baseline: every post published by then stays out of the newsletter. */
-export function baselineRecords(published: PostMeta[], config: Config): PostRecord[] {
-  const index = new PostIndex([], config);
+export function baselineRecords(published: PostMeta[]): PostRecord[] {
+  const index = new PostIndex([]);
   return published.map((post) => ({ ...index.recordFor(post), atBaseline: true }));
 }
 

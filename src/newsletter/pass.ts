@@ -105,10 +105,10 @@ export async function runPass(deps: NewsletterDeps, posts: PostMeta[], options: 
     const baseline = await store.state.baseline();
     if (!baseline) {
       const at = now.toISOString();
-      if (await store.state.setBaseline(at, baselineRecords(published, config))) return { ...emptyReport(), baseline: { at, posts: published.length } };
+      if (await store.state.setBaseline(at, baselineRecords(published))) return { ...emptyReport(), baseline: { at, posts: published.length } };
       return emptyReport();
     }
-    const index = new PostIndex(await store.state.posts(), config);
+    const index = new PostIndex(await store.state.posts());
     for (const record of index.movedRecords(published)) await store.state.savePost(record);
     const jobs = duePosts(published, baseline, index, config).map((post): Job => ({ post, record: index.recordFor(post), round: 0 }));
     if (!jobs.length) return emptyReport();
@@ -123,10 +123,10 @@ export async function runPass(deps: NewsletterDeps, posts: PostMeta[], options: 
  * too), or with `resend` to everyone again, in a new round (or the unfinished one, continued).
  */
 export async function sendPost(deps: NewsletterDeps, post: PostMeta, options: SendOptions & { resend?: boolean } = {}): Promise<SendReport> {
-  const { store, config } = deps;
+  const { store } = deps;
   const release = await store.lock.acquire();
   try {
-    const record = new PostIndex(await store.state.posts(), config).recordFor(post);
+    const record = new PostIndex(await store.state.posts()).recordFor(post);
     const round = options.resend ? await resendRound(store, record.key) : 0;
     return await sendJobs(deps, [{ post, record, round }], 'each', options);
   } finally {
@@ -145,8 +145,8 @@ async function resendRound(store: Store, key: string): Promise<number> {
  * were not sent the post; for a resend, those not yet sent it in the round it would use.
  */
 export async function plannedRecipients(deps: NewsletterDeps, post: PostMeta, options: { resend?: boolean } = {}): Promise<{ recipients: string[]; alreadySent: number }> {
-  const { store, config } = deps;
-  const record = new PostIndex(await store.state.posts(), config).find(post);
+  const { store } = deps;
+  const record = new PostIndex(await store.state.posts()).find(post);
   const round = record && options.resend ? await resendRound(store, record.key) : undefined;
   const recipients: string[] = [];
   let alreadySent = 0;

@@ -21,7 +21,7 @@ export async function mailStatus(deps: NewsletterDeps, posts: PostMeta[]): Promi
   const now = clock.now();
   const published = posts.filter((post) => postState(post, now) === 'published');
   const baseline = await store.state.baseline();
-  const index = new PostIndex(await store.state.posts(), config);
+  const index = new PostIndex(await store.state.posts());
   const due = new Set(duePosts(published, baseline, index, config));
   const result = new Map<string, MailStatus>();
   const notStarted: PostMeta[] = [];

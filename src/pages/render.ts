@@ -1,9 +1,9 @@
-import { join } from 'node:path';
 import type { Liquid, Template } from 'liquidjs';
 import type { Config } from '../config.js';
 import type { PostMeta } from '../posts/parse.js';
 import type { RenderedPost } from '../posts/render.js';
 import { liquid, parseTemplate, templateDates, templatePath, templateSite } from '../templates.js';
+import { escapeHtml } from '../text.js';
 
 export interface PageTemplates {
   index: Template[];
@@ -34,12 +34,23 @@ export function renderPostPage(post: RenderedPost, templates: PageTemplates, con
 }
 
 /**
- * Where a page for `url` lives in the output folder: /slug/ is slug/index.html, /slug.html is
- * itself, and /slug (a permalink without a trailing slash) is slug.html, which herald start, GitHub
- * Pages and Netlify all serve at /slug as HTML.
+ * A page at an old address of a post (Hugo's aliases, jekyll-redirect-from's redirect_from): it
+ * sends browsers on at once and tells search engines where the post lives now.
  */
-export function pagePath(config: Config, url: string): string {
-  const path = decodeURIComponent(url.slice(config.site.url.length).replace(/[?#].*$/, ''));
-  if (path.endsWith('/') || path === '') return join(config.paths.output, `${path}index.html`);
-  return join(config.paths.output, /\.html?$/i.test(path) ? path : `${path}.html`);
+export function renderRedirectPage(to: string): string {
+  const url = escapeHtml(to);
+  return `<!doctype html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>Moved</title>
+<link rel="canonical" href="${url}">
+<meta name="robots" content="noindex">
+<meta http-equiv="refresh" content="0; url=${url}">
+</head>
+<body>
+<p>This page has moved to <a href="${url}">${url}</a>.</p>
+</body>
+</html>
+`;
 }

@@ -8,7 +8,8 @@ import { writeIfChanged } from '../files.js';
 import type { CachedPost } from '../posts/load.js';
 import type { PostMeta } from '../posts/parse.js';
 import { renderPost } from '../posts/render.js';
-import { loadPageTemplates, pagePath, renderIndexPage, renderPostPage } from './render.js';
+import { pagePath } from './paths.js';
+import { loadPageTemplates, renderIndexPage, renderPostPage, renderRedirectPage } from './render.js';
 
 export interface WrittenPages {
   written: string[];
@@ -50,6 +51,18 @@ export async function writePages(published: PostMeta[], cache: ReadonlyMap<strin
   const index = pagePath(config, config.site.url);
   await write(index, renderIndexPage(published, templates, config));
   result.pages[index] = '';
+  // Old addresses of posts keep working: a redirect page at each, unless a page lives there now.
+  for (const post of published) {
+    for (const alias of post.aliases) {
+      const path = pagePath(config, config.site.url + alias.replace(/^\//, ''));
+      if (path in result.pages) {
+        result.warnings.push({ code: 'E_POST_FIELD', file: post.file, field: 'aliases', message: `the old address ${alias} is where another page lives now, so it does not lead to this post`, hint: 'remove it from aliases (or redirect_from)' });
+        continue;
+      }
+      result.pages[path] = '';
+      await write(path, renderRedirectPage(post.url));
+    }
+  }
   for (const path of Object.keys(previous)) {
     if (!(path in result.pages)) await rm(path, { force: true });
   }

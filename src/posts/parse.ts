@@ -39,8 +39,14 @@ export interface PostMeta {
   image?: string;
   /** Absolute. */
   url: string;
-  /** An entry id the writer set (an absolute URI); otherwise feeds derive one (see entryId). */
+  /** An entry id the writer set (an absolute URI). */
   id?: string;
+  /**
+   * The feed entry id: the writer's id, else the post's URL as the generators use it. Once the post
+   * is published, the id it had then is kept for good (posts/ids.ts), whatever site.url or the
+   * permalink become.
+   */
+  entryId: string;
   /** Other paths of the site (from the root) that lead to this post: old URLs that keep working. */
   aliases: string[];
   /** `html` for an .html post: its body is HTML already, not markdown. */
@@ -218,6 +224,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
       ...(image ? { image: absoluteTo(url, image) } : {}),
       url,
       id: id || undefined,
+      entryId: id || url,
       aliases,
       format: /\.html?$/i.test(name) ? 'html' : 'markdown',
       ...(bundle ? { bundle } : {}),

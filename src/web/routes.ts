@@ -4,11 +4,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import type { Newsletter } from '../newsletter/newsletter.js';
 import { cleanText, parseTopicList } from '../newsletter/subscriber.js';
-import { needsConfirmation, parseAddress, type Outcome } from '../newsletter/subscriptions.js';
+import { parseAddress, type Outcome } from '../newsletter/subscriptions.js';
 import { rawToken } from '../newsletter/tokens.js';
 import { escapeHtml } from '../text.js';
 import { HttpError } from './http.js';
-import type { MailQueue } from './mail-queue.js';
+import type { SubscribeQueue } from './subscribe-queue.js';
 import { page, type PageShell } from './pages.js';
 
 export interface RouteContext {
@@ -20,8 +20,8 @@ export interface RouteContext {
   readBody: (request: IncomingMessage) => Promise<string>;
   /** True when this client may make another subscribe request now (and counts it). */
   allowSubscribe: (request: IncomingMessage) => boolean;
-  /** Where confirmation emails wait to be sent, after the answer. */
-  confirmations: MailQueue;
+  /** Where subscribe requests wait to be handled, after the answer. */
+  subscriptions: SubscribeQueue;
   log?: (line: string) => void;
 }
 
@@ -56,10 +56,11 @@ export async function unsubscribeRoute(context: RouteContext, request: IncomingM
 
 /**
  * The form, and what it sends. The answer is the same for every valid address, new or known, and
- * is given before any mail goes out, so neither its words nor its timing tell who subscribes.
+ * is given before anything is looked up or sent, so neither its words nor its timing tell who
+ * subscribes; the request itself is handled after (subscribe-queue.ts).
  */
 export async function subscribeRoute(context: RouteContext, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const { config, newsletter, shell } = context;
+  const { config, shell } = context;
   const method = request.method ?? 'GET';
   if (method === 'GET' || method === 'HEAD') return context.send(response, 200, page(shell, 'Subscribe', subscribeForm(config)));
   if (method !== 'POST') throw new HttpError(405, 'Use GET or POST.');
@@ -71,14 +72,12 @@ export async function subscribeRoute(context: RouteContext, request: IncomingMes
     const shown = cleanText(given, 320);
     return context.send(response, 400, page(shell, 'Subscribe', `<p>“${escapeHtml(shown)}” is not an email address. Please check it.</p>${subscribeForm(config, shown)}`));
   }
-  const outcome = await newsletter.subscribe(address, cleanText(form.get('name') ?? '', 200), parseTopicList(form.get('topics') ?? '').slice(0, 20));
   context.send(
     response,
     200,
     page(shell, 'Check your inbox', `<p>If <strong>${escapeHtml(address.email)}</strong> can subscribe, a message with a confirmation link is on its way. The link works for seven days.</p>`),
   );
-  // After the answer: a slow or refusing mail server is logged, never shown to the visitor.
-  if (needsConfirmation(outcome)) context.confirmations.add(address);
+  context.subscriptions.add({ address, name: cleanText(form.get('name') ?? '', 200), topics: parseTopicList(form.get('topics') ?? '').slice(0, 20) });
 }
 
 const CONFIRM_PAGES: Partial<Record<Outcome, [title: string, body: (email: string, site: string) => string]>> = {

@@ -5,7 +5,7 @@ import { escapeHtml } from '../text.js';
 import { HttpError, securityHeaders } from './http.js';
 import { page, pageShell } from './pages.js';
 import { clientAddress, createRateLimiter, limitKey, trustedProxies } from './rate-limit.js';
-import { confirmationQueue, type MailQueue } from './mail-queue.js';
+import { subscribeQueue, type SubscribeQueue } from './subscribe-queue.js';
 import { confirmRoute, subscribeRoute, unsubscribeRoute, type RouteContext } from './routes.js';
 import { feedTypes, serveStatic, type StaticSite } from './static.js';
 
@@ -27,7 +27,7 @@ export function createWebServer(options: WebOptions): Server {
   const trusted = trustedProxies(config.web.trustProxy);
 
   const security = securityHeaders(config.site.url);
-  const confirmations = confirmationQueue(options.newsletter, options.log);
+  const subscriptions = subscribeQueue(options.newsletter, options.log);
   const files: StaticSite = { outputDir: config.paths.output, headers: security, feedTypes: feedTypes(config.feed.paths) };
   const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
     response.writeHead(status, { ...security, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
@@ -42,7 +42,7 @@ export function createWebServer(options: WebOptions): Server {
     readBody,
     // X-Forwarded-For is believed only from config.web.trustProxy; refused requests do not count.
     allowSubscribe: (request) => limiter.take(limitKey(clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], trusted))),
-    confirmations,
+    subscriptions,
     log: options.log,
   };
 
@@ -69,7 +69,7 @@ export function createWebServer(options: WebOptions): Server {
   });
   // Past the cap, new connections are closed at once: a flood cannot exhaust file descriptors.
   server.maxConnections = config.web.maxConnections;
-  queues.set(server, confirmations);
+  queues.set(server, subscriptions);
   return server;
 }
 
@@ -98,12 +98,12 @@ export async function closeServer(server: Server, graceMs = 3000): Promise<void>
     });
     server.closeIdleConnections();
   });
-  // Confirmations promised in answers already given go out, within what is left of the grace.
+  // Subscribes answered already are handled, within what is left of the grace.
   const left = Math.max(0, graceMs - (Date.now() - started));
   await Promise.race([queues.get(server)?.drained(), new Promise((resolve) => setTimeout(resolve, left).unref())]);
 }
 
-const queues = new WeakMap<Server, MailQueue>();
+const queues = new WeakMap<Server, SubscribeQueue>();
 
 /** The client went away in the middle of its request: nobody to answer, nothing to log. */
 class ClientGone extends Error {}

@@ -198,6 +198,7 @@ test('double opt-in: a pending subscriber and a confirmation email from the temp
   const response = await fetch(`${base}/subscribe`, form({ email: 'New.Reader@example.com', name: 'New <b>Reader</b>\u0007\u202E', topics: 'work, life' }));
   assert.equal(response.status, 200);
   assert.match(await response.text(), /If <strong>New\.Reader@example\.com<\/strong> can subscribe, a message with a confirmation link is on its way/);
+  await until(() => sink.received.length === 1);
   assert.equal(await status('new.reader@example.com'), 'pending');
   assert.equal((await app.newsletter.get('new.reader@example.com'))?.name, 'New <b>Reader</b>', 'control and bidi characters removed');
   await until(() => sink.received.length === 1);
@@ -285,15 +286,17 @@ test('the owner of the mailbox corrects, on the confirmation page, the name and 
 test('a stranger cannot change a pending subscriber, nor bring back one who unsubscribed without their click', async (t) => {
   const { base, app, sink, setNow, status } = await serve(t, { subscribers: 'email,name,status,topics,created_at,updated_at\nann@example.com,Ann,active,,,\ngone@example.com,Gone,unsubscribed,,,\n' });
   await fetch(`${base}/subscribe`, form({ email: 'pat@example.com', name: 'Pat', topics: 'work' }));
+  await until(() => sink.received.length === 1);
   setNow(new Date('2026-06-01T01:00:00Z'));
   await fetch(`${base}/subscribe`, form({ email: 'pat@example.com', name: 'Mallory', topics: 'spam' }));
+  await until(() => sink.received.length === 2);
   const pat = await app.newsletter.get('pat@example.com');
   assert.equal(pat?.name, 'Pat');
   assert.deepEqual(pat?.topics, ['work']);
 
   await fetch(`${base}/subscribe`, form({ email: 'gone@example.com' }));
-  assert.equal(await status('gone@example.com'), 'unsubscribed', 'the form alone changes nothing');
   await until(() => sink.received.length === 3);
+  assert.equal(await status('gone@example.com'), 'unsubscribed', 'the form alone changes nothing');
   const link = confirmLink(sink, sink.received.findIndex((received) => received.to[0] === 'gone@example.com'));
   await fetch(`${base}/confirm`, form({ token: decodeURIComponent(link) }));
   assert.equal(await status('gone@example.com'), 'active', 'their own click brings them back');
@@ -341,9 +344,10 @@ test('a relay that refuses the confirmation is logged, not shown to the visitor 
 });
 
 test('100 concurrent subscribes are all kept', async (t) => {
-  const { base, app } = await serve(t);
+  const { base, app, sink } = await serve(t);
   const responses = await Promise.all(Array.from({ length: 100 }, (_, i) => fetch(`${base}/subscribe`, form({ email: `c${i}@example.com` }))));
   assert.ok(responses.every((response) => response.status === 200));
+  await until(() => sink.received.length === 100);
   assert.equal((await app.newsletter.counts()).pending, 100);
 });
 

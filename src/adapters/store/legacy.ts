@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
 import type { Config } from '../../config.js';
 import { HeraldError, type Problem } from '../../errors.js';
-import { entryId } from '../../feeds/model.js';
+import { legacyEntryId } from '../../feeds/model.js';
 import { titleDateKey } from '../../newsletter/due.js';
 import type { Newsletter } from '../../newsletter/newsletter.js';
 import type { DeliveryUpdate, PostRecord } from '../../newsletter/ports.js';
@@ -99,15 +99,15 @@ async function importLedgers(store: SqliteStore, config: Config, state: LegacySt
   const due = (await posts())
     .filter((post) => !post.draft && post.date <= Date.now())
     .filter((post) => {
-      const id = entryId(post, config.site.url);
+      const id = legacyEntryId(post, config.site.url);
       if (atBaseline.has(id) || sent.has(id) || sent.has(post.file) || sent.has(titleDateKey(post.title, post.date))) return false;
       return post.dateHasTime ? post.date > baseline : (DateTime.fromMillis(post.date, { zone }).toISODate() ?? '') >= baselineDay;
     })
     .sort((a, b) => a.date - b.date);
   const jobs = new Map<string, PostMeta[]>();
   const ledgerName = (key: string) => `${createHash('sha256').update(key).digest('base64url').slice(0, 24)}.log`;
-  for (const post of due) jobs.set(ledgerName(`post:${entryId(post, config.site.url)}`), [post]);
-  if (due.length > 1) jobs.set(ledgerName(`digest:${due.map((post) => entryId(post, config.site.url)).join(',')}`), due);
+  for (const post of due) jobs.set(ledgerName(`post:${legacyEntryId(post, config.site.url)}`), [post]);
+  if (due.length > 1) jobs.set(ledgerName(`digest:${due.map((post) => legacyEntryId(post, config.site.url)).join(',')}`), due);
   let count = 0;
   for (const file of files) {
     const job = jobs.get(file);
@@ -118,10 +118,10 @@ async function importLedgers(store: SqliteStore, config: Config, state: LegacySt
       const [email, at] = line.split('\t');
       const recipient = email && at ? addressKey(email) : undefined;
       if (!recipient) continue;
-      for (const post of job) updates.push({ post: entryId(post, config.site.url), round: 0, recipient, state: 'sent', at: at!, tried: true });
+      for (const post of job) updates.push({ post: legacyEntryId(post, config.site.url), round: 0, recipient, state: 'sent', at: at!, tried: true });
     }
     for (const post of job) {
-      const id = entryId(post, config.site.url);
+      const id = legacyEntryId(post, config.site.url);
       await store.state.savePost({ key: id, entryId: id, file: post.file, titleDate: titleDateKey(post.title, post.date), atBaseline: false });
     }
     await store.deliveries.record(updates);
