@@ -26,7 +26,8 @@ export function renderAtom(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntr
         summary: { value: entry.summary, type: 'text' },
         content: { value: entry.html, type: 'html' },
         categories: post.topics.map((topic) => ({ term: topic.name })),
-        authors: [author],
+        authors: post.authors.length ? post.authors.map(({ name, email, url }) => ({ name, email, uri: url })) : [author],
+        ...(post.image ? { media: { thumbnails: [{ url: post.image }] } } : {}),
       };
     }),
   }) as string;

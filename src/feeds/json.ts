@@ -21,7 +21,8 @@ export function renderJsonFeed(spec: FeedSpec, entries: ReadonlyMap<string, Feed
         date_published: new Date(post.date),
         date_modified: new Date(post.updated),
         tags: post.topics.length ? post.topics.map((topic) => topic.name) : undefined,
-        authors: [author],
+        image: post.image,
+        authors: post.authors.length ? post.authors.map(({ name, url }) => ({ name, url })) : [author],
       };
     }),
   });

@@ -12,6 +12,7 @@ export function renderRss(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntry
     language: spec.language,
     generator: 'herald',
     pubDate: updated,
+    custom_namespaces: { media: 'http://search.yahoo.com/mrss/' },
   });
   for (const post of spec.posts) {
     const entry = entries.get(post.file)!;
@@ -21,9 +22,14 @@ export function renderRss(spec: FeedSpec, entries: ReadonlyMap<string, FeedEntry
       url: post.url,
       guid: entryId(post),
       categories: post.topics.map((topic) => topic.name),
-      author: spec.author.name,
+      author: post.authors.length ? post.authors.map((author) => author.name).join(', ') : spec.author.name,
       date: new Date(post.date),
-      custom_elements: [{ 'content:encoded': { _cdata: entry.html } }, { 'atom:updated': new Date(post.updated).toISOString() }],
+      custom_elements: [
+        { 'content:encoded': { _cdata: entry.html } },
+        { 'atom:updated': new Date(post.updated).toISOString() },
+        // As jekyll-feed writes a post's image: readers show it beside the entry.
+        ...(post.image ? [{ 'media:thumbnail': { _attr: { url: post.image } } }, { 'media:content': { _attr: { medium: 'image', url: post.image } } }] : []),
+      ],
     });
   }
   // The rss package stamps lastBuildDate with the clock; pin it to the content so an

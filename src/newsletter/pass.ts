@@ -401,5 +401,14 @@ class Sender {
 
 export function emailPostOf(post: PostMeta, config: Config, cwd: string): EmailPost {
   const rendered = renderPost(post, config, cwd);
-  return { title: post.title, url: post.url, html: rendered.html, summary: rendered.summary, date: new Date(post.date), topics: post.topics.map((topic) => topic.name) };
+  return {
+    title: post.title,
+    url: post.url,
+    html: rendered.html,
+    summary: rendered.summary,
+    date: new Date(post.date),
+    topics: post.topics.map((topic) => topic.name),
+    authors: post.authors,
+    ...(post.image ? { image: post.image } : {}),
+  };
 }

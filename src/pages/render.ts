@@ -22,6 +22,8 @@ const pageFields = (post: PostMeta, config: Config) => ({
   ...templateDates(post.date, config),
   summary: post.summary ?? '',
   topics: post.topics.map((topic) => topic.name),
+  authors: post.authors,
+  image: post.image,
 });
 
 /** The archive: every published post, newest first. */

@@ -13,6 +13,7 @@ const emailPost = (fields: Partial<EmailPost> = {}): EmailPost => ({
   summary: 'A short summary.',
   date: new Date('2026-01-26T00:00:00Z'),
   topics: ['work'],
+  authors: [],
   ...fields,
 });
 

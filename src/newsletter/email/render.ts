@@ -14,6 +14,8 @@ export interface EmailPost {
   summary: string;
   date: Date;
   topics: string[];
+  authors: { name: string; email?: string; url?: string }[];
+  image?: string;
 }
 
 /** What differs from one recipient to the next: the link is the unsubscribe or the confirmation link. */
