@@ -194,11 +194,13 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   }
   if (problems.length || !title || !date || typeof authors === 'string') return { ok: false, problems };
 
-  const categories = [...topics.values()];
+  // Jekyll's :categories are the categories alone, not the tags.
+  const categoryNames = parseTopics(data.categories, true);
+  const placeholders = { slug, title, date, categories: typeof categoryNames === 'string' ? [] : categoryNames.map((topic) => topic.slug) };
   const urlKey = first(URL_KEYS);
-  let url = permalinkUrl(config, { slug, title, date, categories: categories.map((topic) => topic.slug) });
+  let url = permalinkUrl(config, placeholders);
   if (urlKey) {
-    const own = ownUrl(config, String(data[urlKey]), { slug, title, date, categories: categories.map((topic) => topic.slug) });
+    const own = ownUrl(config, String(data[urlKey]), placeholders);
     if (own) url = own;
     else warnings.push({ code: 'E_POST_FIELD', file, line: lineOf(urlKey) ?? 1, field: urlKey, message: `${urlKey} "${String(data[urlKey])}" is not a path herald can use, so the post is at ${url}`, hint: 'write a path from the site root such as /2015/07/01/my-post/, or remove the line' });
   }
@@ -218,7 +220,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
       dateHasTime,
       updated: Math.max((updated ?? date).getTime(), date.getTime()),
       draft: draft === true || published === false,
-      topics: categories,
+      topics: [...topics.values()],
       summary: summary || undefined,
       authors,
       ...(image ? { image: absoluteTo(url, image) } : {}),

@@ -1,0 +1,240 @@
+// Blogs brought along unedited: a Jekyll _posts folder, a Hugo content folder with page bundles
+// and TOML front matter, an Eleventy posts folder. Each is built and its feeds read back as a
+// reader's app reads them.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { assertWellFormedXml, readWithFeedParser, readWithPythonFeedparser } from '../feeds/readers.js';
+import { makeSite } from '../helpers.js';
+
+const NOW = '2026-06-01T12:00:00Z';
+
+test('a Jekyll _posts folder: dates from file names, categories and tags, descriptions, images, redirects, its own URLs and feed.xml', async (t) => {
+  const site = await makeSite(
+    t,
+    {},
+    `site:
+  title: Jekyll Blog
+  url: https://jekyll.example.com/
+posts: _posts
+permalink: /:categories/:year/:month/:day/:title.html
+feed:
+  paths:
+    atom: feed.xml
+static: [assets]
+`,
+  );
+  await site.write(
+    '_posts/2025-01-30-welcome-to-jekyll.markdown',
+    `---
+layout: post
+title:  "Welcome to Jekyll!"
+categories: jekyll update
+tags: [intro, setup]
+description: You’ll find this post in your _posts directory.
+image: /assets/welcome.png
+author:
+  name: Jo Writer
+  email: jo@example.com
+redirect_from:
+  - /welcome/
+---
+You’ll find this post in your \`_posts\` directory, and a footnote.[^1]
+
+{% highlight ruby %}
+def print_hi(name)
+  puts "Hi, #{name}"
+end
+{% endhighlight %}
+
+{% raw %}Liquid in a code sample: {{ site.title }}{% endraw %}
+
+[^1]: The footnote.
+`,
+  );
+  await site.write('_posts/2025-02-01-unpublished.md', '---\ntitle: Not yet\npublished: false\n---\nHidden.\n');
+  await site.write('_posts/2025-02-02-second.md', '---\ntitle: Second\ncategories: [notes]\n---\n{% include figure.html src="x.png" %}\n\nText.\n');
+  await site.write('assets/welcome.png', 'PNG');
+
+  const built = await site.run('build', '--now', NOW);
+  assert.equal(built.code, 0, built.err);
+  assert.match(built.err, /warning: _posts\/2025-02-02-second\.md:5: Liquid tag \{% include figure\.html src="x\.png" %\} is not run: readers see it as text/);
+
+  assertWellFormedXml(join(site.dir, 'public/feed.xml'));
+  const atom = readWithFeedParser(await site.read('public/feed.xml'));
+  assert.deepEqual(
+    atom.entries.map((entry) => entry.title),
+    ['Second', 'Welcome to Jekyll!'],
+    'published: false stays out',
+  );
+  const welcome = atom.entries[1]!;
+  assert.equal(welcome.link, 'https://jekyll.example.com/jekyll/update/2025/01/30/welcome-to-jekyll.html');
+  assert.equal(welcome.id, welcome.link, 'the id is the URL, as jekyll-feed makes it');
+  assert.equal(welcome.summary, 'You’ll find this post in your _posts directory.');
+  assert.deepEqual(welcome.tags.sort(), ['intro', 'jekyll', 'setup', 'update']);
+  assert.equal(welcome.author, 'Jo Writer');
+  assert.match(welcome.content, /<pre><code class="language-ruby">def print_hi/);
+  assert.match(welcome.content, /Liquid in a code sample: \{\{ site\.title \}\}/);
+  assert.doesNotMatch(welcome.content, /\{%/);
+  assert.match(welcome.content, /class="footnotes"|id="fn-1"|footnote/);
+  assert.equal(welcome.published, '2025-01-30T00:00:00.000Z');
+
+  const rss = readWithPythonFeedparser(join(site.dir, 'public/rss.xml'));
+  assert.equal(rss.bozo, false, rss.bozo_exception);
+  assert.match(await site.read('public/rss.xml'), /<media:thumbnail url="https:\/\/jekyll\.example\.com\/assets\/welcome\.png"\/>/);
+  const json = JSON.parse(await site.read('public/feed.json'));
+  assert.equal(json.items[1].image, 'https://jekyll.example.com/assets/welcome.png');
+
+  assert.ok(existsSync(join(site.dir, 'public/jekyll/update/2025/01/30/welcome-to-jekyll.html')), 'the page at its Jekyll URL');
+  assert.match(await site.read('public/welcome/index.html'), /<meta http-equiv="refresh" content="0; url=https:\/\/jekyll\.example\.com\/jekyll\/update\/2025\/01\/30\/welcome-to-jekyll\.html">/);
+  assert.equal(await site.read('public/assets/welcome.png'), 'PNG', 'assets/ is published as it is');
+});
+
+test('a Hugo content folder: TOML front matter, page bundles with their images, aliases, lastmod, _index.md left alone, index.xml', async (t) => {
+  const site = await makeSite(
+    t,
+    {},
+    `site:
+  title: Hugo Blog
+  url: https://hugo.example.com/
+posts: content/posts
+permalink: /{year}/{month}/{title}/
+feed:
+  paths:
+    rss: index.xml
+static:
+  - { folder: static, path: / }
+`,
+  );
+  await site.write('content/posts/_index.md', '+++\ntitle = "Posts"\n+++\nThe section page.\n');
+  await site.write(
+    'content/posts/my-bundle/index.md',
+    `+++
+title = "A Post With Pictures"
+date = 2024-03-10T09:00:00-05:00
+lastmod = 2024-04-01T10:00:00Z
+tags = ["photos", "travel"]
+aliases = ["/old/pictures/"]
+[cover]
+image = "cover.jpg"
++++
+Here is the cat: ![A cat](cat.jpg)
+
+{{< youtube dQw4w9WgXcQ >}}
+`,
+  );
+  await site.write('content/posts/my-bundle/cat.jpg', 'JPEG');
+  await site.write('content/posts/my-bundle/cover.jpg', 'COVER');
+  await site.write('content/posts/json-post.md', '{\n  "title": "JSON front matter",\n  "date": "2024-02-01",\n  "tags": ["json"]\n}\nBody.\n');
+  await site.write('static/favicon.ico', 'ICON');
+
+  const built = await site.run('build', '--now', NOW);
+  assert.equal(built.code, 0, built.err);
+  assert.match(built.err, /warning: content\/posts\/my-bundle\/index\.md:12: Hugo shortcode \{\{< youtube dQw4w9WgXcQ >\}\} is not rendered: readers see it as text/);
+  assert.doesNotMatch(built.err, /_index/);
+
+  const rss = readWithPythonFeedparser(join(site.dir, 'public/index.xml'));
+  assert.equal(rss.bozo, false, rss.bozo_exception);
+  const bundle = rss.entries.find((entry) => entry.title === 'A Post With Pictures')!;
+  assert.equal(bundle.link, 'https://hugo.example.com/2024/03/a-post-with-pictures/', "Hugo's :title is the title made into a slug");
+  assert.equal(bundle.updated, '2024-04-01T10:00:00.000Z');
+  assert.deepEqual(bundle.tags.sort(), ['photos', 'travel']);
+  assert.match(bundle.content, /src="https:\/\/hugo\.example\.com\/2024\/03\/a-post-with-pictures\/cat\.jpg"/);
+  assert.ok(rss.entries.some((entry) => entry.title === 'JSON front matter'));
+
+  assert.equal(await site.read('public/2024/03/a-post-with-pictures/cat.jpg'), 'JPEG', 'a bundle image beside its page, where the post points');
+  assert.equal(await site.read('public/2024/03/a-post-with-pictures/cover.jpg'), 'COVER');
+  assert.match(await site.read('public/old/pictures/index.html'), /url=https:\/\/hugo\.example\.com\/2024\/03\/a-post-with-pictures\//);
+  assert.equal(await site.read('public/favicon.ico'), 'ICON', "static/ goes to the site's root");
+  const json = JSON.parse(await site.read('public/feed.json'));
+  assert.equal(json.items.find((item: { title: string }) => item.title === 'A Post With Pictures').image, 'https://hugo.example.com/2024/03/a-post-with-pictures/cover.jpg');
+
+  // A changed bundle image is copied again by the next build; one deleted is removed.
+  await site.write('content/posts/my-bundle/cat.jpg', 'JPEG, NEWER');
+  await site.run('build', '--now', NOW);
+  assert.equal(await site.read('public/2024/03/a-post-with-pictures/cat.jpg'), 'JPEG, NEWER');
+  const { rm } = await import('node:fs/promises');
+  await rm(join(site.dir, 'content/posts/my-bundle/cover.jpg'));
+  await site.run('build', '--now', NOW);
+  assert.equal(existsSync(join(site.dir, 'public/2024/03/a-post-with-pictures/cover.jpg')), false);
+});
+
+test('an Eleventy posts folder: tags, ::: containers warned about, a permalink without a trailing slash served as HTML', async (t) => {
+  const site = await makeSite(
+    t,
+    {},
+    `site:
+  title: Eleventy Blog
+  url: https://eleventy.example.com/
+permalink: /blog/{slug}
+posts:
+  folder: posts
+  exclude: ["*.json"]
+`,
+  );
+  await site.write('posts/posts.json', '{ "tags": ["posts"], "layout": "post.njk" }');
+  await site.write(
+    'posts/first-post.md',
+    `---
+title: This is my first post.
+description: This is a post on My Blog about agile frameworks.
+date: 2018-05-01
+tags:
+  - another tag
+---
+Leverage agile frameworks.
+
+::: note
+A container.
+:::
+`,
+  );
+  const built = await site.run('build', '--now', NOW);
+  assert.equal(built.code, 0, built.err);
+  assert.match(built.err, /warning: posts\/first-post\.md:10: container ::: note is not rendered/);
+  const atom = readWithFeedParser(await site.read('public/atom.xml'));
+  assert.equal(atom.entries[0]!.link, 'https://eleventy.example.com/blog/first-post');
+  assert.equal(atom.entries[0]!.summary, 'This is a post on My Blog about agile frameworks.');
+  assert.deepEqual(atom.entries[0]!.tags, ['another tag']);
+  assert.ok(existsSync(join(site.dir, 'public/blog/first-post.html')), 'written as name.html');
+  const html = await readFile(join(site.dir, 'public/blog/first-post.html'), 'utf8');
+  assert.match(html, /Leverage agile frameworks/);
+});
+
+test('two posts with one slug under different dated URLs are both published; one URL taken twice is refused', async (t) => {
+  const site = await makeSite(t, {}, 'site:\n  url: https://example.com/\npermalink: /{year}/{month}/{day}/{slug}/\n');
+  await site.write('posts/2015-07-01-legal-transparency-report.md', '---\ntitle: Report 2015\n---\nA.\n');
+  await site.write('posts/2016-04-01-legal-transparency-report.md', '---\ntitle: Report 2016\n---\nB.\n');
+  await site.write('posts/2016-04-01-zz-copy.md', '---\ntitle: Copy\nslug: legal-transparency-report\n---\nC.\n');
+  const built = await site.run('build', '--now', NOW);
+  assert.equal(built.code, 1);
+  assert.match(built.err, /posts\/2016-04-01-zz-copy\.md:\d+: slug "legal-transparency-report" is already used by posts\/2016-04-01-legal-transparency-report\.md/);
+  const atom = readWithFeedParser(await site.read('public/atom.xml'));
+  assert.deepEqual(atom.entries.map((entry) => entry.link).sort(), ['https://example.com/2015/07/01/legal-transparency-report/', 'https://example.com/2016/04/01/legal-transparency-report/']);
+});
+
+test('a YAML key given twice takes the last value, with a warning naming the file, line and key', async (t) => {
+  const site = await makeSite(t, { 'twice.md': '---\ntitle: First\ndate: 2026-01-01\ntitle: Second\n---\nBody.\n' });
+  const built = await site.run('build', '--now', NOW);
+  assert.equal(built.code, 0, built.err);
+  assert.match(built.err, /warning: posts\/twice\.md:4: "title" is given twice; the last one counts/);
+  assert.match(await site.read('public/atom.xml'), /<title type="text"><!\[CDATA\[Second\]\]><\/title>|<title type="text">Second<\/title>/);
+});
+
+test('entry ids are fixed when a post is first published: a later change of site.url keeps them', async (t) => {
+  const site = await makeSite(t, { 'hello.md': '---\ntitle: Hello\ndate: 2026-01-01\n---\nHi.\n' }, 'site:\n  url: https://old.example.com/\n');
+  await site.run('build', '--now', NOW);
+  await site.write('herald.config.yml', 'site:\n  url: https://new.example.com/\n');
+  await site.run('build', '--now', NOW);
+  const atom = readWithFeedParser(await site.read('public/atom.xml'));
+  assert.equal(atom.entries[0]!.link, 'https://new.example.com/hello/');
+  assert.equal(atom.entries[0]!.id, 'https://old.example.com/hello/', 'the id it was first published under');
+  const check = await site.run('check');
+  assert.equal(check.code, 0, check.err);
+  await site.write('posts/bad-id.md', '---\ntitle: Bad id\ndate: 2026-01-02\nid: post-42\n---\nx\n');
+  const bad = await site.run('check');
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /posts\/bad-id\.md:4: id "post-42" is not an absolute URI/);
+});
