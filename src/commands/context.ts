@@ -1,4 +1,5 @@
-import { clockFrom, openApp, type App } from '../app.js';
+import type { App } from '../app.js';
+import { clockFrom } from '../clock.js';
 import { loadConfig, locateConfig, type Config } from '../config.js';
 import { formatProblem, HeraldError } from '../errors.js';
 import type { Clock } from '../newsletter/ports.js';
@@ -46,6 +47,8 @@ export async function commandContext(options: GlobalOptions, io: Io): Promise<Co
  */
 export async function withApp<T>(context: CommandContext, body: (app: App) => Promise<T>, options: { mail?: boolean } = {}): Promise<T> {
   const { config, clock, io } = context;
+  // Loaded here, not at the top: the database and mail modules are for the commands that use them.
+  const { openApp } = await import('../app.js');
   const app = await openApp(config, { cwd: io.cwd, env: io.env, clock, mail: options.mail });
   try {
     for (const note of app.legacy.notes) io.err(`herald: ${note}`);

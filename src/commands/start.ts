@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { Config } from '../config.js';
 import { HeraldError } from '../errors.js';
 import { closeServer, createWebServer } from '../web/server.js';
-import { clockFrom } from '../app.js';
+import { clockFrom } from '../clock.js';
 import { withApp, type CommandContext } from './context.js';
 import { pass, printSendReport } from './send.js';
 

@@ -55,8 +55,7 @@ export async function recordEntryIds(config: Config, published: PostMeta[], ids:
   }
   applyEntryIds(published, next);
   if (next.size !== (ids?.size ?? -1)) {
-    const sorted = Object.fromEntries([...next].sort(([a], [b]) => (a < b ? -1 : 1)));
-    await writeFileAtomic(join(config.paths.state, FILE), `${JSON.stringify({ ids: sorted }, null, 1)}\n`, { dirMode: 0o700 });
+    await writeFileAtomic(join(config.paths.state, FILE), `${JSON.stringify({ ids: Object.fromEntries(next) }, null, 1)}\n`, { dirMode: 0o700 });
   }
   return next;
 }

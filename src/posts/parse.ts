@@ -87,8 +87,9 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   }
   const front = normalizeText(split.front);
   let data: Record<string, unknown>;
+  let duplicated: { key: string; line: number } | undefined;
   try {
-    data = readFrontMatter(front, split.language);
+    ({ data, duplicated } = readFrontMatter(front, split.language));
   } catch (error) {
     const failure = error as yaml.YAMLException & { line?: number };
     // The front matter text starts right after the opening delimiter, so its line 0 is file line 1.
@@ -108,10 +109,8 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
     return { ok: false, problems };
   }
   const lineOf = (key: string) => lineOfField(front, key);
-  if (split.language === 'yaml') {
-    for (const [key, line] of duplicatedKeys(front)) {
-      warnings.push({ code: 'E_POST_FIELD', file, line, field: key, message: `"${key}" is given twice; the last one counts, as in Hugo and Jekyll`, hint: 'delete one of the two lines' });
-    }
+  if (duplicated) {
+    warnings.push({ code: 'E_POST_FIELD', file, line: duplicated.line, field: duplicated.key, message: `"${duplicated.key}" is given twice; the last one counts, as in Hugo and Jekyll`, hint: 'delete one of the two lines' });
   }
   const first = (keys: string[]) => keys.find((key) => data[key] !== undefined && data[key] !== null && data[key] !== '');
   const stringField = (key: string): string | undefined => {
@@ -324,20 +323,22 @@ interface Placeholders {
  */
 function fillPath(pattern: string, config: Config, values: Placeholders): string {
   const parts = /[{:](year|month|day)/.test(pattern) ? calendarParts(values.date, config.site.timezone) : undefined;
-  const filled: Record<string, string> = {
-    slug: encodeURIComponent(values.slug),
-    // Jekyll's :title is the file's slug; Hugo's is the title made into one.
-    title: encodeURIComponent(slugify(values.title) || values.slug),
-    categories: values.categories.map(encodeURIComponent).join('/'),
-    year: parts?.year ?? '',
-    month: parts?.month ?? '',
-    day: parts?.day ?? '',
+  const value = (key: string): string => {
+    switch (key) {
+      case 'slug':
+        return encodeURIComponent(values.slug);
+      // Hugo's :title is the title made into a slug; Jekyll's :title is the file's slug.
+      case 'title':
+        return encodeURIComponent(slugify(values.title) || values.slug);
+      case 'categories':
+        return values.categories.map(encodeURIComponent).join('/');
+      default:
+        return parts?.[key as 'year' | 'month' | 'day'] ?? '';
+    }
   };
-  return pattern
-    .replace(/\{(slug|title|categories|year|month|day)\}/g, (_all, key: string) => filled[key]!)
-    .replace(/:(slug|categories|year|month|day)\b/g, (_all, key: string) => filled[key]!)
-    .replace(/:title\b/g, filled.slug!)
-    .replace(/\/{2,}/g, '/');
+  let path = pattern.includes('{') ? pattern.replace(/\{(slug|title|categories|year|month|day)\}/g, (_all, key: string) => value(key)) : pattern;
+  if (path.includes(':')) path = path.replace(/:(slug|categories|year|month|day)\b/g, (_all, key: string) => value(key)).replace(/:title\b/g, value('slug'));
+  return path.includes('//') ? path.replace(/\/{2,}/g, '/') : path;
 }
 
 export function permalinkUrl(config: Config, values: Placeholders): string {
@@ -361,15 +362,30 @@ function parseAliases(value: unknown, config: Config): string[] {
   return [...new Set(list.flatMap((item) => (typeof item === 'string' && item.trim() && !item.includes('..') && !/^[a-z]+:/i.test(item) ? [new URL(item.trim().replace(/^\/+/, ''), `http://x${base}`).pathname] : [])))];
 }
 
-const parseYaml = (front: string) => (yaml.load(front, { schema: yaml.CORE_SCHEMA, json: true }) ?? {}) as object;
+const parseYaml = (front: string) => (yaml.load(front, { schema: yaml.CORE_SCHEMA }) ?? {}) as object;
+// A key given twice: the last one counts, as in Hugo and Jekyll.
+const parseYamlKeepingLast = (front: string) => (yaml.load(front, { schema: yaml.CORE_SCHEMA, json: true }) ?? {}) as object;
 
-/** The fields of a front matter block: YAML (gray-matter and js-yaml), TOML (smol-toml) or JSON. */
-function readFrontMatter(front: string, language: 'yaml' | 'toml' | 'json'): Record<string, unknown> {
-  if (!front) return {};
-  if (language === 'json') return JSON.parse(front) as Record<string, unknown>;
-  if (language === 'toml') return plainDates(matter(front, { delimiters: '+++', language: 'toml', engines: { toml: (text: string) => parseToml(text) as object } }).data);
-  // json: true keeps the last of a key given twice, as Hugo and Jekyll do (warned about above).
-  return matter(front, { engines: { yaml: parseYaml } }).data;
+/**
+ * The fields of a front matter block: YAML (gray-matter and js-yaml), TOML (smol-toml) or JSON.
+ * A YAML key given twice is read the way Hugo and Jekyll read it, and said: js-yaml refuses it
+ * first (which costs nothing when no key is), with the line.
+ */
+function readFrontMatter(front: string, language: 'yaml' | 'toml' | 'json'): { data: Record<string, unknown>; duplicated?: { key: string; line: number } } {
+  if (!front) return { data: {} };
+  if (language === 'json') return { data: JSON.parse(front) as Record<string, unknown> };
+  if (language === 'toml') return { data: plainDates(matter(front, { delimiters: '+++', language: 'toml', engines: { toml: (text: string) => parseToml(text) as object } }).data) };
+  try {
+    return { data: matter(front, { engines: { yaml: parseYaml } }).data };
+  } catch (error) {
+    const failure = error as yaml.YAMLException;
+    if (!/duplicated mapping key/.test(failure.reason ?? '') || !failure.mark) throw error;
+    // gray-matter caches what it parsed by text: a fresh object, so the failed parse is not reused.
+    const data = matter(front, { engines: { yaml: parseYamlKeepingLast } }).data;
+    const line = failure.mark.line + 1;
+    const key = /^["']?([^"':]+?)["']?\s*:/.exec(front.split('\n')[line - 1] ?? '')?.[1] ?? '';
+    return { data, duplicated: { key, line } };
+  }
 }
 
 // TOML has its own date type; herald reads dates from text, as it does YAML's.
@@ -384,7 +400,12 @@ function plainDates(data: Record<string, unknown>): Record<string, unknown> {
  * object at the top (Hugo). Returns undefined when a block is opened but never closed.
  */
 function splitFrontMatter(text: string): { front: string; body: string; language: 'yaml' | 'toml' | 'json'; bodyLine: number } | undefined {
-  const bodyLine = (front: string) => front.split('\n').length + (front.endsWith('\n') ? 0 : 1);
+  // The line after the block's last: its newlines, plus one (plus one more if the block ends the file).
+  const bodyLine = (front: string) => {
+    let lines = front.endsWith('\n') ? 1 : 2;
+    for (let at = front.indexOf('\n'); at !== -1; at = front.indexOf('\n', at + 1)) lines++;
+    return lines;
+  };
   for (const [delimiter, language] of [
     ['---', 'yaml'],
     ['+++', 'toml'],
@@ -420,17 +441,4 @@ function lineOfField(front: string, key: string): number | undefined {
   const pattern = new RegExp(`^["']?${key}["']?\\s*[:=]`);
   const index = lines.findIndex((line, i) => i > 0 && pattern.test(line));
   return index < 0 ? undefined : index + 1;
-}
-
-/** Top-level YAML keys given more than once, with the line of each repeat. */
-function duplicatedKeys(front: string): [string, number][] {
-  const seen = new Set<string>();
-  const repeats: [string, number][] = [];
-  front.split('\n').forEach((line, index) => {
-    const key = /^["']?([^\s"':#][^"':#]*?)["']?\s*:(\s|$)/.exec(line)?.[1];
-    if (!key || index === 0) return;
-    if (seen.has(key)) repeats.push([key, index + 1]);
-    seen.add(key);
-  });
-  return repeats;
 }
