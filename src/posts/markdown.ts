@@ -94,6 +94,52 @@ export function absoluteHtmlUrls(html: string, baseUrl: string, keep: (url: stri
   );
 }
 
+// Hugo's and WordPress's summary divider; Jekyll sites set excerpt_separator to it too.
+export const MORE = /<!--\s*more\s*-->/i;
+
+/**
+ * The plain text before <!--more-->, or undefined when the post has none. The whole post is read,
+ * so a footnote whose note sits below the divider is still known as one (and left out).
+ */
+export function excerptText(markdown: string): string | undefined {
+  if (!MORE.test(markdown)) return undefined;
+  const blocks: Token[] = [];
+  for (const token of marked.lexer(markdown)) {
+    if (token.type === 'html' && MORE.test(token.raw)) break;
+    const inline = token.type === 'paragraph' ? (token as Tokens.Paragraph).tokens.findIndex((part) => part.type === 'html' && MORE.test(part.raw)) : -1;
+    if (inline >= 0) {
+      blocks.push({ ...token, tokens: (token as Tokens.Paragraph).tokens.slice(0, inline) } as Tokens.Paragraph);
+      break;
+    }
+    blocks.push(token);
+  }
+  return blocksText(blocks).replace(/\s+/g, ' ').trim();
+}
+
+function blocksText(tokens: Token[]): string {
+  return tokens
+    .map((token) => {
+      switch (token.type) {
+        case 'list':
+          return (token as Tokens.List).items.map((item) => blocksText(item.tokens)).join(' ');
+        case 'table': {
+          const table = token as Tokens.Table;
+          return [table.header, ...table.rows].map((row) => row.map((cell) => plainText(cell.tokens)).join(' ')).join(' ');
+        }
+        case 'blockquote':
+          return blocksText((token as Tokens.Blockquote).tokens);
+        case 'code':
+          return (token as Tokens.Code).text;
+        case 'footnotes':
+        case 'html':
+          return '';
+        default:
+          return 'tokens' in token && token.tokens ? plainText(token.tokens) : '';
+      }
+    })
+    .join(' ');
+}
+
 function plainText(tokens: Token[] | undefined): string {
   if (!tokens) return '';
   return tokens

@@ -393,6 +393,12 @@ function plainDates(data: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, value instanceof Date ? value.toISOString() : value]));
 }
 
+// YAML between --- lines, TOML between +++ lines; each line may carry trailing blanks.
+const FENCES = [
+  { open: /^---[ \t]*\r?\n/, close: /\r?\n---[ \t]*(\r?\n|$)/g, language: 'yaml' },
+  { open: /^\+\+\+[ \t]*\r?\n/, close: /\r?\n\+\+\+[ \t]*(\r?\n|$)/g, language: 'toml' },
+] as const;
+
 /**
  * Separates the front matter block from the body. Only the block goes to gray-matter, which
  * copies and hashes whatever it is given; the body is not needed until a post is rendered.
@@ -406,12 +412,8 @@ function splitFrontMatter(text: string): { front: string; body: string; language
     for (let at = front.indexOf('\n'); at !== -1; at = front.indexOf('\n', at + 1)) lines++;
     return lines;
   };
-  for (const [delimiter, language] of [
-    ['---', 'yaml'],
-    ['+++', 'toml'],
-  ] as const) {
-    if (!new RegExp(`^${delimiter.replace(/\+/g, '\\+')}[ \\t]*\\r?\\n`).test(text)) continue;
-    const close = new RegExp(`\\r?\\n${delimiter.replace(/\+/g, '\\+')}[ \\t]*(\\r?\\n|$)`, 'g');
+  for (const { open, close, language } of FENCES) {
+    if (!open.test(text)) continue;
     close.lastIndex = 3;
     const match = close.exec(text);
     if (!match) return undefined;

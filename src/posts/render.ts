@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
-import { convert } from 'html-to-text';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
 import { prepareBody } from './generator-syntax.js';
 import { renderBodyLiquid } from './liquid.js';
 import { readPostBody } from './load.js';
-import { absoluteHtmlUrls, renderMarkdown, summarize } from './markdown.js';
+import { htmlAsText } from '../html-text.js';
+import { absoluteHtmlUrls, excerptText, MORE, renderMarkdown, summarize } from './markdown.js';
 import type { PostMeta } from './parse.js';
 
 export interface RenderedPost {
@@ -17,9 +17,8 @@ export interface RenderedPost {
   warnings: Problem[];
 }
 
-// Hugo's and WordPress's summary divider; Jekyll sites set excerpt_separator to it too.
-const MORE = /<!--\s*more\s*-->/i;
 
+// A post written in HTML, read as text for its summary: words only, no link targets or images.
 const TEXT_OPTIONS = {
   wordwrap: false as const,
   selectors: [
@@ -29,10 +28,8 @@ const TEXT_OPTIONS = {
   ],
 };
 
-/** A summary from the HTML before <!--more--> (a whole excerpt, up to 1,000 characters). */
-function excerptOf(html: string): string {
-  return summarize(convert(html, TEXT_OPTIONS), 1000);
-}
+// An excerpt is whole (up to 1,000 characters); a summary taken from the post is shorter.
+const EXCERPT_MAX = 1000;
 
 /** Reads a post's body and renders it, links made absolute: the one rendering feeds, pages and emails share. */
 export function renderPost(meta: PostMeta, config: Config, cwd: string): RenderedPost {
@@ -44,13 +41,14 @@ export function renderBody(body: string, meta: PostMeta, config: Config): Render
   const liquid = config.posts.liquid ? renderBodyLiquid(body, meta, config) : { text: body, warnings: [] };
   const prepared = prepareBody(liquid.text, meta.file, meta.bodyLine, { liquid: config.posts.liquid });
   const warnings = [...liquid.warnings, ...prepared.warnings];
-  const more = meta.summary ? undefined : MORE.exec(prepared.markdown);
   if (meta.format === 'html') {
     const html = absoluteHtmlUrls(prepared.markdown, meta.url);
-    const summary = meta.summary ?? (more ? excerptOf(html.slice(0, MORE.exec(html)?.index)) : summarize(convert(html, TEXT_OPTIONS)));
+    const more = MORE.exec(html);
+    const summary = meta.summary ?? (more ? summarize(htmlAsText(html.slice(0, more.index), TEXT_OPTIONS), EXCERPT_MAX) : summarize(htmlAsText(html, TEXT_OPTIONS)));
     return { meta, html, summary, warnings };
   }
   const rendered = renderMarkdown(prepared.markdown, meta.url);
-  const summary = meta.summary ?? (more ? excerptOf(renderMarkdown(prepared.markdown.slice(0, more.index), meta.url).html) : summarize(rendered.firstParagraph));
+  const excerpt = meta.summary ? undefined : excerptText(prepared.markdown);
+  const summary = meta.summary ?? (excerpt !== undefined ? summarize(excerpt, EXCERPT_MAX) : summarize(rendered.firstParagraph));
   return { meta, html: rendered.html, summary, warnings };
 }

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { parseConfig } from '../../src/config.js';
 import { entryId } from '../../src/feeds/model.js';
 import { parsePost } from '../../src/posts/parse.js';
+import { renderBody } from '../../src/posts/render.js';
 import { post } from '../helpers.js';
 
 const config = parseConfig({ site: { url: 'https://example.com/blog/', timezone: 'Europe/Berlin' } }, undefined, '/tmp');
@@ -132,4 +133,16 @@ test('published: false (Jekyll) keeps a post back like draft: true', () => {
   assert.equal(ok(post().replace('date:', 'published: true\ndate:')).meta.draft, false);
   assert.equal(ok(post().replace('date:', 'published: no\ndate:')).meta.draft, true);
   assert.match(problems(post().replace('date:', 'published: later\ndate:'))[0]!.message, /published must be true or false/);
+});
+
+test('<!--more--> ends the summary: the text before it, whole, in a markdown or an HTML post', () => {
+  const before = '# Start\n\nFirst *part*[^n], with a [link](x).\n\n- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n';
+  const source = `---\ntitle: T\ndate: 2026-01-26\n---\n${before}<!-- more -->\n\nAfter the fold.\n\n[^n]: A note.\n`;
+  const parsed = ok(source);
+  const markdown = renderBody(parsed.body(), parsed.meta, config);
+  assert.equal(markdown.summary, 'Start First part, with a link. one two a b 1 2');
+  const inline = ok('---\ntitle: T\ndate: 2026-01-26\n---\nIntro, then <!--more--> the rest.\n');
+  assert.equal(renderBody(inline.body(), inline.meta, config).summary, 'Intro, then');
+  const html = ok(`---\ntitle: T\ndate: 2026-01-26\n---\n<h2>Start</h2>\n<p>First &amp; <a href="x">best</a>.<img src="i.png" alt="pic"></p>\n<!--more-->\n<p>After.</p>\n`, 'posts/2026-01-26-page.html');
+  assert.equal(renderBody(html.body(), html.meta, config).summary, 'Start\n\nFirst & best.'.replace(/\s+/g, ' '));
 });

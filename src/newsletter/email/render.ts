@@ -1,8 +1,8 @@
-import { convert } from 'html-to-text';
 import juice from 'juice';
 import type { Config } from '../../config.js';
 import { absoluteHtmlUrls } from '../../posts/markdown.js';
 import { templateDates, templateSite } from '../../templates.js';
+import { htmlAsText } from '../../html-text.js';
 import { escapeHtml } from '../../text.js';
 import type { MailTemplates } from './templates.js';
 
@@ -72,7 +72,7 @@ const TEXT_OPTIONS = {
 };
 
 export function htmlToText(html: string): string {
-  return convert(html, TEXT_OPTIONS);
+  return htmlAsText(html, TEXT_OPTIONS);
 }
 
 /**
