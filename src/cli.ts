@@ -23,6 +23,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const context = () => commandContext(program.opts<GlobalOptions>(), io);
 
   program
+    .command('init')
+    .argument('[dir]', 'the folder for the new site (default: the working directory)')
+    .description('make a new site: a commented config, an example post and a .gitignore; with --from, a config that publishes an existing Jekyll, Hugo or Eleventy blog')
+    .option('--from <dir>', "read the Jekyll, Hugo or Eleventy blog in this folder and write a herald.config.yml for it (the blog's files are not changed)")
+    .option('--to <file>', 'with --from: where to write the config (default: ./herald.config.yml)')
+    .action(async (dir: string | undefined, options: { from?: string; to?: string }) => {
+      const { initCommand } = await import('./commands/init.js');
+      exitCode = await initCommand(io, dir, { ...options, now: program.opts<GlobalOptions>().now });
+    });
+  program
     .command('build')
     .description('read the posts and write the feeds; print what was written and what was rejected')
     .action(async () => {
