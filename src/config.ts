@@ -263,9 +263,18 @@ export function loadConfig(file: string | undefined, cwd: string, env: NodeJS.Pr
   return parseConfig(raw, file, cwd, env);
 }
 
+/**
+ * A key with nothing after it (`smtp:` whose lines below are all commented out) is YAML's null:
+ * read as not set, as a writer who commented the lines out means, not as a wrong type.
+ */
+function withoutEmptyKeys(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).flatMap(([key, inner]) => (inner === null ? [] : [[key, withoutEmptyKeys(inner)]])));
+}
+
 export function parseConfig(raw: unknown, file: string | undefined, cwd: string, env: NodeJS.ProcessEnv = {}): Config {
   const shown = file ? relative(cwd, file) || file : '(embedded defaults)';
-  const result = v.safeParse(schema, raw);
+  const result = v.safeParse(schema, withoutEmptyKeys(raw));
   if (!result.success) {
     const text = file ? readFileSync(file, 'utf8') : '';
     const [first, ...more] = result.issues.map((issue): Problem => {

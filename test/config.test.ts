@@ -192,3 +192,9 @@ test('a trusted proxy that is not an address or range, or a bad web key, is an e
     assert.match(result.err, expected, yaml);
   }
 });
+
+test('a key left empty, its lines below commented out, counts as not set', () => {
+  const config = parseConfig({ site: { url: 'https://example.com/', description: null }, smtp: null, web: null }, undefined, '/tmp');
+  assert.equal(config.site.url, 'https://example.com/');
+  assert.equal(config.smtp.url, undefined);
+});

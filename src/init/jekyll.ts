@@ -188,19 +188,13 @@ export function jekyllPermalink(value: string): { pattern: string } | { reason: 
 }
 
 /**
- * herald's {categories} is every topic of a post, its tags too, where Jekyll's :categories is its
- * categories (and category) alone. A permalink with categories is kept exact by reading only those
- * as topics: old addresses matter more than topic feeds for tags.
+ * Jekyll reads category: as well as categories:. Its :categories in a permalink are those alone,
+ * as herald's {categories} are, so tags stay topics either way.
  */
 function topicKeys(plan: PlanBuilder, posts: PostHead[], urlHasCategories: boolean): void {
   const uses = (key: string) => posts.some((post) => post.data[key] !== undefined && post.data[key] !== null);
   const categoryKeys = ['categories', ...(uses('category') ? ['category'] : [])];
-  if (urlHasCategories && (uses('tags') || uses('topics'))) {
-    plan.set('posts.topics', categoryKeys, 'categories only: they are part of the permalink');
-    plan.note(`tags are not topics here: herald's {categories} in the permalink would take them in too, Jekyll's :categories does not; topic feeds are by category (add tags to posts.topics to have feeds for them, and those posts' addresses change)`);
-  } else if (uses('category')) {
-    plan.set('posts.topics', ['topics', 'tags', ...categoryKeys], 'Jekyll reads category: as well as categories:');
-  }
+  if (uses('category')) plan.set('posts.topics', ['topics', 'tags', ...categoryKeys], 'Jekyll reads category: as well as categories:');
   if (urlHasCategories) {
     const names = new Set(posts.flatMap((post) => categoryKeys.flatMap((key) => arrayOf(post.data[key]).flatMap((text) => (Array.isArray(post.data[key]) ? [text] : text.split(/\s+/))))));
     const changed = [...names].filter((name) => slugify(name) !== name.toLowerCase());

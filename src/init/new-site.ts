@@ -76,7 +76,6 @@ email:
 # The SMTP server that sends mail. Better set in the environment as HERALD_SMTP_URL, which wins
 # over smtp.url and keeps the password out of this file and out of git. While neither is set,
 # mail is written to outbox/ as .eml files and nothing is sent: the safe way to try herald.
-# (Both lines stay commented together: a bare "smtp:" is an empty key, which herald refuses.)
 # smtp:
 #   url: smtps://user:password@smtp.example.com:465
 

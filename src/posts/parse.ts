@@ -193,9 +193,9 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   }
   if (problems.length || !title || !date || typeof authors === 'string') return { ok: false, problems };
 
-  // Jekyll's :categories are the categories alone, not the tags.
-  const categoryNames = parseTopics(data.categories, true);
-  const placeholders = { slug, title, date, categories: typeof categoryNames === 'string' ? [] : categoryNames.map((topic) => topic.slug) };
+  // Jekyll's :categories are the categories (and a single category:) alone, not the tags.
+  const categories = [parseTopics(data.categories, true), parseTopics(data.category, false)].flatMap((names) => (typeof names === 'string' ? [] : names.map((topic) => topic.slug)));
+  const placeholders = { slug, title, date, categories: [...new Set(categories)] };
   const urlKey = first(URL_KEYS);
   let url = permalinkUrl(config, placeholders);
   if (urlKey) {

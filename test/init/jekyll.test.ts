@@ -77,7 +77,8 @@ test('init --from a Jekyll site writes a config with its title, url, zone, perma
   assert.match(result.out, /\{% post_url %\} \(2025-02-14-seed-catalogue\.md\): herald's Liquid has no such tag, so that post is published with its Liquid as text/);
   assert.match(result.out, /plugin jekyll-seo-tag: not run by herald/);
   assert.match(result.out, /theme minima and _layouts\/: herald's pages and emails use its own templates/);
-  assert.match(result.out, /tags are not topics here/);
+  // Tags stay topics: {categories} in the permalink is the categories alone, as in Jekyll.
+  assert.doesNotMatch(result.out, /posts\.topics/);
   assert.match(result.out, /npx herald check/);
 
   const config = await space.config('herald/herald.config.yml');
@@ -89,7 +90,7 @@ test('init --from a Jekyll site writes a config with its title, url, zone, perma
     language: 'en-GB',
     timezone: 'Europe/Berlin',
   });
-  assert.deepEqual(config.posts, { folder: '../blog/_posts', exclude: ['drafts/**'], topics: ['categories'], liquid: true, includes: '../blog/_includes' });
+  assert.deepEqual(config.posts, { folder: '../blog/_posts', exclude: ['drafts/**'], liquid: true, includes: '../blog/_includes' });
   assert.equal(config.permalink, '/{categories}/{year}/{month}/{day}/{slug}/');
   // jekyll-feed writes Atom at feed.xml, with the newest 10 posts.
   assert.deepEqual(config.feed, { limit: 10, paths: { atom: 'feed.xml' } });
@@ -121,7 +122,7 @@ test("Jekyll's default permalink, feed.path and --to: paths are relative to wher
   assert.equal(written.permalink, '/{categories}/{year}/{month}/{day}/{slug}.html');
   assert.deepEqual(written.feed, { limit: 10, paths: { atom: 'atom.xml' } });
   // No exclude in _config.yml this time: the draft is left out as Jekyll leaves it, by its name.
-  assert.deepEqual(written.posts, { folder: '../../blog/_posts', exclude: ['drafts/half-done.md'], topics: ['categories'], liquid: true, includes: '../../blog/_includes' });
+  assert.deepEqual(written.posts, { folder: '../../blog/_posts', exclude: ['drafts/half-done.md'], liquid: true, includes: '../../blog/_includes' });
   assert.match(result.out, /drafts\/half-done\.md in _posts: not named YYYY-MM-DD-title, so Jekyll skips it/);
   assert.match(result.out, /npx herald --config sites\/plain\/herald\.config\.yml check/);
   const check = await space.run('.', '--config', 'sites/plain/herald.config.yml', 'check');

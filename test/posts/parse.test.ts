@@ -146,3 +146,15 @@ test('<!--more--> ends the summary: the text before it, whole, in a markdown or 
   const html = ok(`---\ntitle: T\ndate: 2026-01-26\n---\n<h2>Start</h2>\n<p>First &amp; <a href="x">best</a>.<img src="i.png" alt="pic"></p>\n<!--more-->\n<p>After.</p>\n`, 'posts/2026-01-26-page.html');
   assert.equal(renderBody(html.body(), html.meta, config).summary, 'Start\n\nFirst & best.'.replace(/\s+/g, ' '));
 });
+
+test('{categories} in a permalink is the categories alone (categories: and Jekyll\'s single category:), never the tags', () => {
+  const jekyll = parseConfig({ site: { url: 'https://example.com/' }, permalink: '/:categories/:year/:title/' }, undefined, '/tmp');
+  const url = (front: string) => {
+    const result = parsePost(`---\ntitle: T\ndate: 2026-01-26\n${front}---\nBody\n`, 'posts/2026-01-26-trip.md', jekyll);
+    assert.ok(result.ok);
+    return result.meta.url;
+  };
+  assert.equal(url('categories: jekyll update\ntags: [a, b]\n'), 'https://example.com/jekyll/update/2026/trip/');
+  assert.equal(url('category: Travel Notes\n'), 'https://example.com/travel-notes/2026/trip/');
+  assert.equal(url('tags: [a]\n'), 'https://example.com/2026/trip/');
+});
