@@ -49,7 +49,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
 }
 
 // The rename itself is only durable once the directory entry is on disk.
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r').catch(() => undefined);
   if (!handle) return;
   try {

@@ -194,8 +194,10 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   if (problems.length || !title || !date || typeof authors === 'string') return { ok: false, problems };
 
   // Jekyll's :categories are the categories (and a single category:) alone, not the tags.
-  const categories = [parseTopics(data.categories, true), parseTopics(data.category, false)].flatMap((names) => (typeof names === 'string' ? [] : names.map((topic) => topic.slug)));
-  const placeholders = { slug, title, date, categories: [...new Set(categories)] };
+  const categories = () => [
+    ...new Set([parseTopics(data.categories, true), parseTopics(data.category, false)].flatMap((names) => (typeof names === 'string' ? [] : names.map((topic) => topic.slug)))),
+  ];
+  const placeholders = { slug, title, date, categories };
   const urlKey = first(URL_KEYS);
   let url = permalinkUrl(config, placeholders);
   if (urlKey) {
@@ -211,6 +213,8 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
     ok: true,
     warnings,
     body: () => normalizeText(split.body).replace(/^\n/, ''),
+    // Every field is always set (undefined when absent): one object shape for every post keeps
+    // the code that reads them all, feeds and pages, fast.
     meta: {
       file,
       slug,
@@ -222,13 +226,13 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
       topics: [...topics.values()],
       summary: summary || undefined,
       authors,
-      ...(image ? { image: absoluteTo(url, image) } : {}),
+      image: image ? absoluteTo(url, image) : undefined,
       url,
       id: id || undefined,
       entryId: id || url,
       aliases,
       format: /\.html?$/i.test(name) ? 'html' : 'markdown',
-      ...(bundle ? { bundle } : {}),
+      bundle,
       slugLine: slugValue === undefined ? 1 : (lineOf('slug') ?? 1),
       bodyLine: split.bodyLine,
     },
@@ -314,36 +318,67 @@ interface Placeholders {
   slug: string;
   title: string;
   date: Date;
-  categories: string[];
+  /** Asked for only by a path that has them. */
+  categories: () => string[];
 }
 
+type PlaceholderKey = 'slug' | 'title' | 'categories' | 'year' | 'month' | 'day';
+/** A path pattern cut into its text and its placeholders, as many as the pattern has. */
+type PathParts = (string | { key: PlaceholderKey })[];
+
+const PLACEHOLDER = /\{(slug|title|categories|year|month|day)\}|:(slug|title|categories|year|month|day)\b/g;
+
 /**
- * A path pattern filled in: herald's {slug}, {title}, {year}, {month}, {day}, {categories}, and
- * Jekyll's and Hugo's :slug, :title, :year, :month, :day, :categories.
+ * herald's {slug}, {title}, {year}, {month}, {day}, {categories}, and Jekyll's and Hugo's :slug,
+ * :title, :year, :month, :day, :categories. Jekyll's :title is the file's slug.
  */
-function fillPath(pattern: string, config: Config, values: Placeholders): string {
-  const parts = /[{:](year|month|day)/.test(pattern) ? calendarParts(values.date, config.site.timezone) : undefined;
-  const value = (key: string): string => {
-    switch (key) {
-      case 'slug':
-        return encodeURIComponent(values.slug);
-      // Hugo's :title is the title made into a slug; Jekyll's :title is the file's slug.
-      case 'title':
-        return encodeURIComponent(slugify(values.title) || values.slug);
-      case 'categories':
-        return values.categories.map(encodeURIComponent).join('/');
-      default:
-        return parts?.[key as 'year' | 'month' | 'day'] ?? '';
+function pathParts(pattern: string): PathParts {
+  const parts: PathParts = [];
+  let at = 0;
+  for (const match of pattern.matchAll(PLACEHOLDER)) {
+    parts.push(pattern.slice(at, match.index), { key: match[1] ? (match[1] as PlaceholderKey) : match[2] === 'title' ? 'slug' : (match[2] as PlaceholderKey) });
+    at = match.index + match[0].length;
+  }
+  parts.push(pattern.slice(at));
+  return parts;
+}
+
+/** A path pattern filled in for one post. */
+function fillPath(parts: PathParts, config: Config, values: Placeholders): string {
+  let day: ReturnType<typeof calendarParts> | undefined;
+  const calendar = () => (day ??= calendarParts(values.date, config.site.timezone));
+  let path = '';
+  for (const part of parts) {
+    if (typeof part === 'string') {
+      path += part;
+      continue;
     }
-  };
-  let path = pattern.includes('{') ? pattern.replace(/\{(slug|title|categories|year|month|day)\}/g, (_all, key: string) => value(key)) : pattern;
-  if (path.includes(':')) path = path.replace(/:(slug|categories|year|month|day)\b/g, (_all, key: string) => value(key)).replace(/:title\b/g, value('slug'));
+    switch (part.key) {
+      case 'slug':
+        path += encodeURIComponent(values.slug);
+        break;
+      // Hugo's :title and herald's {title} are the title made into a slug.
+      case 'title':
+        path += encodeURIComponent(slugify(values.title) || values.slug);
+        break;
+      case 'categories':
+        path += values.categories().map(encodeURIComponent).join('/');
+        break;
+      default:
+        path += calendar()[part.key];
+    }
+  }
+  // No categories leaves an empty segment.
   return path.includes('//') ? path.replace(/\/{2,}/g, '/') : path;
 }
 
+// The site's permalink, cut once: it is filled for every post.
+let permalink: { pattern: string; parts: PathParts } | undefined;
+
 export function permalinkUrl(config: Config, values: Placeholders): string {
+  if (permalink?.pattern !== config.permalink) permalink = { pattern: config.permalink, parts: pathParts(config.permalink) };
   // site.url ends in "/" and the path is already encoded, so joining them is a valid URL.
-  return config.site.url + fillPath(config.permalink, config, values).replace(/^\/+/, '');
+  return config.site.url + fillPath(permalink.parts, config, values).replace(/^\/+/, '');
 }
 
 /** A post's own url or permalink (Hugo, Jekyll): a path from the site root, undefined if unusable. */
@@ -351,7 +386,7 @@ function ownUrl(config: Config, value: string, values: Placeholders): string | u
   const path = value.trim();
   // Eleventy permalinks are templates ({{ page.fileSlug }}); herald does not run them.
   if (!path || path.includes('{{') || path.includes('{%') || /^[a-z][a-z0-9+.-]*:/i.test(path) || path.includes('..')) return undefined;
-  const filled = fillPath(path, config, values).replace(/^\/+/, '');
+  const filled = fillPath(pathParts(path), config, values).replace(/^\/+/, '');
   return URL.canParse(config.site.url + filled) ? new URL(config.site.url + filled).href : undefined;
 }
 
@@ -394,10 +429,10 @@ function plainDates(data: Record<string, unknown>): Record<string, unknown> {
 }
 
 // YAML between --- lines, TOML between +++ lines; each line may carry trailing blanks.
-const FENCES = [
-  { open: /^---[ \t]*\r?\n/, close: /\r?\n---[ \t]*(\r?\n|$)/g, language: 'yaml' },
-  { open: /^\+\+\+[ \t]*\r?\n/, close: /\r?\n\+\+\+[ \t]*(\r?\n|$)/g, language: 'toml' },
-] as const;
+const FENCES = {
+  yaml: { open: /^---[ \t]*\r?\n/, close: /\r?\n---[ \t]*(\r?\n|$)/g, language: 'yaml' },
+  toml: { open: /^\+\+\+[ \t]*\r?\n/, close: /\r?\n\+\+\+[ \t]*(\r?\n|$)/g, language: 'toml' },
+} as const;
 
 /**
  * Separates the front matter block from the body. Only the block goes to gray-matter, which
@@ -406,20 +441,14 @@ const FENCES = [
  * object at the top (Hugo). Returns undefined when a block is opened but never closed.
  */
 function splitFrontMatter(text: string): { front: string; body: string; language: 'yaml' | 'toml' | 'json'; bodyLine: number } | undefined {
-  // The line after the block's last: its newlines, plus one (plus one more if the block ends the file).
-  const bodyLine = (front: string) => {
-    let lines = front.endsWith('\n') ? 1 : 2;
-    for (let at = front.indexOf('\n'); at !== -1; at = front.indexOf('\n', at + 1)) lines++;
-    return lines;
-  };
-  for (const { open, close, language } of FENCES) {
-    if (!open.test(text)) continue;
-    close.lastIndex = 3;
-    const match = close.exec(text);
+  const fence = text.startsWith('---') ? FENCES.yaml : text.startsWith('+++') ? FENCES.toml : undefined;
+  if (fence?.open.test(text)) {
+    fence.close.lastIndex = 3;
+    const match = fence.close.exec(text);
     if (!match) return undefined;
     const end = match.index + match[0].length;
     const front = text.slice(0, end);
-    return { front, body: text.slice(end), language, bodyLine: bodyLine(front) };
+    return { front, body: text.slice(end), language: fence.language, bodyLine: bodyLine(front) };
   }
   if (text.startsWith('{')) {
     // Hugo's JSON front matter: an object whose closing brace ends a line.
@@ -430,6 +459,13 @@ function splitFrontMatter(text: string): { front: string; body: string; language
     return { front, body: text.slice(end), language: 'json', bodyLine: bodyLine(front) };
   }
   return { front: '', body: text, language: 'yaml', bodyLine: 1 };
+}
+
+/** The line after a front matter block's last: its newlines, plus one (plus one more if it ends the file). */
+function bodyLine(front: string): number {
+  let lines = front.endsWith('\n') ? 1 : 2;
+  for (let at = front.indexOf('\n'); at !== -1; at = front.indexOf('\n', at + 1)) lines++;
+  return lines;
 }
 
 /** LF line endings, and none of the characters XML forbids. */

@@ -238,3 +238,24 @@ test('entry ids are fixed when a post is first published: a later change of site
   assert.equal(bad.code, 1);
   assert.match(bad.err, /posts\/bad-id\.md:4: id "post-42" is not an absolute URI/);
 });
+
+test('the entry id record survives a crash mid-append, and a damaged line is an error naming it', async (t) => {
+  const site = await makeSite(t, { 'hello.md': '---\ntitle: Hello\ndate: 2026-01-01\n---\nHi.\n' }, 'site:\n  url: https://old.example.com/\n');
+  await site.run('build', '--now', NOW);
+  const record = '.herald/entry-ids.jsonl';
+  assert.equal(await site.read(record), '["posts/hello.md","https://old.example.com/hello/"]\n');
+  // Killed while appending the next post's line: that post was never in a feed.
+  await site.write(record, `${await site.read(record)}["posts/second.md","https://old.exa`);
+  await site.write('posts/second.md', '---\ntitle: Second\ndate: 2026-01-02\n---\nx\n');
+  await site.write('herald.config.yml', 'site:\n  url: https://new.example.com/\n');
+  const rebuilt = await site.run('build', '--now', NOW);
+  assert.equal(rebuilt.code, 0, rebuilt.err);
+  const ids = readWithFeedParser(await site.read('public/atom.xml')).entries.map((entry) => entry.id);
+  assert.deepEqual(ids, ['https://new.example.com/second/', 'https://old.example.com/hello/']);
+  assert.equal(await site.read(record), '["posts/hello.md","https://old.example.com/hello/"]\n["posts/second.md","https://new.example.com/second/"]\n');
+  await site.write(record, '["posts/hello.md","https://old.example.com/hello/"]\n{oops\n["posts/second.md","x:y"]\n');
+  await site.write('posts/third.md', '---\ntitle: Third\ndate: 2026-01-03\n---\nx\n');
+  const broken = await site.run('build', '--now', NOW);
+  assert.equal(broken.code, 1);
+  assert.match(broken.err, /\.herald\/entry-ids\.jsonl:2: cannot read the recorded feed entry ids: the line is not JSON/);
+});
