@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Liquid, type Template } from 'liquidjs';
+import type { Liquid, Template } from 'liquidjs';
 import { DateTime } from 'luxon';
 import type { Config } from './config.js';
 import { HeraldError } from './errors.js';
+import { liquidjs } from './lazy.js';
 
 // herald's own templates/ (the sample newsletter's) stand in for any the writer has not made.
 // This module is src/templates.ts in development and a chunk in dist/ when built: both one level down.
@@ -15,7 +16,7 @@ const BUILT_IN = fileURLToPath(new URL('../templates/', import.meta.url));
  * {% include %} finds partials in the writer's templates/, then in herald's own.
  */
 export function liquid(config: Config, escapeOutput: boolean): Liquid {
-  return new Liquid({
+  return new (liquidjs().Liquid)({
     root: [config.paths.templates, BUILT_IN],
     preserveTimezones: true,
     strictFilters: true,

@@ -1,14 +1,16 @@
 // posts.liquid: a Jekyll post's Liquid run as Jekyll runs it, before the markdown, with its
 // _includes folder. LiquidJS is the engine herald's templates already use.
-import { Liquid, Tag, type Context, type Emitter, type TagToken, type TopLevelToken } from 'liquidjs';
+import type { Context, Emitter, Liquid, TagToken, TopLevelToken } from 'liquidjs';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
+import { liquidjs } from '../lazy.js';
 import type { PostMeta } from './parse.js';
 
 let engine: { config: Config; liquid: Liquid } | undefined;
 
 function jekyllLiquid(config: Config): Liquid {
   if (engine?.config === config) return engine.liquid;
+  const { Liquid } = liquidjs();
   const liquid = new Liquid({
     root: [config.paths.includes],
     partials: [config.paths.includes],
@@ -25,28 +27,31 @@ function jekyllLiquid(config: Config): Liquid {
   liquid.registerFilter('absolute_url', (path: unknown) => new URL(String(path ?? '').replace(/^\//, ''), config.site.url).href);
   liquid.registerFilter('jsonify', (value: unknown) => JSON.stringify(value));
   // {% highlight ruby %}…{% endhighlight %} is Jekyll's own tag: here, a fenced code block.
-  liquid.registerTag('highlight', HighlightTag);
+  liquid.registerTag('highlight', highlightTag());
   engine = { config, liquid };
   return liquid;
 }
 
-class HighlightTag extends Tag {
-  private readonly language: string;
-  private readonly code: string[] = [];
-  constructor(token: TagToken, remaining: TopLevelToken[], liquid: Liquid) {
-    super(token, remaining, liquid);
-    this.language = token.args.trim().split(/\s+/)[0] ?? '';
-    for (let next = remaining.shift(); next; next = remaining.shift()) {
-      if (next.kind === 4 && (next as TagToken).name === 'endhighlight') return;
-      this.code.push(next.getText());
+// A class made when Liquid is first needed: its base class is LiquidJS's, loaded then.
+function highlightTag() {
+  return class HighlightTag extends liquidjs().Tag {
+    private readonly language: string;
+    private readonly code: string[] = [];
+    constructor(token: TagToken, remaining: TopLevelToken[], liquid: Liquid) {
+      super(token, remaining, liquid);
+      this.language = token.args.trim().split(/\s+/)[0] ?? '';
+      for (let next = remaining.shift(); next; next = remaining.shift()) {
+        if (next.kind === 4 && (next as TagToken).name === 'endhighlight') return;
+        this.code.push(next.getText());
+      }
+      throw new Error('{% highlight %} is never closed with {% endhighlight %}');
     }
-    throw new Error('{% highlight %} is never closed with {% endhighlight %}');
-  }
-  *render(_context: Context, emitter: Emitter): Generator<unknown, void, unknown> {
-    const code = this.code.join('').replace(/^\n/, '').replace(/\n$/, '');
-    const fence = '`'.repeat(Math.max(3, ...[...code.matchAll(/`+/g)].map((run) => run[0].length + 1)));
-    emitter.write(`${fence}${this.language}\n${code}\n${fence}`);
-  }
+    *render(_context: Context, emitter: Emitter): Generator<unknown, void, unknown> {
+      const code = this.code.join('').replace(/^\n/, '').replace(/\n$/, '');
+      const fence = '`'.repeat(Math.max(3, ...[...code.matchAll(/`+/g)].map((run) => run[0].length + 1)));
+      emitter.write(`${fence}${this.language}\n${code}\n${fence}`);
+    }
+  };
 }
 
 /**

@@ -107,14 +107,15 @@ async function* readAhead(paths: string[]): AsyncGenerator<ReadResult[]> {
 // keeps it: readers and links already know it, so a new post cannot take its place. A tie goes
 // to the first file by name. Two posts with one slug at different URLs (dated permalinks) are fine.
 function rejectDuplicateUrls(posts: PostMeta[], problems: Problem[]): PostMeta[] {
+  // URLs differing only in case are one page on a case-insensitive disk or host.
+  const keys = posts.map((post) => post.url.toLowerCase());
   const owners = new Map<string, PostMeta>();
-  const key = (post: PostMeta) => post.url.toLowerCase();
-  for (const post of posts) {
-    const owner = owners.get(key(post));
-    if (!owner || post.date < owner.date) owners.set(key(post), post);
-  }
-  return posts.filter((post) => {
-    const owner = owners.get(key(post))!;
+  posts.forEach((post, index) => {
+    const owner = owners.get(keys[index]!);
+    if (!owner || post.date < owner.date) owners.set(keys[index]!, post);
+  });
+  return posts.filter((post, index) => {
+    const owner = owners.get(keys[index]!)!;
     if (owner === post) return true;
     problems.push({
       code: 'E_POST_SLUG',

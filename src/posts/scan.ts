@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { relative, sep } from 'node:path';
-import picomatch from 'picomatch';
 import { HeraldError } from '../errors.js';
+import { picomatch } from '../lazy.js';
 
 export interface PostFile {
   path: string;
@@ -24,7 +24,7 @@ const STAT_OPTIONS = { throwIfNoEntry: false } as const;
 export function scanPostFiles(dir: string, cwd: string, exclude: readonly string[] = []): PostFile[] {
   const root = dir.endsWith(sep) ? dir.slice(0, -1) : dir;
   const files: PostFile[] = [];
-  const excluded = exclude.length ? picomatch([...exclude], { dot: true }) : undefined;
+  const excluded = exclude.length ? picomatch()([...exclude], { dot: true }) : undefined;
   const isExcluded = (path: string) => excluded !== undefined && excluded(relative(root, path).split(sep).join('/'));
   const walk = (folder: string) => {
     let names: string[];

@@ -1,0 +1,12 @@
+import { createRequire } from 'node:module';
+
+// Some dependencies are large and only some commands or sites need them: html-to-text (300 KB
+// with its HTML parser) reads HTML as text, liquidjs renders templates and Jekyll's Liquid,
+// picomatch matches posts.exclude. Each is loaded the first time it is used, so a feeds-only
+// build of markdown posts does not pay to load them. A require, as the callers are synchronous;
+// Node's require cache makes it one copy whoever asks.
+const load = createRequire(import.meta.url);
+
+export const htmlToText = (): typeof import('html-to-text') => load('html-to-text');
+export const liquidjs = (): typeof import('liquidjs') => load('liquidjs');
+export const picomatch = (): typeof import('picomatch') => load('picomatch');
