@@ -9,8 +9,10 @@ import vm from 'node:vm';
 let collect: (() => void) | undefined;
 
 /**
- * Starts watching the heap: a full collection whenever what is used grows `headroomMb` past what
- * was in use at the start. Returns the stop.
+ * Starts watching the heap: a full collection whenever what is used has grown `headroomMb` past
+ * what was left after the last one (or at the start). Measured from what is left, not from the
+ * start, so a send whose live data outgrows the headroom is not collected on every check.
+ * Returns the stop.
  */
 export function keepHeapNear(headroomMb: number, everyMs = 250): () => void {
   if (!collect) {
@@ -18,9 +20,12 @@ export function keepHeapNear(headroomMb: number, everyMs = 250): () => void {
     // Flags set now reach contexts made now: the new context has gc(), this one never will.
     collect = vm.runInNewContext('gc') as () => void;
   }
-  const ceiling = process.memoryUsage().heapUsed + headroomMb * 1024 * 1024;
+  const headroom = headroomMb * 1024 * 1024;
+  let ceiling = process.memoryUsage().heapUsed + headroom;
   const timer = setInterval(() => {
-    if (process.memoryUsage().heapUsed > ceiling) collect!();
+    if (process.memoryUsage().heapUsed <= ceiling) return;
+    collect!();
+    ceiling = process.memoryUsage().heapUsed + headroom;
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);

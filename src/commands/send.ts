@@ -72,7 +72,7 @@ export function runCommand(context: CommandContext, json: boolean): Promise<numb
 
 /** A send of a million messages holds little at a time: keep its memory to that (see heap.ts). */
 async function withSmallHeap<T>(body: () => Promise<T>): Promise<T> {
-  const stop = keepHeapNear(48);
+  const stop = keepHeapNear(24);
   try {
     return await body();
   } finally {

@@ -163,6 +163,10 @@ export async function plannedRecipients(deps: NewsletterDeps, post: PostMeta, op
 /** Active subscribers who want the post, in pages. */
 async function* audience(store: Store, post: PostMeta): AsyncGenerator<Subscriber[]> {
   for (let after: string | undefined; ; ) {
+    // The embedded store answers synchronously: without a turn of the event loop between pages,
+    // queueing a post for a million readers would hold off the web side (and the heap watch,
+    // heap.ts) for the seconds it takes.
+    await new Promise((resolve) => setImmediate(resolve));
     const page = await store.subscribers.list({ status: 'active', after, limit: 2000 });
     if (!page.length) return;
     after = page.at(-1)!.key;
