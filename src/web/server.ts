@@ -46,9 +46,11 @@ export function createWebServer(options: WebOptions): Server {
     log: options.log,
   };
 
+  const postTurn = onePerTurn();
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://herald.invalid');
     const method = request.method ?? 'GET';
+    if (method === 'POST') await postTurn();
     if (url.pathname === '/unsubscribe') return unsubscribeRoute(routes, request, response, url);
     if (url.pathname === '/subscribe') return subscribeRoute(routes, request, response);
     if (url.pathname === '/confirm') return confirmRoute(routes, request, response, url);
@@ -104,6 +106,24 @@ export async function closeServer(server: Server, graceMs = 3000): Promise<void>
 }
 
 const queues = new WeakMap<Server, SubscribeQueue>();
+
+/**
+ * A gate that lets one waiter through per turn of the event loop. A burst of form posts (50
+ * readers subscribing at once, a mail provider's one-click unsubscribes) arrives in one turn;
+ * answered in that turn they would hold off, for their whole length, the feed requests that came
+ * with them. One per turn, the requests that arrive meanwhile are served in between.
+ */
+function onePerTurn(): () => Promise<void> {
+  const waiting: (() => void)[] = [];
+  const next = () => {
+    waiting.shift()!();
+    if (waiting.length) setImmediate(next);
+  };
+  return () =>
+    new Promise<void>((resolve) => {
+      if (waiting.push(resolve) === 1) setImmediate(next);
+    });
+}
 
 /** The client went away in the middle of its request: nobody to answer, nothing to log. */
 class ClientGone extends Error {}
