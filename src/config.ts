@@ -97,6 +97,9 @@ const schema = v.strictObject({
         v.strictObject({ rss: feedPath('rss.xml'), atom: feedPath('atom.xml'), json: feedPath('feed.json') }),
         {},
       ),
+      // A post's default entry id: its URL (Hugo, Eleventy, herald), or jekyll-feed's post.id, the
+      // URL without .html or the trailing slash, ending in the slug.
+      ids: v.optional(v.picklist(['url', 'jekyll'], 'must be url or jekyll'), 'url'),
     }),
     {},
   ),
@@ -205,7 +208,7 @@ export interface Config {
   /** The file the config came from, or undefined for the embedded defaults. */
   readonly file: string | undefined;
   readonly site: Readonly<Omit<RawConfig['site'], 'author'>> & { readonly author: Readonly<RawConfig['site']['author']> };
-  readonly feed: Readonly<{ limit: number; paths: Readonly<{ rss: string; atom: string; json: string }> }>;
+  readonly feed: Readonly<{ limit: number; paths: Readonly<{ rss: string; atom: string; json: string }>; ids: 'url' | 'jekyll' }>;
   /** How the posts folder is read (exclude patterns, topic keys, Liquid). */
   readonly posts: Readonly<{ exclude: readonly string[]; topicKeys: readonly string[]; liquid: boolean }>;
   readonly permalink: string;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -17,6 +17,16 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+// Resolves once the worker has exited: the site folder is removed after, not while herald still
+// writes to it (a confirmation leaving its queue, a pass).
+function stop(worker: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    worker.once('exit', () => resolve());
+    worker.kill(signal);
+  });
 }
 
 async function until<T>(find: () => T | undefined, ms: number, what: string): Promise<T> {
@@ -39,7 +49,7 @@ test('in a real browser: open the archive, subscribe, confirm from the email, un
   let log = '';
   worker.stdout.on('data', (data) => (log += data));
   worker.stderr.on('data', (data) => (log += data));
-  t.after(() => worker.kill('SIGKILL'));
+  t.after(() => stop(worker, 'SIGKILL'));
   await until(() => (/next pass at/.test(log) ? true : undefined), 15_000, 'the worker');
 
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
@@ -77,7 +87,7 @@ test('in a real browser: open the archive, subscribe, confirm from the email, un
   await page.click('button[type=submit]');
   assert.match(await page.locator('h1').innerText(), /Unsubscribed/);
   assert.equal((await subscriber())?.status, 'unsubscribed');
-  worker.kill('SIGTERM');
+  await stop(worker, 'SIGTERM');
 });
 
 test('in a real browser: the archive opened by another name than site.url (127.0.0.1 for localhost) still subscribes through its form', async (t) => {
@@ -87,7 +97,7 @@ test('in a real browser: the archive opened by another name than site.url (127.0
   let log = '';
   worker.stdout.on('data', (data) => (log += data));
   worker.stderr.on('data', (data) => (log += data));
-  t.after(() => worker.kill('SIGKILL'));
+  t.after(() => stop(worker, 'SIGKILL'));
   await until(() => (/next pass at/.test(log) ? true : undefined), 15_000, 'the worker');
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
   t.after(() => browser.close());
@@ -99,5 +109,5 @@ test('in a real browser: the archive opened by another name than site.url (127.0
   await page.click('form.subscribe button[type=submit]');
   await page.waitForLoadState();
   assert.match(await page.locator('body').innerText(), /confirmation link is on its way/, blocked.join('\n'));
-  worker.kill('SIGTERM');
+  await stop(worker, 'SIGTERM');
 });

@@ -65,6 +65,12 @@ export async function pass(context: CommandContext, app: App): Promise<{ report:
   return { report, problems: built.problems.length, written: built.written.length, unchanged: built.unchanged };
 }
 
+/** What the first pass of a newsletter says it did. */
+export function baselineLine(baseline: { at: string; posts: number }): string {
+  const posts = baseline.posts === 1 ? 'the 1 post already published stays in the feeds and is' : `the ${baseline.posts} posts already published stay in the feeds and are`;
+  return `first run: baseline set at ${baseline.at}; ${posts} not mailed (herald send POST mails one by hand)`;
+}
+
 /** herald run: one pass. Build the feeds, then send every due post. */
 export function runCommand(context: CommandContext, json: boolean): Promise<number> {
   return stoppable(context, (running) => runOnce(running, json));
@@ -91,7 +97,7 @@ async function runOnce(context: CommandContext, json: boolean): Promise<number> 
     } else {
       if (written) io.out(`wrote ${written} files (feeds and pages), ${unchanged} feeds unchanged`);
       if (report.baseline) {
-        io.out(`first run: baseline set at ${report.baseline.at}; the ${report.baseline.posts} posts already published stay in the feeds and are not mailed (herald send POST mails one by hand)`);
+        io.out(baselineLine(report.baseline));
       }
       printSendReport(context, report);
       if (!report.baseline) {

@@ -5,7 +5,7 @@ import { HeraldError } from '../errors.js';
 import { closeServer, createWebServer } from '../web/server.js';
 import { clockFrom } from '../clock.js';
 import { withApp, type CommandContext } from './context.js';
-import { pass, printSendReport } from './send.js';
+import { baselineLine, pass, printSendReport } from './send.js';
 
 export function validateSchedule(config: Config): void {
   const { schedule } = config;
@@ -50,7 +50,7 @@ export async function startCommand(context: CommandContext, options: { port?: st
         try {
           const { report, problems } = await pass(passContext, app);
           if (report.baseline) {
-            log(`first run: baseline set at ${report.baseline.at}; the ${report.baseline.posts} posts already published stay in the feeds and are not mailed (herald send POST mails one by hand)`);
+            log(baselineLine(report.baseline));
           }
           printSendReport(passContext, report);
           const failed = report.posts.some((post) => post.failed) || report.halted || problems;

@@ -6,7 +6,8 @@ import { parse as parseToml } from 'smol-toml';
 import { HeraldError } from '../errors.js';
 import { liquidjs, picomatch } from '../lazy.js';
 import { isRecord } from './literal.js';
-import { authorOf, feedPathOf, joinUrl, languageOf, listed, plural, PlanBuilder, SourcePath, textOf, type InitPlan, type StaticFolder } from './plan.js';
+import { plural } from '../text.js';
+import { authorOf, feedPathOf, joinUrl, languageOf, listed, PlanBuilder, SourcePath, textOf, type InitPlan, type StaticFolder } from './plan.js';
 import { joinPath, markdownCounts, readPosts, type PostHead, type SourceTree } from './tree.js';
 
 export const JEKYLL_CONFIGS = ['_config.yml', '_config.yaml', '_config.toml'];
@@ -212,6 +213,7 @@ function feedSettings(tree: SourceTree, plan: PlanBuilder, config: Record<string
     plan.set('feed.paths.atom', path ?? 'feed.xml', path ? from(file, 'feed.path') : `jekyll-feed's Atom feed (${jekyllFeed})`);
     const limit = typeof feedConfig?.posts_limit === 'number' ? feedConfig.posts_limit : 10;
     plan.set('feed.limit', limit, feedConfig?.posts_limit !== undefined ? from(file, 'feed.posts_limit') : "jekyll-feed's default");
+    plan.set('feed.ids', 'jekyll', `jekyll-feed's entry ids (post.id: the URL without .html or the trailing slash), so readers do not see old posts again as new`);
     if (feedConfig?.categories || feedConfig?.tags || feedConfig?.collections) {
       plan.note(`jekyll-feed's category, tag and collection feeds (${file} feed): herald writes a feed for each topic at topics/<topic>/${path ?? 'feed.xml'} instead`);
     }

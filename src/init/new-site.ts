@@ -66,6 +66,7 @@ feed:
     rss: rss.xml
     atom: atom.xml
     json: feed.json
+  ids: url                            # entry ids: the post's URL (jekyll: as jekyll-feed makes them)
 
 email:
   # Who subscribers' emails come from. Use an address at your own domain that your SMTP server

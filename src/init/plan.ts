@@ -97,10 +97,6 @@ export function feedPathOf(value: unknown): string | undefined {
   return path || undefined;
 }
 
-export function plural(count: number, one: string, many = `${one}s`): string {
-  return `${count} ${count === 1 ? one : many}`;
-}
-
 /** Up to `shown` names, then how many more. */
 export function listed(names: readonly string[], shown = 3): string {
   const head = names.slice(0, shown).join(', ');

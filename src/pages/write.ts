@@ -54,7 +54,8 @@ export async function writePages(published: PostMeta[], cache: ReadonlyMap<strin
   // Old addresses of posts keep working: a redirect page at each, unless a page lives there now.
   for (const post of published) {
     for (const alias of post.aliases) {
-      const path = pagePath(config, config.site.url + alias.replace(/^\//, ''));
+      // An alias is a path from the host's root, the site's own path (Jekyll's baseurl) included.
+      const path = pagePath(config, new URL(alias, config.site.url).href);
       if (path in result.pages) {
         result.warnings.push({ code: 'E_POST_FIELD', file: post.file, field: 'aliases', message: `the old address ${alias} is where another page lives now, so it does not lead to this post`, hint: 'remove it from aliases (or redirect_from)' });
         continue;

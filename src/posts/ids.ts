@@ -60,8 +60,9 @@ export function readEntryIds(config: Config, cwd: string): EntryIds | undefined 
 export function applyEntryIds(posts: PostMeta[], ids: EntryIds | undefined): void {
   if (!ids) return;
   for (const post of posts) {
+    // An id the writer sets wins: it is how a writer keeps the ids another generator gave.
     const recorded = ids.get(post.file);
-    if (recorded) post.entryId = recorded;
+    if (recorded && !post.id) post.entryId = recorded;
   }
 }
 
@@ -79,7 +80,7 @@ export async function recordEntryIds(config: Config, published: PostMeta[], ids:
   let lines = '';
   for (const post of published) {
     if (next.has(post.file)) continue;
-    const id = upgrading ? legacyEntryId(post, config.site.url) : post.entryId;
+    const id = upgrading && !post.id ? legacyEntryId(post, config.site.url) : post.entryId;
     next.set(post.file, id);
     lines += `${JSON.stringify([post.file, id])}\n`;
   }
@@ -91,7 +92,8 @@ export async function recordEntryIds(config: Config, published: PostMeta[], ids:
 
 async function appendDurably(path: string, lines: string, creating: boolean): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const handle = await open(path, 'a+');
+  // Mode 0600 like the rest of the state folder.
+  const handle = await open(path, 'a+', 0o600);
   try {
     // A line cut short by a crash is dropped, so the file stays whole lines.
     const { size } = await handle.stat();

@@ -144,8 +144,10 @@ function plainText(tokens: Token[] | undefined): string {
   if (!tokens) return '';
   return tokens
     .map((token) => {
+      // As the generators' summaries (Hugo's plainify, jekyll-feed's strip_html): an image adds no
+      // words, so a post that opens with a picture is summed up by its first words.
+      if (token.type === 'image') return '';
       if ('tokens' in token && token.tokens) return plainText(token.tokens);
-      if (token.type === 'image') return (token as Tokens.Image).text;
       if (token.type === 'br') return ' ';
       if (token.type === 'html') return '';
       return 'text' in token ? String(token.text) : '';

@@ -229,7 +229,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
       image: image ? absoluteTo(url, image) : undefined,
       url,
       id: id || undefined,
-      entryId: id || url,
+      entryId: id || (config.feed.ids === 'jekyll' ? jekyllPostId(url, slug) : url),
       aliases,
       format: /\.html?$/i.test(name) ? 'html' : 'markdown',
       bundle,
@@ -308,6 +308,16 @@ function absoluteTo(base: string, href: string): string {
   } catch {
     return href;
   }
+}
+
+/**
+ * jekyll-feed's entry id, `post.id | absolute_url`: Jekyll's post.id is the folder of the post's
+ * URL and its slug, so /2024/05/01/my-post.html and /2024/05/01/my-post/ both have the id
+ * /2024/05/01/my-post.
+ */
+function jekyllPostId(url: string, slug: string): string {
+  const path = new URL(url).pathname.replace(/\/$/, '');
+  return new URL(`${path.slice(0, path.lastIndexOf('/') + 1)}${encodeURIComponent(slug)}`, url).href;
 }
 
 function isAbsoluteUri(value: string): boolean {

@@ -3,7 +3,7 @@
 // reader's app reads them.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { assertWellFormedXml, readWithFeedParser, readWithPythonFeedparser } from '../feeds/readers.js';
@@ -237,6 +237,38 @@ test('entry ids are fixed when a post is first published: a later change of site
   const bad = await site.run('check');
   assert.equal(bad.code, 1);
   assert.match(bad.err, /posts\/bad-id\.md:4: id "post-42" is not an absolute URI/);
+});
+
+test("an id: written in the post wins over the recorded one; jekyll-feed's ids with feed.ids: jekyll; the record is private", async (t) => {
+  const config = 'site:\n  url: https://ada.example.org/blog/\npermalink: /{year}/{month}/{day}/{slug}.html\nfeed:\n  ids: jekyll\n';
+  const site = await makeSite(t, { '2025-01-30-hello.md': '---\ntitle: Hello\n---\nHi.\n', 'pretty.md': '---\ntitle: Pretty\ndate: 2025-02-01\npermalink: /pretty/\n---\nx\n' }, config);
+  const built = await site.run('build', '--now', NOW);
+  assert.equal(built.code, 0, built.err);
+  const ids = () => site.read('public/atom.xml').then((xml) => readWithFeedParser(xml).entries.map((entry) => [entry.link, entry.id]));
+  // jekyll-feed's <id> is post.id: the URL's folder and the slug, without .html or a trailing slash.
+  assert.deepEqual(await ids(), [
+    ['https://ada.example.org/blog/pretty/', 'https://ada.example.org/blog/pretty'],
+    ['https://ada.example.org/blog/2025/01/30/hello.html', 'https://ada.example.org/blog/2025/01/30/hello'],
+  ]);
+  assert.equal((await stat(join(site.dir, '.herald/entry-ids.jsonl'))).mode & 0o777, 0o600);
+  // The writer who wants another id says so in the post, after the fact too.
+  await site.write('posts/pretty.md', '---\ntitle: Pretty\ndate: 2025-02-01\npermalink: /pretty/\nid: tag:ada.example.org,2025:pretty\n---\nx\n');
+  await site.run('build', '--now', NOW);
+  assert.equal((await ids())[0]![1], 'tag:ada.example.org,2025:pretty');
+});
+
+test('a site below a path (Jekyll baseurl): old addresses redirect from below that path; a post that opens with an image is summed up by its words', async (t) => {
+  const post = '---\ntitle: New bike\ndate: 2025-05-20\nredirect_from: [/bikes/2023/05/20/surly.html, /old-bike-post/]\n---\n![A green bike](/assets/bike.png)\n\nI bought a Surly.\n';
+  const site = await makeSite(t, { 'new-bike.md': post }, 'site:\n  url: https://marta.example.org/blog/\n');
+  const built = await site.run('build', '--now', NOW);
+  assert.equal(built.code, 0, built.err);
+  // Aliases are paths from the site's own root, as jekyll-redirect-from and Hugo take them.
+  for (const path of ['public/bikes/2023/05/20/surly.html', 'public/old-bike-post/index.html']) {
+    assert.match(await site.read(path), /https:\/\/marta\.example\.org\/blog\/new-bike\//, path);
+  }
+  assert.equal(existsSync(join(site.dir, 'public/blog')), false);
+  const feed = JSON.parse(await site.read('public/feed.json')) as { items: { summary: string }[] };
+  assert.equal(feed.items[0]!.summary, 'I bought a Surly.');
 });
 
 test('the entry id record survives a crash mid-append, and a damaged line is an error naming it', async (t) => {
