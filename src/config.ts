@@ -2,6 +2,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import yaml from 'js-yaml';
+import { slug as slugify } from 'github-slugger';
 import * as v from 'valibot';
 import { HeraldError, type Problem } from './errors.js';
 import { dropXmlForbidden } from './text.js';
@@ -62,6 +63,8 @@ const schema = v.strictObject({
           exclude: v.optional(v.array(v.pipe(v.string(), v.minLength(1, 'must not be empty'))), []),
           // The front matter keys whose values are the post's topics.
           topics: v.optional(v.array(v.pipe(v.string(), v.minLength(1, 'must not be empty'))), ['topics', 'tags', 'categories']),
+          // Values of those keys that are not topics: Eleventy's collection tag, such as posts.
+          ignoreTopics: v.optional(v.array(v.pipe(v.string(), v.minLength(1, 'must not be empty'))), []),
           // Render each post's Liquid ({% include %}, {{ site.title }}) as Jekyll does.
           liquid: v.optional(v.boolean(), false),
           // Where {% include %} looks when liquid is on (Jekyll's _includes).
@@ -210,7 +213,7 @@ export interface Config {
   readonly site: Readonly<Omit<RawConfig['site'], 'author'>> & { readonly author: Readonly<RawConfig['site']['author']> };
   readonly feed: Readonly<{ limit: number; paths: Readonly<{ rss: string; atom: string; json: string }>; ids: 'url' | 'jekyll' }>;
   /** How the posts folder is read (exclude patterns, topic keys, Liquid). */
-  readonly posts: Readonly<{ exclude: readonly string[]; topicKeys: readonly string[]; liquid: boolean }>;
+  readonly posts: Readonly<{ exclude: readonly string[]; topicKeys: readonly string[]; ignoredTopics: ReadonlySet<string>; liquid: boolean }>;
   readonly permalink: string;
   /** Write the archive (index.html and a page per post) next to the feeds. */
   readonly pages: boolean;
@@ -308,7 +311,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
   }
   const value = result.output;
   const base = file ? dirname(file) : cwd;
-  const posts = typeof value.posts === 'string' ? { folder: value.posts, exclude: [], topics: ['topics', 'tags', 'categories'], liquid: false, includes: '_includes' } : value.posts;
+  const posts = typeof value.posts === 'string' ? { folder: value.posts, exclude: [], topics: ['topics', 'tags', 'categories'], ignoreTopics: [], liquid: false, includes: '_includes' } : value.posts;
   const paths = {
     posts: resolve(base, posts.folder),
     subscribers: resolve(base, value.subscribers),
@@ -337,7 +340,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
       url: site.url.endsWith('/') ? site.url : `${site.url}/`,
     },
     feed: value.feed,
-    posts: { exclude: posts.exclude, topicKeys: posts.topics, liquid: posts.liquid },
+    posts: { exclude: posts.exclude, topicKeys: posts.topics, ignoredTopics: new Set(posts.ignoreTopics.map((name) => slugify(name))), liquid: posts.liquid },
     permalink: value.permalink,
     pages: value.pages,
     schedule: value.schedule,

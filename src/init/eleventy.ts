@@ -177,7 +177,7 @@ function expressionOf(expression: string, postsPath: string): string | undefined
 function collectionTags(plan: PlanBuilder, data: Record<string, unknown> | undefined, posts: PostHead[]): void {
   const collections = (Array.isArray(data?.tags) ? data.tags : [data?.tags]).flatMap((tag) => (textOf(tag) ? [textOf(tag)!] : []));
   const tagged = collections.filter((name) => posts.some((post) => (Array.isArray(post.data.tags) ? post.data.tags : [post.data.tags]).includes(name)));
-  if (tagged.length) plan.note(`tag ${listed(tagged.map((name) => JSON.stringify(name)))} in posts' front matter names Eleventy's collection; herald makes every tag a topic, so it gets a topic feed too (remove it from those posts' tags: to avoid that)`);
+  if (tagged.length) plan.set('posts.ignoreTopics', tagged, `Eleventy's collection tag, not a topic (${listed(tagged.map((name) => JSON.stringify(name)))} in the posts' tags)`);
 }
 
 function feedSettings(tree: SourceTree, plan: PlanBuilder, code: string, file: string | undefined, dirs: Dirs, metadata: Record<string, unknown>, dataFile: string | undefined): void {

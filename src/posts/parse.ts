@@ -166,7 +166,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   for (const key of config.posts.topicKeys) {
     const found = parseTopics(data[key], key !== 'topics');
     if (typeof found === 'string') problem(lineOf(key) ?? 1, key, found.replace(/^topics/, key), `write ${key}: work or ${key}: [work, life]`);
-    else for (const topic of found) if (!topics.has(topic.slug)) topics.set(topic.slug, topic);
+    else for (const topic of found) if (!topics.has(topic.slug) && !config.posts.ignoredTopics.has(topic.slug)) topics.set(topic.slug, topic);
   }
 
   const slugValue = stringField('slug');

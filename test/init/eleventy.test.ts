@@ -81,7 +81,8 @@ test('init --from an Eleventy base blog reads metadata, the posts permalink temp
   assert.equal(result.code, 0, result.err);
   assert.match(result.out, /^read the Eleventy blog in \.\.\/blog \(eleventy\.config\.js, _data\/metadata\.json, posts\/posts\.json\): 2 posts in \.\.\/blog\/posts$/m);
   assert.match(result.out, /passthrough copy "\.\/content\/feed\/pretty-atom-feed\.xsl": herald copies folders, not single files/);
-  assert.match(result.out, /tag "posts" in posts' front matter names Eleventy's collection/);
+  // The collection tag is not a topic: no topics/posts/ feed, and no post edited to avoid one.
+  assert.match(result.out, /posts\.ignoreTopics +posts +# Eleventy's collection tag, not a topic/);
   assert.match(result.out, /plugins pluginSyntaxHighlight, pluginNavigation: not run by herald/);
 
   const config = await space.config('herald/herald.config.yml');
@@ -92,7 +93,7 @@ test('init --from an Eleventy base blog reads metadata, the posts permalink temp
     author: { name: 'Lin Paddler', email: 'lin@example.net' },
     language: 'en',
   });
-  assert.equal(config.posts, '../blog/posts');
+  assert.deepEqual(config.posts, { ignoreTopics: ['posts'], folder: '../blog/posts' });
   assert.equal(config.permalink, '/log/{year}/{slug}/');
   // eleventy-plugin-rss writes Atom unless type says otherwise.
   assert.deepEqual(config.feed, { limit: 10, paths: { atom: 'feed/feed.xml' } });

@@ -93,7 +93,7 @@ test('init --from a Jekyll site writes a config with its title, url, zone, perma
   assert.deepEqual(config.posts, { folder: '../blog/_posts', exclude: ['drafts/**'], liquid: true, includes: '../blog/_includes' });
   assert.equal(config.permalink, '/{categories}/{year}/{month}/{day}/{slug}/');
   // jekyll-feed writes Atom at feed.xml, with the newest 10 posts.
-  assert.deepEqual(config.feed, { limit: 10, paths: { atom: 'feed.xml' } });
+  assert.deepEqual(config.feed, { ids: 'jekyll', limit: 10, paths: { atom: 'feed.xml' } });
   assert.deepEqual(config.static, ['../blog/assets']);
   const text = await space.read('herald/herald.config.yml');
   assert.match(text, /^permalink: \/\{categories\}.* # _config\.yml permalink \(pretty: /m);
@@ -120,7 +120,7 @@ test("Jekyll's default permalink, feed.path and --to: paths are relative to wher
   assert.equal(result.code, 0, result.err);
   const written = await space.config('sites/plain/herald.config.yml');
   assert.equal(written.permalink, '/{categories}/{year}/{month}/{day}/{slug}.html');
-  assert.deepEqual(written.feed, { limit: 10, paths: { atom: 'atom.xml' } });
+  assert.deepEqual(written.feed, { ids: 'jekyll', limit: 10, paths: { atom: 'atom.xml' } });
   // No exclude in _config.yml this time: the draft is left out as Jekyll leaves it, by its name.
   assert.deepEqual(written.posts, { folder: '../../blog/_posts', exclude: ['drafts/half-done.md'], liquid: true, includes: '../../blog/_includes' });
   assert.match(result.out, /drafts\/half-done\.md in _posts: not named YYYY-MM-DD-title, so Jekyll skips it/);

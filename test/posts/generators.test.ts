@@ -271,6 +271,15 @@ test('a site below a path (Jekyll baseurl): old addresses redirect from below th
   assert.equal(feed.items[0]!.summary, 'I bought a Surly.');
 });
 
+test("Eleventy's collection tag is left out of the topics with posts.ignoreTopics", async (t) => {
+  const site = await makeSite(t, { 'cats.md': '---\ntitle: Cats\ndate: 2025-03-01\ntags: [posts, Cats]\n---\nMeow.\n' }, 'posts:\n  folder: posts\n  ignoreTopics: [Posts]\n');
+  const built = await site.run('build', '--now', NOW);
+  assert.equal(built.code, 0, built.err);
+  assert.equal(existsSync(join(site.dir, 'public/topics/posts')), false);
+  assert.equal(existsSync(join(site.dir, 'public/topics/cats/atom.xml')), true);
+  assert.deepEqual(readWithFeedParser(await site.read('public/atom.xml')).entries[0]!.tags, ['Cats']);
+});
+
 test('the entry id record survives a crash mid-append, and a damaged line is an error naming it', async (t) => {
   const site = await makeSite(t, { 'hello.md': '---\ntitle: Hello\ndate: 2026-01-01\n---\nHi.\n' }, 'site:\n  url: https://old.example.com/\n');
   await site.run('build', '--now', NOW);
