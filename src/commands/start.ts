@@ -85,7 +85,9 @@ export async function startCommand(context: CommandContext, options: { port?: st
         server!.listen(port, host, () => resolve());
       });
       const address = server.address();
-      const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/` : String(address);
+      // At the site's own path: a site.url of https://ada.github.io/blog/ is served at /blog/.
+      const sitePath = new URL(config.site.url).pathname;
+      const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}${sitePath}` : String(address);
       log(`serving ${shown} (archive, feeds, subscribe, unsubscribe)`);
     }
     // Scheduled only once the web side is up, so a failure to listen leaves nothing running.

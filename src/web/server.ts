@@ -47,15 +47,17 @@ export function createWebServer(options: WebOptions): Server {
   };
 
   const postTurn = onePerTurn();
+  const sitePath = pathBelow(new URL(config.site.url).pathname);
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://herald.invalid');
     const method = request.method ?? 'GET';
     if (method === 'POST') await postTurn();
-    if (url.pathname === '/unsubscribe') return unsubscribeRoute(routes, request, response, url);
-    if (url.pathname === '/subscribe') return subscribeRoute(routes, request, response);
-    if (url.pathname === '/confirm') return confirmRoute(routes, request, response, url);
+    const pathname = sitePath(url.pathname);
+    if (pathname === '/unsubscribe') return unsubscribeRoute(routes, request, response, url);
+    if (pathname === '/subscribe') return subscribeRoute(routes, request, response);
+    if (pathname === '/confirm') return confirmRoute(routes, request, response, url);
     if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'This address only answers GET.');
-    return serveStatic(request, response, url.pathname, files);
+    return serveStatic(request, response, pathname, files);
   };
 
   const server = createServer(TIMEOUTS, (request, response) => {
@@ -106,6 +108,18 @@ export async function closeServer(server: Server, graceMs = 3000): Promise<void>
 }
 
 const queues = new WeakMap<Server, SubscribeQueue>();
+
+/**
+ * A request's path as seen from the site's root. A site.url with a path (a Jekyll baseurl, a
+ * GitHub Pages project site: https://ada.github.io/blog/) puts every link, the unsubscribe links in
+ * emails included, below that path; herald serves them there, and at the root too, for a proxy
+ * that takes the path off before passing the request on.
+ */
+function pathBelow(base: string): (pathname: string) => string {
+  if (base === '/') return (pathname) => pathname;
+  const bare = base.replace(/\/$/, '');
+  return (pathname) => (pathname === bare ? '/' : pathname.startsWith(base) ? pathname.slice(bare.length) : pathname);
+}
 
 /**
  * A gate that lets one waiter through per turn of the event loop. A burst of form posts (50

@@ -21,13 +21,13 @@ interface Served {
   status(email: string): Promise<string | undefined>;
 }
 
-async function serve(t: TestContext, options: { subscribers?: string; postsPerMinute?: number; trustProxy?: string[]; reply?: Parameters<typeof startSmtpSink>[0] } = {}): Promise<Served> {
+async function serve(t: TestContext, options: { subscribers?: string; postsPerMinute?: number; trustProxy?: string[]; reply?: Parameters<typeof startSmtpSink>[0]; siteUrl?: string } = {}): Promise<Served> {
   const site = await makeSite(t, { 'hello.md': post({ title: 'Hello' }) });
   await site.write('subscribers/subscribers.csv', options.subscribers ?? 'email,name,status,topics,created_at,updated_at\nann@example.com,Ann,active,,,\n');
   assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
   const sink = await startSmtpSink(options.reply);
   const config = parseConfig(
-    { site: { title: 'Test site', url: 'https://example.com/' }, email: { from: 'Test site <news@example.com>', replyTo: 'editor@example.com' }, web: { subscribeLimit: options.postsPerMinute ?? 1000, ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) } },
+    { site: { title: 'Test site', url: options.siteUrl ?? 'https://example.com/' }, email: { from: 'Test site <news@example.com>', replyTo: 'editor@example.com' }, web: { subscribeLimit: options.postsPerMinute ?? 1000, ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) } },
     join(site.dir, 'herald.config.yml'),
     site.dir,
     { HERALD_SMTP_URL: sink.url },
@@ -115,6 +115,18 @@ test('unsubscribe: a page with one button that changes nothing; the one-click PO
   assert.equal(oneClick.status, 200);
   assert.equal(await status('ann@example.com'), 'unsubscribed');
   assert.equal((await fetch(`${base}/unsubscribe?token=${token}`, { method: 'POST' })).status, 200);
+});
+
+test('a site below a path (https://example.com/blog/) is served there: its pages, feeds, forms and the unsubscribe links in its emails', async (t) => {
+  const { base, status } = await serve(t, { siteUrl: 'https://example.com/blog/' });
+  for (const path of ['/blog/', '/blog', '/blog/rss.xml', '/blog/hello/', '/blog/subscribe', '/rss.xml']) {
+    assert.equal((await fetch(`${base}${path}`)).status, 200, path);
+  }
+  assert.equal((await fetch(`${base}/blog/nothing-here`)).status, 404);
+  const token = signToken('unsubscribe', 'ann@example.com', SECRET);
+  const oneClick = await fetch(`${base}/blog/unsubscribe?token=${token}`, form({ 'List-Unsubscribe': 'One-Click' }));
+  assert.equal(oneClick.status, 200);
+  assert.equal(await status('ann@example.com'), 'unsubscribed');
 });
 
 test('a forged, altered or extended token is refused with 400 and changes nothing', async (t) => {
