@@ -1,11 +1,12 @@
-import { DateTime } from 'luxon';
+import { DateTime, FixedOffsetZone } from 'luxon';
 
 // The forms writers really use: 2026-1-26, 2026-01-26, 2026-02-10 14:00, 2026-02-10 14:00:30,
 // and ISO 8601 with Z or an offset. Without an offset the time is wall-clock time in `zone`.
 const DATE_FORM =
   /^(\d{4})-(\d{1,2})-(\d{1,2})(?:(?:[T ]|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
-export type ParsedDate = { ok: true; date: Date; hasTime: boolean } | { ok: false; reason: string };
+/** `offset`: the UTC offset written with the date, in minutes, when one was (Z is 0). */
+export type ParsedDate = { ok: true; date: Date; hasTime: boolean; offset?: number } | { ok: false; reason: string };
 
 export function parsePostDate(value: unknown, zone: string): ParsedDate {
   if (typeof value !== 'string' && typeof value !== 'number') {
@@ -31,7 +32,7 @@ export function parsePostDate(value: unknown, zone: string): ParsedDate {
     const utc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second, parts.millisecond);
     const check = new Date(utc);
     if (check.getUTCMonth() !== parts.month - 1 || check.getUTCDate() !== parts.day || parts.hour > 23 || parts.minute > 59 || parts.second > 59) return invalid;
-    return { ok: true, date: new Date(utc - offsetMinutes(offset) * 60_000), hasTime };
+    return { ok: true, date: new Date(utc - offsetMinutes(offset) * 60_000), hasTime, ...(offset ? { offset: offsetMinutes(offset) } : {}) };
   }
   const at = DateTime.fromObject(parts, { zone });
   if (!at.isValid || at.month !== parts.month || at.day !== parts.day) return invalid;
@@ -45,8 +46,11 @@ function offsetMinutes(offset: string | undefined): number {
   return sign === '-' ? -total : total;
 }
 
-/** Calendar parts of an instant as seen in `zone`, for permalinks like /{year}/{month}/{slug}/. */
-export function calendarParts(date: Date, zone: string): { year: string; month: string; day: string } {
-  const local = DateTime.fromJSDate(date, { zone });
+/**
+ * Calendar parts of an instant as seen in `zone`, or at a fixed `offset` in minutes, for permalinks
+ * like /{year}/{month}/{slug}/.
+ */
+export function calendarParts(date: Date, zone: string, offset?: number): { year: string; month: string; day: string } {
+  const local = offset === undefined ? DateTime.fromJSDate(date, { zone }) : DateTime.fromJSDate(date, { zone: FixedOffsetZone.instance(offset) });
   return { year: local.toFormat('yyyy'), month: local.toFormat('MM'), day: local.toFormat('dd') };
 }

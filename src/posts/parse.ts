@@ -134,13 +134,14 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   const nameDate = LEADING_DATE.exec(bundle ? basename(bundle) : name)?.[1];
   let date: Date | undefined;
   let dateHasTime = false;
+  let dateOffset: number | undefined;
   if (data.date === undefined || data.date === null || data.date === '') {
     const parsed = nameDate ? parsePostDate(nameDate, zone) : undefined;
     if (parsed?.ok) date = parsed.date;
     else problem(lineOf('date') ?? 1, 'date', 'the post has no date', `add a line "date: 2026-01-26" to the front matter, or start the file name with the date (2026-01-26-my-post.md); ${DATE_FORMS}`, 'E_POST_DATE');
   } else {
     const parsed = parsePostDate(data.date, zone);
-    if (parsed.ok) ({ date, hasTime: dateHasTime } = parsed);
+    if (parsed.ok) ({ date, hasTime: dateHasTime, offset: dateOffset } = parsed);
     else problem(lineOf('date') ?? 1, 'date', `date ${parsed.reason}`, DATE_FORMS, 'E_POST_DATE');
   }
 
@@ -197,7 +198,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   const categories = () => [
     ...new Set([parseTopics(data.categories, true), parseTopics(data.category, false)].flatMap((names) => (typeof names === 'string' ? [] : names.map((topic) => topic.slug)))),
   ];
-  const placeholders = { slug, title, date, categories };
+  const placeholders = { slug, title, date, dateOffset, categories };
   const urlKey = first(URL_KEYS);
   let url = permalinkUrl(config, placeholders);
   if (urlKey) {
@@ -328,6 +329,11 @@ interface Placeholders {
   slug: string;
   title: string;
   date: Date;
+  /**
+   * The UTC offset written with the date, if any: its year, month and day are the ones written,
+   * as Jekyll and Hugo read them (2024-06-30T23:30:00Z is in June whatever the site's zone).
+   */
+  dateOffset?: number;
   /** Asked for only by a path that has them. */
   categories: () => string[];
 }
@@ -356,7 +362,7 @@ function pathParts(pattern: string): PathParts {
 /** A path pattern filled in for one post. */
 function fillPath(parts: PathParts, config: Config, values: Placeholders): string {
   let day: ReturnType<typeof calendarParts> | undefined;
-  const calendar = () => (day ??= calendarParts(values.date, config.site.timezone));
+  const calendar = () => (day ??= calendarParts(values.date, config.site.timezone, values.dateOffset));
   let path = '';
   for (const part of parts) {
     if (typeof part === 'string') {

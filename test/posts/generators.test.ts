@@ -280,6 +280,22 @@ test("Eleventy's collection tag is left out of the topics with posts.ignoreTopic
   assert.deepEqual(readWithFeedParser(await site.read('public/atom.xml')).entries[0]!.tags, ['Cats']);
 });
 
+test('a date written with an offset puts the post under the day written, as Hugo and Jekyll do, whatever the site zone', async (t) => {
+  const site = await makeSite(
+    t,
+    {
+      'midsummer.md': '---\ntitle: Midsummer\ndate: 2024-06-30T23:30:00Z\n---\nx\n',
+      'new-york.md': '---\ntitle: New York\ndate: 2024-06-30T21:00:00-05:00\n---\nx\n',
+      'local.md': '---\ntitle: Local\ndate: 2024-06-30 23:30\n---\nx\n',
+    },
+    'site:\n  url: https://example.com/\n  timezone: Europe/Lisbon\npermalink: /{year}/{month}/{day}/{slug}/\n',
+  );
+  const built = await site.run('build', '--now', NOW);
+  assert.equal(built.code, 0, built.err);
+  const links = readWithFeedParser(await site.read('public/atom.xml')).entries.map((entry) => entry.link).sort();
+  assert.deepEqual(links, ['https://example.com/2024/06/30/local/', 'https://example.com/2024/06/30/midsummer/', 'https://example.com/2024/06/30/new-york/']);
+});
+
 test('the entry id record survives a crash mid-append, and a damaged line is an error naming it', async (t) => {
   const site = await makeSite(t, { 'hello.md': '---\ntitle: Hello\ndate: 2026-01-01\n---\nHi.\n' }, 'site:\n  url: https://old.example.com/\n');
   await site.run('build', '--now', NOW);
