@@ -39,7 +39,7 @@ test('bad posts are reported as path:line and left out; the rest are published; 
   assert.match(result.err, /^posts\/no-title\.md:1: the post has no title \(add a line "title: Your title" to the front matter\)$/m);
   assert.match(result.err, /^posts\/bad-yaml\.md:2: front matter is not valid YAML: .*\(.*quote a value/m);
   assert.match(result.err, /^posts\/bad-date\.md:3: date "someday" is not a date herald can read \(use YYYY-MM-DD/m);
-  assert.match(result.err, /^posts\/b-second\.md:4: slug "same" is already used by posts\/a-first\.md \(both would be at [^)]*; give this post its own slug/m);
+  assert.match(result.err, /^posts\/b-second\.md:4: slug "same" is already used by posts\/a-first\.md \(both would be at [^)]*; give this post its own address/m);
   const rss = await site.read('public/rss.xml');
   assert.match(rss, /Good post/);
   assert.match(rss, /Owns the slug/);

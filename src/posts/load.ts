@@ -123,7 +123,7 @@ function rejectDuplicateUrls(posts: PostMeta[], problems: Problem[]): PostMeta[]
       line: post.slugLine,
       field: 'slug',
       message: post.slug === owner.slug ? `slug "${post.slug}" is already used by ${owner.file}` : `its URL ${post.url} is already ${owner.file}'s`,
-      hint: `both would be at ${post.url}; give this post its own slug: rename the file or add slug: another-name to the front matter`,
+      hint: `both would be at ${post.url}; give this post its own address: rename the file, or set another slug (or url, or permalink) in its front matter`,
     });
     return false;
   });
