@@ -117,6 +117,8 @@ const schema = v.strictObject({
   smtp: v.optional(
     v.strictObject({
       url: v.optional(v.pipe(v.string(), v.check(isSmtpUrl, 'must be an SMTP URL such as smtps://user:password@smtp.example.com:465'))),
+      // The name herald gives in EHLO. Relays and spam filters frown on an IP literal there.
+      name: v.optional(v.pipe(v.string(), v.regex(/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i, 'must be a host name such as mail.example.com'))),
       maxConnections: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 5),
       rateLimit: v.optional(v.pipe(v.number(), v.minValue(0.01, 'must be more than 0 (messages per second)'))),
       dkim: v.optional(
@@ -221,7 +223,7 @@ export interface Config {
   readonly schedule: string;
   readonly email: Readonly<{ from: string; replyTo?: string; mode: 'each' | 'digest' }>;
   /** `url` unset means the outbox: messages are written as .eml files, nothing is sent. */
-  readonly smtp: Readonly<{ url?: string; maxConnections: number; rateLimit?: number; dkim?: Readonly<{ domain: string; selector: string; privateKeyFile: string }> }>;
+  readonly smtp: Readonly<{ url?: string; name: string; maxConnections: number; rateLimit?: number; dkim?: Readonly<{ domain: string; selector: string; privateKeyFile: string }> }>;
   /** The embedded SQLite database: subscribers, the delivery log, the newsletter's state. */
   readonly database: Readonly<{ file: string }>;
   /** herald start's web side: trusted reverse proxies (addresses or CIDR ranges), and the connection cap. */
@@ -311,6 +313,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
   }
   const value = result.output;
   const base = file ? dirname(file) : cwd;
+  const from = value.email.from ?? `${value.site.title.replace(/["<>]/g, '')} <newsletter@${new URL(value.site.url).hostname}>`;
   const posts = typeof value.posts === 'string' ? { folder: value.posts, exclude: [], topics: ['topics', 'tags', 'categories'], ignoreTopics: [], liquid: false, includes: '_includes' } : value.posts;
   const paths = {
     posts: resolve(base, posts.folder),
@@ -344,12 +347,11 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
     permalink: value.permalink,
     pages: value.pages,
     schedule: value.schedule,
-    email: {
-      ...value.email,
-      from: value.email.from ?? `${site.title.replace(/["<>]/g, '')} <newsletter@${new URL(site.url).hostname}>`,
-    },
+    email: { ...value.email, from },
     smtp: {
       url: env.HERALD_SMTP_URL || value.smtp.url,
+      // Default: the domain herald sends from, the name the relay sees in MAIL FROM too.
+      name: value.smtp.name ?? mailboxAddress(from)!.split('@').pop()!,
       maxConnections: value.smtp.maxConnections,
       rateLimit: value.smtp.rateLimit,
       dkim: value.smtp.dkim && { domain: value.smtp.dkim.domain, selector: value.smtp.dkim.selector, privateKeyFile: resolve(base, value.smtp.dkim.privateKey) },

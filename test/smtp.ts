@@ -4,6 +4,8 @@ import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 
 export interface Received {
   to: string[];
+  /** The name the client gave in EHLO or HELO. */
+  greeting: string;
   raw: string;
   mail: ParsedMail;
 }
@@ -45,7 +47,7 @@ export async function startSmtpSink(options: { reply?: (to: string, attempt: num
       stream.on('end', async () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         const to = session.envelope.rcptTo.map((rcpt) => rcpt.address);
-        received.push({ to, raw, mail: options.parse === false ? (undefined as unknown as ParsedMail) : await simpleParser(raw) });
+        received.push({ to, greeting: session.hostNameAppearsAs, raw, mail: options.parse === false ? (undefined as unknown as ParsedMail) : await simpleParser(raw) });
         if (options.delayMs) setTimeout(callback, options.delayMs);
         else callback();
       });

@@ -79,6 +79,7 @@ email:
 # mail is written to outbox/ as .eml files and nothing is sent: the safe way to try herald.
 # smtp:
 #   url: smtps://user:password@smtp.example.com:465
+#   name: mail.example.com            # the name herald gives in EHLO (default: email.from's domain)
 
 # When herald start looks for due posts and mails them: a cron expression, in site.timezone.
 schedule: "*/10 * * * *"

@@ -41,6 +41,19 @@ test('the default email: inlined CSS, preheader, code styling, post link and a v
   assert.doesNotMatch(email.text, /A short summary/, 'no hidden preheader in the text part');
   assert.match(email.text, /^Tom & Jerry <3\nJanuary 26, 2026\n/);
   assert.doesNotMatch(email.text, /\n\n\n/);
+  // Images read as their alt text; the signature separator is "-- ", which mail clients know.
+  assert.match(email.text, /Hello \[A\]/);
+  assert.match(email.text, /\n-- \nYou get this because/);
+});
+
+test('in the text part a linked image is its alt text and the link; an image without alt text leaves nothing', async (t) => {
+  const site = await makeSite(t);
+  const cfg = config(site.dir);
+  const html = '<p><a href="https://example.com/big.png"><img src="https://example.com/small.png" alt="The harbour at dawn"></a></p><p>Before <img src="https://example.com/x.png"> after.</p>';
+  const draft = await renderEmail([emailPost({ html })], loadMailTemplates(cfg, site.dir), cfg);
+  const { text } = personalise(draft, { name: '', email: 'a@example.com', unsubscribeUrl: 'https://example.com/u?t=1' });
+  assert.match(text, /\[The harbour at dawn\] \[?https:\/\/example\.com\/big\.png\]?/);
+  assert.match(text, /Before after\./);
 });
 
 test('without email.txt the text part is made from the HTML, cleanly', async (t) => {

@@ -42,8 +42,9 @@ test('each subscriber gets their own message with every header a mail provider w
   assert.equal(result.code, 0, result.err);
   assert.equal(sink.received.length, 2);
   const ids = new Set<string>();
-  for (const { to, mail, raw } of sink.received) {
+  for (const { to, greeting, mail, raw } of sink.received) {
     assert.equal(to.length, 1, 'one recipient per message');
+    assert.equal(greeting, 'example.com', "EHLO names the sending domain, not an IP literal");
     assert.equal(mail.to && !Array.isArray(mail.to) ? mail.to.value.length : 0, 1);
     assert.equal(mail.from?.text, '"Test News" <news@example.com>');
     assert.equal(mail.replyTo?.text, 'editor@example.com');
@@ -67,6 +68,19 @@ test('each subscriber gets their own message with every header a mail provider w
   const again = await herald(site, env, 'send', 'hello');
   assert.match(again.out, /0 sent, 0 failed, 0 bounced, 2 already had it/);
   assert.equal(sink.received.length, 2);
+});
+
+test('smtp.name is the EHLO name; a bad one is a config error naming it', async (t) => {
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const { site, env } = await siteWithSink(t, sink, { 'hello.md': post({ title: 'Hello', date: '2026-03-01' }) }, [['ann@example.com']], 'smtp:\n  name: mail.news.example.com\n');
+  const result = await herald(site, env, 'send', 'hello');
+  assert.equal(result.code, 0, result.err);
+  assert.equal(sink.received[0]!.greeting, 'mail.news.example.com');
+  await site.write('herald.config.yml', CONFIG('smtp:\n  name: "[127.0.0.1]"\n'));
+  const bad = await herald(site, env, 'check');
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /herald\.config\.yml:\d+: "smtp\.name" must be a host name such as mail\.example\.com/);
 });
 
 test('a 4xx reply is retried; a 5xx reply bounces that address and the rest go on', async (t) => {

@@ -41,9 +41,13 @@ export function classifySmtpError(error: SmtpError): SendResult {
 
 /** A pool of SMTP connections; each message is composed (and signed) here and sent as it is. */
 export function smtpTransport(config: Config, url: string, signer: Signer | undefined): MailTransport {
+  const where = new URL(url);
   const pool = nodemailer.createTransport({
     pool: true,
     url,
+    // The EHLO name: smtp.name, or the sending domain (never nodemailer's IP literal). A ?name= on
+    // the URL, which nodemailer has always read, still wins.
+    name: where.searchParams.get('name') ?? config.smtp.name,
     maxConnections: config.smtp.maxConnections,
     maxMessages: Infinity,
     ...(config.smtp.rateLimit ? { rateLimit: config.smtp.rateLimit, rateDelta: 1000 } : {}),
@@ -51,7 +55,6 @@ export function smtpTransport(config: Config, url: string, signer: Signer | unde
     greetingTimeout: 15_000,
     socketTimeout: 60_000,
   } as Parameters<typeof nodemailer.createTransport>[0]);
-  const where = new URL(url);
   return {
     description: `${where.protocol}//${where.host}`,
     async send(message) {

@@ -1,3 +1,4 @@
+import type { HtmlToTextOptions } from 'html-to-text';
 import juice from 'juice';
 import type { Config } from '../../config.js';
 import { absoluteHtmlUrls } from '../../posts/markdown.js';
@@ -58,8 +59,16 @@ export function fieldValue(recipient: Recipient, field: Field): string {
 // Gmail clips messages larger than about 102 KB.
 export const CLIP_BYTES = 100 * 1024;
 
-const TEXT_OPTIONS = {
+const TEXT_OPTIONS: HtmlToTextOptions = {
   wordwrap: 78,
+  // An image is its alt text in brackets, so the reader knows a picture was there and what it
+  // showed; inside a link, the link follows it as it follows any linked text.
+  formatters: {
+    altText: (elem, _walk, builder) => {
+      const alt = String(elem.attribs?.alt ?? '').trim();
+      if (alt) builder.addInline(`[${alt}]`);
+    },
+  },
   selectors: [
     { selector: '.preheader', format: 'skip' },
     // Tables in a post stay tables; layout tables (role="presentation", as email templates mark
@@ -67,7 +76,7 @@ const TEXT_OPTIONS = {
     { selector: 'table', format: 'dataTable' },
     { selector: 'table[role=presentation]', format: 'block' },
     { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
-    { selector: 'img', format: 'skip' },
+    { selector: 'img', format: 'altText' },
   ],
 };
 
