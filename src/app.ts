@@ -98,6 +98,9 @@ export async function checkMailSetup(config: Config, cwd: string, env: NodeJS.Pr
       warnings.push(`smtp.dkim.domain (${signer.domain}) is not aligned with the From address's domain (${fromDomain}): DMARC fails and Gmail and Yahoo may refuse the mail (sign with ${fromDomain} or a domain under the same organisation)`);
     }
   });
+  if (!config.email.address) {
+    warnings.push('email.address is not set: every email should carry the sender\'s postal address in its footer (CAN-SPAM asks it of commercial mail); set email.address to a street address or a PO box');
+  }
   await attempt(() => {
     if (env.HERALD_SECRET !== undefined) checkSecret(env.HERALD_SECRET, { field: 'HERALD_SECRET' });
     const file = join(config.paths.state, 'secret');

@@ -111,6 +111,9 @@ const schema = v.strictObject({
       from: v.optional(v.pipe(v.string(), v.check(isMailbox, 'must be an address such as "My newsletter <news@example.com>"'))),
       replyTo: v.optional(v.pipe(v.string(), v.check(isMailbox, 'must be an address such as reply@example.com'))),
       mode: v.optional(v.picklist(['each', 'digest'], 'must be each (one email per post) or digest (one email per pass)'), 'each'),
+      // The sender's postal address, shown in every email's footer: CAN-SPAM asks it of
+      // commercial mail, and readers and providers trust a sender they can place.
+      address: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'), v.maxLength(300, 'must be at most 300 characters'))),
     }),
     {},
   ),
@@ -221,7 +224,7 @@ export interface Config {
   readonly pages: boolean;
   /** When `herald start` runs a pass: a cron expression, in site.timezone. */
   readonly schedule: string;
-  readonly email: Readonly<{ from: string; replyTo?: string; mode: 'each' | 'digest' }>;
+  readonly email: Readonly<{ from: string; replyTo?: string; mode: 'each' | 'digest'; address?: string }>;
   /** `url` unset means the outbox: messages are written as .eml files, nothing is sent. */
   readonly smtp: Readonly<{ url?: string; name: string; maxConnections: number; rateLimit?: number; dkim?: Readonly<{ domain: string; selector: string; privateKeyFile: string }> }>;
   /** The embedded SQLite database: subscribers, the delivery log, the newsletter's state. */

@@ -25,10 +25,15 @@ export function liquid(config: Config, escapeOutput: boolean): Liquid {
   });
 }
 
-/** `site` as every template sees it: the config's site, and the URLs of its feeds (feed.paths). */
-export function templateSite(config: Config): Config['site'] & { feeds: { rss: string; atom: string; json: string } } {
+/** `site` as every template sees it: the config's site, the URLs of its feeds (feed.paths) and the postal address. */
+export function templateSite(config: Config): Config['site'] & { feeds: { rss: string; atom: string; json: string }; address?: string } {
   const url = (path: string) => config.site.url + path;
-  return { ...config.site, feeds: { rss: url(config.feed.paths.rss), atom: url(config.feed.paths.atom), json: url(config.feed.paths.json) } };
+  return {
+    ...config.site,
+    feeds: { rss: url(config.feed.paths.rss), atom: url(config.feed.paths.atom), json: url(config.feed.paths.json) },
+    // email.address, the sender's postal address, for the footers.
+    ...(config.email.address ? { address: config.email.address } : {}),
+  };
 }
 
 /**

@@ -73,6 +73,9 @@ email:
   # may send for, or mail lands in spam; replies come back to it unless replyTo: is set.
   from: "My newsletter <newsletter@example.com>"
   mode: each                          # each: one email per post; digest: one email per pass
+  # Your postal address (a street address or a PO box), shown in every email's footer: the law
+  # asks it of commercial mail in several countries, and herald check warns while it is missing.
+  # address: 12 Harbour Lane, Bristol BS1 4AA, UK
 
 # The SMTP server that sends mail. Better set in the environment as HERALD_SMTP_URL, which wins
 # over smtp.url and keeps the password out of this file and out of git. While neither is set,

@@ -82,11 +82,28 @@ test('digest mode: one email for several posts', async (t) => {
   for (const title of ['One', 'Two', 'Three']) assert.match(draft.html, new RegExp(`>${title}</h1>`));
 });
 
-test('a message over 100 KB is warned about', async (t) => {
+test("an email whose HTML is over 102 KB is warned about, as Gmail clips it; the text part does not count", async (t) => {
   const site = await makeSite(t);
   const cfg = config(site.dir);
   const draft = await renderEmail([emailPost({ html: `<p>${'word '.repeat(25_000)}</p>` })], loadMailTemplates(cfg, site.dir), cfg);
-  assert.match(draft.warnings[0]!, /Gmail clips messages over about 102 KB/);
+  assert.match(draft.warnings[0]!, /the email's HTML is 12\d KB: Gmail clips it after 102 KB/);
+  // About 60 KB of HTML and as much text: under the line.
+  const under = await renderEmail([emailPost({ html: `<p>${'word '.repeat(11_000)}</p>` })], loadMailTemplates(cfg, site.dir), cfg);
+  assert.ok(Buffer.byteLength(under.html) + Buffer.byteLength(under.text) > 102 * 1024);
+  assert.deepEqual(under.warnings, []);
+});
+
+test('email.address, the postal address, is in the footer of both parts; check warns when it is missing', async (t) => {
+  const site = await makeSite(t, { 'hello.md': '---\ntitle: Hello\ndate: 2026-01-01\n---\nHi.\n' });
+  const withAddress = parseConfig({ site: { title: 'News', url: 'https://example.com/' }, email: { address: 'Ada Writer, 12 Harbour Lane, Bristol BS1 4AA, UK' } }, join(site.dir, 'herald.config.yml'), site.dir);
+  const draft = await renderEmail([emailPost()], loadMailTemplates(withAddress, site.dir), withAddress);
+  assert.match(draft.html, /<p[^>]*>Ada Writer, 12 Harbour Lane, Bristol BS1 4AA, UK<\/p>/);
+  assert.match(draft.text, /\nAda Writer, 12 Harbour Lane, Bristol BS1 4AA, UK\n$/);
+  const check = await site.run('check');
+  assert.equal(check.code, 0, check.err);
+  assert.match(check.err, /email\.address is not set/);
+  await site.write('herald.config.yml', 'email:\n  address: PO Box 12, Bristol\n');
+  assert.doesNotMatch((await site.run('check')).err, /email\.address/);
 });
 
 test('herald preview writes the HTML and text of a post email and prints their paths', async (t) => {

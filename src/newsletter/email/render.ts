@@ -56,8 +56,8 @@ export function fieldValue(recipient: Recipient, field: Field): string {
   return recipient[field] ?? '';
 }
 
-// Gmail clips messages larger than about 102 KB.
-export const CLIP_BYTES = 100 * 1024;
+// Gmail clips a message whose HTML is larger than 102 KB (the text part does not count).
+const CLIP_BYTES = 102 * 1024;
 
 const TEXT_OPTIONS: HtmlToTextOptions = {
   wordwrap: 78,
@@ -116,8 +116,8 @@ export async function renderEmail(posts: EmailPost[], templates: MailTemplates, 
   );
   const subject = posts.length === 1 ? first.title : `${config.site.title}: ${first.title} and ${posts.length - 1} more`;
   const warnings: string[] = [];
-  const bytes = Buffer.byteLength(html) + Buffer.byteLength(text);
-  if (bytes > CLIP_BYTES) warnings.push(`the email is ${Math.round(bytes / 1024)} KB: Gmail clips messages over about 102 KB (shorten the post or move images out)`);
+  const bytes = Buffer.byteLength(html);
+  if (bytes > CLIP_BYTES) warnings.push(`the email's HTML is ${Math.round(bytes / 1024)} KB: Gmail clips it after 102 KB, hiding the rest and the unsubscribe link (shorten the post, or send its summary and link to the rest)`);
   return { subject, html, text, warnings };
 }
 
