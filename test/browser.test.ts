@@ -111,3 +111,63 @@ test('in a real browser: the archive opened by another name than site.url (127.0
   assert.match(await page.locator('body').innerText(), /confirmation link is on its way/, blocked.join('\n'));
   await stop(worker, 'SIGTERM');
 });
+
+test('in a real browser: a rich post email and a digest fit a phone and a desktop, in light and dark mode (nothing wider than the screen)', async (t) => {
+  const { parseConfig } = await import('../src/config.js');
+  const { renderEmail, personalise } = await import('../src/newsletter/email/render.js');
+  const { loadMailTemplates } = await import('../src/newsletter/email/templates.js');
+  const { renderMarkdown } = await import('../src/posts/markdown.js');
+  const site = await makeSite(t);
+  const config = parseConfig({ site: { title: 'Harbour Notes', url: 'https://example.com/' }, email: { address: '12 Harbour Lane, Bristol' } }, join(site.dir, 'herald.config.yml'), site.dir);
+  const markdown = [
+    'A post with everything a writer puts in one.',
+    '',
+    '```js',
+    `const aVeryLongLineOfCodeThatNoPhoneScreenCouldEverShowInOneLine = ${JSON.stringify('x'.repeat(120))}; // and a comment`,
+    '```',
+    '',
+    '| Harbour | High tide | Low tide | A long column heading nobody expected |',
+    '| --- | --- | --- | --- |',
+    '| Bristol | 06:12 | 12:30 | https://example.com/a/very/long/address/without/any/spaces/at/all/in/it |',
+    '',
+    '<img src="data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 width=%224000%22 height=%22400%22/%3E" alt="A very wide picture">',
+    '',
+    '> A quote, to see it on a dark background. ' + 'Words '.repeat(30),
+    '',
+    `An unbroken word: ${'supercalifragilistic'.repeat(8)}.`,
+  ].join('\n');
+  const post = (title: string) => ({ title, url: 'https://example.com/rich/', html: renderMarkdown(markdown, 'https://example.com/rich/').html, summary: 'Everything at once.', date: new Date('2026-03-01T00:00:00Z'), topics: ['sea'], authors: [] });
+  const templates = loadMailTemplates(config, site.dir);
+  const recipient = { name: 'Ann', email: 'ann@example.com', unsubscribeUrl: 'https://example.com/unsubscribe?token=t' };
+  const emails = {
+    rich: personalise(await renderEmail([post('Ünïcödé tides: 潮汐 and 🌊')], templates, config), recipient).html,
+    digest: personalise(await renderEmail([post('One'), post('Two')], templates, config), recipient).html,
+  };
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  t.after(() => browser.close());
+  await mkdir(ARTIFACTS, { recursive: true });
+  for (const [name, html] of Object.entries(emails)) {
+    for (const width of [375, 800]) {
+      for (const colorScheme of ['light', 'dark'] as const) {
+        const page = await browser.newPage({ viewport: { width, height: 800 }, colorScheme });
+        await page.setContent(html, { waitUntil: 'load' });
+        // Measured in the page (a string: these tests are compiled without the DOM's types).
+        const widest = (await page.evaluate(`(() => {
+          let found = { right: 0, tag: '' };
+          for (const element of document.querySelectorAll('body *')) {
+            const right = element.getBoundingClientRect().right;
+            if (right > found.right) found = { right, tag: element.tagName.toLowerCase() + '.' + element.className };
+          }
+          return { ...found, scroll: document.documentElement.scrollWidth, screen: window.innerWidth };
+        })()`)) as { right: number; tag: string; scroll: number; screen: number };
+        assert.ok(widest.right <= widest.screen + 1 && widest.scroll <= widest.screen, `${name} at ${width} px, ${colorScheme}: ${widest.tag} reaches ${widest.right} px, the page scrolls to ${widest.scroll} px`);
+        if (colorScheme === 'dark') {
+          const background = await page.evaluate(`getComputedStyle(document.querySelector('.card')).backgroundColor`);
+          assert.equal(background, 'rgb(22, 27, 34)', 'the dark palette applies');
+        }
+        await page.screenshot({ path: join(ARTIFACTS, `email-${name}-${width}-${colorScheme}.png`), fullPage: true });
+        await page.close();
+      }
+    }
+  }
+});

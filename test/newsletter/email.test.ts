@@ -26,7 +26,8 @@ test('the default email: inlined CSS, preheader, code styling, post link and a v
   const cfg = config(site.dir);
   const draft = await renderEmail([emailPost()], loadMailTemplates(cfg, site.dir), cfg);
   assert.equal(draft.subject, 'Tom & Jerry <3');
-  assert.doesNotMatch(draft.html, /<style/, 'CSS is inlined');
+  // Inlined, all but the dark-mode media query, which only a <style> can carry.
+  assert.doesNotMatch(draft.html.replace(/<style>\s*@media \(prefers-color-scheme: dark\)[^<]*<\/style>/, ''), /<style/, 'CSS is inlined');
   assert.match(draft.html, /<h1 style="[^"]+">Tom &amp; Jerry &lt;3<\/h1>/);
   assert.match(draft.html, /<div class="preheader" style="display:none[^"]*">A short summary\.<\/div>/);
   assert.match(draft.html, /<pre style="[^"]*background: #f6f8fa/);
@@ -54,6 +55,28 @@ test('in the text part a linked image is its alt text and the link; an image wit
   const { text } = personalise(draft, { name: '', email: 'a@example.com', unsubscribeUrl: 'https://example.com/u?t=1' });
   assert.match(text, /\[The harbour at dawn\] \[?https:\/\/example\.com\/big\.png\]?/);
   assert.match(text, /Before after\./);
+});
+
+test('the default email survives mail clients: code wraps, tables get borders, no height="auto", a dark palette, and digests list their posts', async (t) => {
+  const site = await makeSite(t);
+  const cfg = config(site.dir);
+  const templates = loadMailTemplates(cfg, site.dir);
+  const draft = await renderEmail([emailPost()], templates, cfg);
+  assert.match(draft.html, /<pre style="[^"]*white-space: pre-wrap; word-break: break-word/);
+  assert.doesNotMatch(draft.html, /<pre style="[^"]*overflow-x/);
+  assert.match(draft.html, /<table style="border-collapse: collapse/);
+  assert.match(draft.html, /<td style="border: 1px solid #d0d7de/);
+  assert.doesNotMatch(draft.html, /\sheight="auto"/, 'an invalid attribute that Outlook renders as a squashed image');
+  assert.match(draft.html, /<meta name="color-scheme" content="light dark">/);
+  assert.match(draft.html, /<meta name="supported-color-schemes" content="light dark">/);
+  assert.match(draft.html, /@media \(prefers-color-scheme: dark\)/, 'kept in a <style> for the clients that honour it');
+
+  const digest = await renderEmail([emailPost({ title: 'One', url: 'https://example.com/one/' }), emailPost({ title: 'Two', url: 'https://example.com/two/' })], templates, cfg);
+  assert.match(digest.html, /<ul class="contents"[^>]*><li><a href="https:\/\/example\.com\/one\/"[^>]*>One<\/a><\/li><li><a href="https:\/\/example\.com\/two\/"[^>]*>Two<\/a><\/li><\/ul>/);
+  assert.equal(digest.html.match(/<hr class="divider"/g)?.length, 1, 'a divider between the two posts');
+  assert.match(digest.text, /^In this email:\n- One\n- Two\n\nOne\n/);
+  assert.match(digest.text, /\n\* \* \*\n\nTwo\n/);
+  assert.doesNotMatch(draft.html + draft.text, /In this email|class="divider"/, 'one post: no contents, no divider');
 });
 
 test('without email.txt the text part is made from the HTML, cleanly', async (t) => {

@@ -92,7 +92,9 @@ export function htmlToText(html: string): string {
  */
 async function renderTemplates(templates: MailTemplates, context: object, config: Config): Promise<{ html: string; text: string }> {
   const rendered = await templates.htmlEngine.render(templates.html, context);
-  const inlined = juice(rendered, { removeStyleTags: true, preserveMediaQueries: true, applyWidthAttributes: true });
+  // Heights are never made attributes: CSS's height: auto would become height="auto", which is
+  // not valid HTML and which Outlook renders as a squashed image.
+  const inlined = juice(rendered, { removeStyleTags: true, preserveMediaQueries: true, applyWidthAttributes: true, applyHeightAttributes: false });
   const html = absoluteHtmlUrls(inlined, config.site.url, (url) => !url.startsWith('/') || url.startsWith('//'));
   const text = templates.text ? await templates.textEngine.render(templates.text, context) : htmlToText(html);
   return { html, text: `${text.replace(/\n{3,}/g, '\n\n').trim()}\n` };
