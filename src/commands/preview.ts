@@ -31,6 +31,8 @@ export async function previewCommand(context: CommandContext, name: string): Pro
     io.out(`subject: ${email.subject}`);
     io.out(`html: ${relative(io.cwd, `${base}.html`)}`);
     io.out(`text: ${relative(io.cwd, `${base}.txt`)}`);
+    const kb = (text: string) => (Buffer.byteLength(text) / 1024).toFixed(1);
+    io.out(`size: HTML ${kb(email.html)} KB (Gmail clips after 102 KB), text ${kb(email.text)} KB`);
     for (const warning of email.warnings) io.err(`warning: ${warning}`);
     return 0;
   });

@@ -79,6 +79,23 @@ test('the default email survives mail clients: code wraps, tables get borders, n
   assert.doesNotMatch(draft.html + draft.text, /In this email|class="divider"/, 'one post: no contents, no divider');
 });
 
+test('what readers would miss is said by check, preview and send: an image without alt text, a relative link, a template without an unsubscribe link', async (t) => {
+  const body = 'A picture: ![](https://example.com/x.png)\n\nA decorative one: <img src="https://example.com/line.png" alt="" role="presentation">\n\n<a href="other-page.html">a relative link</a>\n';
+  const site = await makeSite(t, { 'hello.md': post({ title: 'Hello', date: '2026-01-01', body }) }, 'email:\n  address: PO Box 1, Bristol\n');
+  const check = await site.run('check', '--now', '2026-06-01');
+  assert.equal(check.code, 0, check.err);
+  assert.match(check.err, /warning: posts\/hello\.md: its email: an image has no alt text \(https:\/\/example\.com\/x\.png\)/);
+  assert.doesNotMatch(check.err, /line\.png/, 'role="presentation" marks an image as decorative');
+  const preview = await site.run('preview', 'hello');
+  assert.match(preview.err, /warning: an image has no alt text/);
+  // Links in the post are made absolute against its URL, so none is left relative there; one a
+  // template writes is caught.
+  await site.write('templates/email.html', '<html><body><a href="about/">About</a>{{ post.html | raw }}</body></html>');
+  const custom = await site.run('check', '--now', '2026-06-01');
+  assert.match(custom.err, /relative links that lead nowhere from an inbox: about\//);
+  assert.match(custom.err, /the email template shows no unsubscribe link/);
+});
+
 test('without email.txt the text part is made from the HTML, cleanly', async (t) => {
   const site = await makeSite(t);
   await site.write('templates/email.html', '<html><body><div class="preheader">{{ post.summary }}</div><table role="presentation"><tr><td>{{ post.html | raw }}</td><td><a href="{{ unsubscribe_url }}">Unsubscribe</a></td></tr></table></body></html>');
@@ -133,7 +150,7 @@ test('herald preview writes the HTML and text of a post email and prints their p
   const site = await makeSite(t, { '2026-01-26-hello.md': post({ title: 'Hello', summary: 'Hi there', body: '![pic](pic.png)\n\nText.\n' }) });
   const result = await site.run('preview', 'hello');
   assert.equal(result.code, 0, result.err);
-  assert.match(result.out, /^subject: Hello\nhtml: \.herald\/preview\/hello\.html\ntext: \.herald\/preview\/hello\.txt$/);
+  assert.match(result.out, /^subject: Hello\nhtml: \.herald\/preview\/hello\.html\ntext: \.herald\/preview\/hello\.txt\nsize: HTML \d+\.\d KB \(Gmail clips after 102 KB\), text \d+\.\d KB$/);
   const html = await site.read('.herald/preview/hello.html');
   assert.match(html, /src="https:\/\/example\.com\/hello\/pic\.png"/);
   assert.match(await site.read('.herald/preview/hello.txt'), /Unsubscribe: https:\/\/example\.com\/unsubscribe\?token=/);

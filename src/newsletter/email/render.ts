@@ -1,4 +1,5 @@
 import type { HtmlToTextOptions } from 'html-to-text';
+import { Parser } from 'htmlparser2';
 import juice from 'juice';
 import type { Config } from '../../config.js';
 import { absoluteHtmlUrls } from '../../posts/markdown.js';
@@ -120,7 +121,34 @@ export async function renderEmail(posts: EmailPost[], templates: MailTemplates, 
   const warnings: string[] = [];
   const bytes = Buffer.byteLength(html);
   if (bytes > CLIP_BYTES) warnings.push(`the email's HTML is ${Math.round(bytes / 1024)} KB: Gmail clips it after 102 KB, hiding the rest and the unsubscribe link (shorten the post, or send its summary and link to the rest)`);
+  warnings.push(...lintEmailHtml(html));
+  if (!html.includes(FIELDS.unsubscribeUrl)) warnings.push('the email template shows no unsubscribe link: add <a href="{{ unsubscribe_url }}">Unsubscribe</a> (the law and every mail provider ask for one in the message itself)');
   return { subject, html, text, warnings };
+}
+
+/**
+ * What readers of the email would miss: an image without alt text (blocked images, screen
+ * readers and the text part show nothing for it) and a link or image left relative, which leads
+ * nowhere from an inbox. Decorative images say so with role="presentation".
+ */
+export function lintEmailHtml(html: string): string[] {
+  const noAlt: string[] = [];
+  const relative = new Set<string>();
+  const parser = new Parser({
+    onopentag(name, attributes) {
+      if (name === 'img' && !attributes.alt?.trim() && attributes.role !== 'presentation') noAlt.push(attributes.src ?? '(no src)');
+      for (const key of ['href', 'src'] as const) {
+        const url = attributes[key]?.trim();
+        if (url && !/^([a-z][a-z0-9+.-]*:|#|\uE000)/i.test(url)) relative.add(url);
+      }
+    },
+  });
+  parser.end(html);
+  const listed = (items: string[]) => `${items.slice(0, 3).join(', ')}${items.length > 3 ? ` and ${items.length - 3} more` : ''}`;
+  const found: string[] = [];
+  if (noAlt.length) found.push(`${noAlt.length === 1 ? 'an image has' : `${noAlt.length} images have`} no alt text (${listed(noAlt)}): readers who do not load images see nothing there (write ![what it shows](image.png))`);
+  if (relative.size) found.push(`relative links that lead nowhere from an inbox: ${listed([...relative])} (write them from the site's root or in full)`);
+  return found;
 }
 
 /** The draft with one recipient's values in place of the markers. */
