@@ -53,6 +53,14 @@ export function templatePath(config: Config, name: string): string {
   return existsSync(own) ? own : join(BUILT_IN, name);
 }
 
+/** The writer's own templates/<name>, unless it is herald's built-in one (this repository's sample is both). */
+export function writersTemplate(config: Config, name: string): string | undefined {
+  const own = join(config.paths.templates, name);
+  if (!existsSync(own)) return undefined;
+  const builtIn = join(BUILT_IN, name);
+  return existsSync(builtIn) && readFileSync(own, 'utf8') === readFileSync(builtIn, 'utf8') ? undefined : own;
+}
+
 export function hasOwnTemplate(config: Config, name: string): boolean {
   return existsSync(join(config.paths.templates, name));
 }

@@ -31,6 +31,11 @@ async function checkMail(config: Config, io: CommandContext['io'], newest: PostM
   const [{ checkMailSetup }, { validateSchedule }] = await Promise.all([import('../app.js'), import('./start.js')]);
   const { problems, warnings } = await checkMailSetup(config, io.cwd, io.env);
   for (const warning of warnings) io.err(`warning: ${warning}`);
+  // What the major mail clients drop from the writer's own templates.
+  if (!problems.length) {
+    const { lintMailTemplates } = await import('../newsletter/email/client-support.js');
+    for (const warning of await lintMailTemplates(config, io.cwd)) io.err(`warning: ${warning}`);
+  }
   // The newest post's email, as the next pass would make it: what readers would miss in it.
   if (newest && !problems.length) {
     const [{ emailPostOf }, { renderEmail }, { loadMailTemplates }] = await Promise.all([import('../newsletter/pass.js'), import('../newsletter/email/render.js'), import('../newsletter/email/templates.js')]);

@@ -96,6 +96,19 @@ test('what readers would miss is said by check, preview and send: an image witho
   assert.match(custom.err, /the email template shows no unsubscribe link/);
 });
 
+test("check names what the major mail clients drop from the writer's own template, with its line and the clients (caniemail)", async (t) => {
+  const site = await makeSite(t, { 'hello.md': post({ title: 'Hello', date: '2026-01-01' }) }, 'email:\n  address: PO Box 1, Bristol\n');
+  const plain = await site.run('check', '--now', '2026-06-01');
+  assert.doesNotMatch(plain.err, /is dropped by/, "herald's own templates are not linted");
+  await site.write(
+    'templates/email.html',
+    '<html>\n<head>\n<style>\n  .card { padding: 8px; }\n  .round { border-radius: 8px; }\n</style>\n</head>\n<body>{{ post.html | raw }}<a href="{{ unsubscribe_url }}">Unsubscribe</a></body>\n</html>\n',
+  );
+  const custom = await site.run('check', '--now', '2026-06-01');
+  assert.equal(custom.code, 0, custom.err);
+  assert.match(custom.err, /warning: templates\/email\.html:5: border-radius is dropped by Outlook \(Windows, Windows Mail\)/);
+});
+
 test('without email.txt the text part is made from the HTML, cleanly', async (t) => {
   const site = await makeSite(t);
   await site.write('templates/email.html', '<html><body><div class="preheader">{{ post.summary }}</div><table role="presentation"><tr><td>{{ post.html | raw }}</td><td><a href="{{ unsubscribe_url }}">Unsubscribe</a></td></tr></table></body></html>');
