@@ -33,6 +33,10 @@ export async function previewCommand(context: CommandContext, name: string): Pro
     io.out(`text: ${relative(io.cwd, `${base}.txt`)}`);
     const kb = (text: string) => (Buffer.byteLength(text) / 1024).toFixed(1);
     io.out(`size: HTML ${kb(email.html)} KB (Gmail clips after 102 KB), text ${kb(email.text)} KB`);
+    const { screenshotEmail } = await import('../screenshots.js');
+    const shots = await screenshotEmail(email.html, base, io.env);
+    if (shots.ok) io.out(`screenshots: ${shots.files.map((file) => relative(io.cwd, file)).join(', ')}`);
+    else io.err(`no screenshots: ${shots.reason}`);
     for (const warning of email.warnings) io.err(`warning: ${warning}`);
     return 0;
   });

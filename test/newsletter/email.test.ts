@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config.js';
@@ -163,7 +164,15 @@ test('herald preview writes the HTML and text of a post email and prints their p
   const site = await makeSite(t, { '2026-01-26-hello.md': post({ title: 'Hello', summary: 'Hi there', body: '![pic](pic.png)\n\nText.\n' }) });
   const result = await site.run('preview', 'hello');
   assert.equal(result.code, 0, result.err);
-  assert.match(result.out, /^subject: Hello\nhtml: \.herald\/preview\/hello\.html\ntext: \.herald\/preview\/hello\.txt\nsize: HTML \d+\.\d KB \(Gmail clips after 102 KB\), text \d+\.\d KB$/);
+  assert.match(result.out, /^subject: Hello\nhtml: \.herald\/preview\/hello\.html\ntext: \.herald\/preview\/hello\.txt\nsize: HTML \d+\.\d KB \(Gmail clips after 102 KB\), text \d+\.\d KB\n/);
+  // Screenshots of the HTML part as a phone and a desktop show it, light and dark (Chromium).
+  const shots = ['375-light', '375-dark', '800-light', '800-dark'].map((name) => `.herald/preview/hello-${name}.png`);
+  assert.match(result.out, new RegExp(`\\nscreenshots: ${shots.join(', ').replace(/[.]/g, '\\.')}$`));
+  for (const shot of shots) assert.equal((await readFile(join(site.dir, shot))).subarray(1, 4).toString(), 'PNG');
+  const { main } = await import('../../src/cli.js');
+  const err: string[] = [];
+  assert.equal(await main(['preview', 'hello'], { cwd: site.dir, env: { HERALD_CHROMIUM: '/nowhere/chromium' }, out: () => {}, err: (line) => err.push(line) }), 0);
+  assert.match(err.join('\n'), /no screenshots: HERALD_CHROMIUM is \/nowhere\/chromium, which does not exist/);
   const html = await site.read('.herald/preview/hello.html');
   assert.match(html, /src="https:\/\/example\.com\/hello\/pic\.png"/);
   assert.match(await site.read('.herald/preview/hello.txt'), /Unsubscribe: https:\/\/example\.com\/unsubscribe\?token=/);
