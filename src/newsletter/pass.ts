@@ -1,5 +1,8 @@
 // Sending: the pass (`herald run`, every tick of `herald start`) and a post sent by hand (`herald
 // send`) share this one path. It prints nothing and returns a report; the caller decides how to show it.
+import { readFileSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
+import { imageSize } from 'image-size';
 import { postState } from '../build.js';
 import type { Config } from '../config.js';
 import type { PostMeta } from '../posts/parse.js';
@@ -7,7 +10,7 @@ import { renderPost } from '../posts/render.js';
 import { eachConcurrently, sendWithRetries, type RetryPolicy } from './delivery.js';
 import { baselineRecords, duePosts, PostIndex } from './due.js';
 import { buildMessage } from './email/message.js';
-import { renderEmail, type EmailDraft, type EmailPost } from './email/render.js';
+import { renderEmail, sizeImages, type EmailDraft, type EmailPost } from './email/render.js';
 import { loadMailTemplates, type MailTemplates } from './email/templates.js';
 import type { Clock, Delivery, DeliveryUpdate, MailTransport, PostRecord, Store } from './ports.js';
 import { wantsPost, type Subscriber } from './subscriber.js';
@@ -408,11 +411,31 @@ export function emailPostOf(post: PostMeta, config: Config, cwd: string): EmailP
   return {
     title: post.title,
     url: post.url,
-    html: rendered.html,
+    html: sizeImages(rendered.html, publishedImageWidth(config)),
     summary: rendered.summary,
     date: new Date(post.date),
     topics: post.topics.map((topic) => topic.name),
     authors: post.authors,
     ...(post.image ? { image: post.image } : {}),
+  };
+}
+
+/** The width of an image herald published into output (a static folder's, a page bundle's), if it is one. */
+function publishedImageWidth(config: Config): (src: string) => number | undefined {
+  const output = resolve(config.paths.output);
+  return (src) => {
+    if (!src.startsWith(config.site.url)) return undefined;
+    let file: string;
+    try {
+      file = resolve(output, decodeURIComponent(new URL(src).pathname.slice(new URL(config.site.url).pathname.length)));
+    } catch {
+      return undefined;
+    }
+    if (!file.startsWith(output + sep)) return undefined;
+    try {
+      return imageSize(readFileSync(file)).width;
+    } catch {
+      return undefined;
+    }
   };
 }

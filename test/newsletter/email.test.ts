@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config.js';
@@ -108,6 +108,33 @@ test("check names what the major mail clients drop from the writer's own templat
   const custom = await site.run('check', '--now', '2026-06-01');
   assert.equal(custom.code, 0, custom.err);
   assert.match(custom.err, /warning: templates\/email\.html:5: border-radius is dropped by Outlook \(Windows, Windows Mail\)/);
+});
+
+test("an image herald publishes gets a width, the column's or its own, whichever is smaller; others keep theirs", async (t) => {
+  // A PNG's size is in its header: enough of one for a reader of image sizes.
+  const png = (width: number, height: number) => {
+    const header = Buffer.alloc(33);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(header, 0);
+    header.writeUInt32BE(13, 8);
+    header.write('IHDR', 12, 'ascii');
+    header.writeUInt32BE(width, 16);
+    header.writeUInt32BE(height, 20);
+    return header;
+  };
+  const body = '![A wide view](/big.png)\n\n![An icon](/small.png)\n\n![From elsewhere](https://cdn.example.org/x.png)\n\n<img src="/big.png" alt="Given" width="300" height="90">\n';
+  const site = await makeSite(t, { 'hello.md': post({ title: 'Hello', date: '2026-01-01', body }) });
+  await mkdir(join(site.dir, 'static'));
+  await writeFile(join(site.dir, 'static/big.png'), png(4000, 1200));
+  await writeFile(join(site.dir, 'static/small.png'), png(100, 40));
+  assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
+  const result = await site.run('preview', 'hello');
+  assert.equal(result.code, 0, result.err);
+  const html = await site.read('.herald/preview/hello.html');
+  assert.match(html, /<img width="552" src="https:\/\/example\.com\/big\.png" alt="A wide view"/);
+  assert.match(html, /<img width="100" src="https:\/\/example\.com\/small\.png" alt="An icon"/);
+  assert.match(html, /<img src="https:\/\/cdn\.example\.org\/x\.png" alt="From elsewhere"/);
+  assert.match(html, /<img width="300" src="https:\/\/example\.com\/big\.png" alt="Given"/);
+  assert.doesNotMatch(html, /<img[^>]*\sheight=/);
 });
 
 test('without email.txt the text part is made from the HTML, cleanly', async (t) => {

@@ -151,6 +151,27 @@ export function lintEmailHtml(html: string): string[] {
   return found;
 }
 
+/** The built-in template's text column: 600 px less the card's padding. */
+export const CONTENT_WIDTH = 552;
+
+/**
+ * Every image in a post's HTML gets a width attribute, the column's or the image's own, whichever
+ * is smaller (`widthOf` knows the images herald publishes itself; others keep what they have):
+ * Outlook for Windows ignores CSS max-width, so without the attribute a 4,000 px picture is shown
+ * 4,000 px wide. A height attribute goes, so the picture keeps its proportions.
+ */
+export function sizeImages(html: string, widthOf: (src: string) => number | undefined, column = CONTENT_WIDTH): string {
+  return html.replace(/<img\b[^>]*>/gi, (tag) => {
+    const src = /\ssrc="([^"]*)"/i.exec(tag)?.[1] ?? '';
+    const given = Number(/\swidth="(\d+)"/i.exec(tag)?.[1]);
+    const own = given || widthOf(src.replace(/&amp;/g, '&'));
+    if (!own) return tag;
+    const width = Math.min(own, column);
+    const bare = tag.replace(/\s(width|height)="[^"]*"/gi, '');
+    return bare.replace(/^<img\b/i, `<img width="${width}"`);
+  });
+}
+
 /** The draft with one recipient's values in place of the markers. */
 export function personalise(draft: EmailDraft, recipient: Recipient): { subject: string; html: string; text: string } {
   // Joined from the segments, not replaced: an address or a name may hold "$&", which a
