@@ -10,7 +10,7 @@ import { renderPost } from '../posts/render.js';
 import { eachConcurrently, sendWithRetries, type RetryPolicy } from './delivery.js';
 import { baselineRecords, duePosts, PostIndex } from './due.js';
 import { buildMessage } from './email/message.js';
-import { renderEmail, sizeImages, type EmailDraft, type EmailPost } from './email/render.js';
+import { CONTENT_WIDTH, renderEmail, sizeImages, type EmailDraft, type EmailPost } from './email/render.js';
 import { loadMailTemplates, type MailTemplates } from './email/templates.js';
 import type { Clock, Delivery, DeliveryUpdate, MailTransport, PostRecord, Store } from './ports.js';
 import { wantsPost, type Subscriber } from './subscriber.js';
@@ -408,15 +408,16 @@ class Sender {
 
 export function emailPostOf(post: PostMeta, config: Config, cwd: string): EmailPost {
   const rendered = renderPost(post, config, cwd);
+  const widthOf = publishedImageWidth(config);
   return {
     title: post.title,
     url: post.url,
-    html: sizeImages(rendered.html, publishedImageWidth(config)),
+    html: sizeImages(rendered.html, widthOf),
     summary: rendered.summary,
     date: new Date(post.date),
     topics: post.topics.map((topic) => topic.name),
     authors: post.authors,
-    ...(post.image ? { image: post.image } : {}),
+    ...(post.image ? { image: post.image, image_width: Math.min(widthOf(post.image) ?? CONTENT_WIDTH, CONTENT_WIDTH) } : {}),
   };
 }
 

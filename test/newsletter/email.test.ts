@@ -122,7 +122,7 @@ test("an image herald publishes gets a width, the column's or its own, whichever
     return header;
   };
   const body = '![A wide view](/big.png)\n\n![An icon](/small.png)\n\n![From elsewhere](https://cdn.example.org/x.png)\n\n<img src="/big.png" alt="Given" width="300" height="90">\n';
-  const site = await makeSite(t, { 'hello.md': post({ title: 'Hello', date: '2026-01-01', body }) });
+  const site = await makeSite(t, { 'hello.md': `---\ntitle: Hello\ndate: 2026-01-01\nimage: /small.png\n---\n${body}` });
   await mkdir(join(site.dir, 'static'));
   await writeFile(join(site.dir, 'static/big.png'), png(4000, 1200));
   await writeFile(join(site.dir, 'static/small.png'), png(100, 40));
@@ -135,6 +135,8 @@ test("an image herald publishes gets a width, the column's or its own, whichever
   assert.match(html, /<img src="https:\/\/cdn\.example\.org\/x\.png" alt="From elsewhere"/);
   assert.match(html, /<img width="300" src="https:\/\/example\.com\/big\.png" alt="Given"/);
   assert.doesNotMatch(html, /<img[^>]*\sheight=/);
+  // The cover too: a small one is not stretched to the column.
+  assert.match(html, /<img src="https:\/\/example\.com\/small\.png" alt(="")? role="presentation" width="100"/);
 });
 
 test('without email.txt the text part is made from the HTML, cleanly', async (t) => {

@@ -18,6 +18,8 @@ export interface EmailPost {
   topics: string[];
   authors: { name: string; email?: string; url?: string }[];
   image?: string;
+  /** The width the cover image is shown at: the column's, or the image's own if smaller. */
+  image_width?: number;
 }
 
 /** What differs from one recipient to the next: the link is the unsubscribe or the confirmation link. */
