@@ -4,7 +4,7 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { getDomain } from 'tldts';
 import { readPosts } from './build.js';
-import { mailboxAddress, type Config } from './config.js';
+import { mailboxDomain, type Config } from './config.js';
 import { HeraldError, type Problem } from './errors.js';
 import { compose, dkimSigner } from './adapters/mail/compose.js';
 import { createTransport } from './adapters/mail/index.js';
@@ -93,7 +93,7 @@ export async function checkMailSetup(config: Config, cwd: string, env: NodeJS.Pr
     const draft = { subject: 'herald check', html: '<p>check</p>', text: 'check\n', warnings: [] };
     const test: OutgoingMessage = { from: config.email.from, to: { name: '', address: 'check@example.com' }, subject: draft.subject, date: new Date(), messageId: '<check@herald.invalid>', body: { draft, recipient: { name: '', email: 'check@example.com' } } };
     await signer.sign((await compose(test)).raw);
-    const fromDomain = mailboxAddress(config.email.from)?.split('@').pop()?.toLowerCase() ?? '';
+    const fromDomain = mailboxDomain(config.email.from)?.toLowerCase() ?? '';
     if (!aligned(signer.domain, fromDomain)) {
       warnings.push(`smtp.dkim.domain (${signer.domain}) is not aligned with the From address's domain (${fromDomain}): DMARC fails and Gmail and Yahoo may refuse the mail (sign with ${fromDomain} or a domain under the same organisation)`);
     }

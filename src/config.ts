@@ -183,6 +183,11 @@ export function mailboxAddress(value: string): string | undefined {
   return match ? (match[1] ?? match[2]) : undefined;
 }
 
+/** The domain of a mailbox's address: news@example.com is example.com. */
+export function mailboxDomain(value: string): string | undefined {
+  return mailboxAddress(value)?.split('@').pop();
+}
+
 function isMailbox(value: string): boolean {
   const address = mailboxAddress(value);
   return address !== undefined && /^[^@\s]+@[^@\s]+$/.test(address);
@@ -354,7 +359,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
     smtp: {
       url: env.HERALD_SMTP_URL || value.smtp.url,
       // Default: the domain herald sends from, the name the relay sees in MAIL FROM too.
-      name: value.smtp.name ?? mailboxAddress(from)!.split('@').pop()!,
+      name: value.smtp.name ?? mailboxDomain(from)!,
       maxConnections: value.smtp.maxConnections,
       rateLimit: value.smtp.rateLimit,
       dkim: value.smtp.dkim && { domain: value.smtp.dkim.domain, selector: value.smtp.dkim.selector, privateKeyFile: resolve(base, value.smtp.dkim.privateKey) },

@@ -7,6 +7,6 @@ import { createRequire } from 'node:module';
 // Node's require cache makes it one copy whoever asks.
 const load = createRequire(import.meta.url);
 
-export const htmlToText = (): typeof import('html-to-text') => load('html-to-text');
-export const liquidjs = (): typeof import('liquidjs') => load('liquidjs');
-export const picomatch = (): typeof import('picomatch') => load('picomatch');
+export const loadHtmlToText = (): typeof import('html-to-text') => load('html-to-text');
+export const loadLiquidjs = (): typeof import('liquidjs') => load('liquidjs');
+export const loadPicomatch = (): typeof import('picomatch') => load('picomatch');

@@ -5,7 +5,7 @@ import type { Liquid, Template } from 'liquidjs';
 import { DateTime } from 'luxon';
 import type { Config } from './config.js';
 import { HeraldError } from './errors.js';
-import { liquidjs } from './lazy.js';
+import { loadLiquidjs } from './lazy.js';
 
 // herald's own templates/ (the sample newsletter's) stand in for any the writer has not made.
 // This module is src/templates.ts in development and a chunk in dist/ when built: both one level down.
@@ -16,7 +16,7 @@ const BUILT_IN = fileURLToPath(new URL('../templates/', import.meta.url));
  * {% include %} finds partials in the writer's templates/, then in herald's own.
  */
 export function liquid(config: Config, escapeOutput: boolean): Liquid {
-  return new (liquidjs().Liquid)({
+  return new (loadLiquidjs().Liquid)({
     root: [config.paths.templates, BUILT_IN],
     preserveTimezones: true,
     strictFilters: true,

@@ -7,7 +7,7 @@ import type { CommandContext } from './context.js';
 export async function buildCommand({ config, now, io }: CommandContext, write: boolean): Promise<number> {
   const started = performance.now();
   const report = await build(config, { now, cwd: io.cwd, write });
-  if (!write) report.problems.push(...(await checkMail(config, io, newestPublished(report.posts ?? [], now))));
+  if (!write) report.problems.push(...(await checkMail(config, io, report.posts ?? [], now)));
   for (const path of report.written) io.out(`wrote ${path}`);
   for (const problem of report.problems) io.err(formatProblem(problem));
   for (const warning of report.warnings) io.err(`warning: ${formatProblem(warning)}`);
@@ -27,20 +27,22 @@ export async function buildCommand({ config, now, io }: CommandContext, write: b
 
 // check also reads what sending needs: the mail templates, the subscriber list, the secret and
 // the DKIM key, and the schedule the worker would run on.
-async function checkMail(config: Config, io: CommandContext['io'], newest: PostMeta | undefined): Promise<Problem[]> {
-  const [{ checkMailSetup }, { validateSchedule }] = await Promise.all([import('../app.js'), import('./start.js')]);
+async function checkMail(config: Config, io: CommandContext['io'], posts: PostMeta[], now: Date): Promise<Problem[]> {
+  const [{ checkMailSetup }, { validateSchedule }, { newestFirstOrder }] = await Promise.all([import('../app.js'), import('./start.js'), import('../feeds/model.js')]);
   const { problems, warnings } = await checkMailSetup(config, io.cwd, io.env);
   for (const warning of warnings) io.err(`warning: ${warning}`);
-  // What the major mail clients drop from the writer's own templates.
   if (!problems.length) {
+    // What the major mail clients drop from the writer's own templates.
     const { lintMailTemplates } = await import('../newsletter/email/client-support.js');
     for (const warning of await lintMailTemplates(config, io.cwd)) io.err(`warning: ${warning}`);
-  }
-  // The newest post's email, as the next pass would make it: what readers would miss in it.
-  if (newest && !problems.length) {
-    const [{ emailPostOf }, { renderEmail }, { loadMailTemplates }] = await Promise.all([import('../newsletter/pass.js'), import('../newsletter/email/render.js'), import('../newsletter/email/templates.js')]);
-    const draft = await renderEmail([emailPostOf(newest, config, io.cwd)], loadMailTemplates(config, io.cwd, 'email'), config);
-    for (const warning of draft.warnings) io.err(`warning: ${newest.file}: its email: ${warning}`);
+    // The email of the post at the top of the feed, as the next pass would make it: what its
+    // readers would miss.
+    const newest = posts.filter((post) => postState(post, now) === 'published').sort(newestFirstOrder)[0];
+    if (newest) {
+      const [{ emailPostOf }, { renderEmail }, { loadMailTemplates }] = await Promise.all([import('../newsletter/pass.js'), import('../newsletter/email/render.js'), import('../newsletter/email/templates.js')]);
+      const draft = await renderEmail([emailPostOf(newest, config, io.cwd)], loadMailTemplates(config, io.cwd, 'email'), config);
+      for (const warning of draft.warnings) io.err(`warning: ${newest.file}: its email: ${warning}`);
+    }
   }
   try {
     validateSchedule(config);
@@ -49,10 +51,4 @@ async function checkMail(config: Config, io: CommandContext['io'], newest: PostM
     problems.push(...error.problems);
   }
   return problems;
-}
-
-function newestPublished(posts: PostMeta[], now: Date): PostMeta | undefined {
-  let newest: PostMeta | undefined;
-  for (const post of posts) if (postState(post, now) === 'published' && (!newest || post.date > newest.date)) newest = post;
-  return newest;
 }

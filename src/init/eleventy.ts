@@ -4,8 +4,8 @@
 // file, eleventy-plugin-rss), which most Eleventy blogs start from.
 import { basename } from 'node:path';
 import { exportedObject, isRecord, parenthesized, readLiteral } from './literal.js';
-import { plural } from '../text.js';
-import { authorOf, feedPathOf, joinUrl, languageOf, listed, PlanBuilder, SourcePath, textOf, type InitPlan, type StaticFolder } from './plan.js';
+import { listed, plural } from '../text.js';
+import { authorOf, feedPathOf, joinUrl, languageOf, PlanBuilder, SourcePath, textOf, type InitPlan, type StaticFolder } from './plan.js';
 import { joinPath, markdownCounts, readPosts, type PostHead, type SourceTree } from './tree.js';
 
 export const ELEVENTY_CONFIGS = ['eleventy.config.js', 'eleventy.config.mjs', 'eleventy.config.cjs', '.eleventy.js', 'eleventy.config.ts'];

@@ -5,8 +5,8 @@ import yaml from 'js-yaml';
 import { parse as parseToml } from 'smol-toml';
 import { HeraldError } from '../errors.js';
 import { isRecord } from './literal.js';
-import { plural } from '../text.js';
-import { authorOf, feedPathOf, languageOf, listed, PlanBuilder, SourcePath, textOf, type InitPlan } from './plan.js';
+import { listed, plural } from '../text.js';
+import { authorOf, feedPathOf, languageOf, PlanBuilder, SourcePath, textOf, type InitPlan } from './plan.js';
 import { joinPath, postFiles, readPosts, type PostHead, type SourceTree } from './tree.js';
 
 export const HUGO_CONFIGS = ['hugo.toml', 'hugo.yaml', 'hugo.yml', 'hugo.json', 'config.toml', 'config.yaml', 'config.yml', 'config.json'];

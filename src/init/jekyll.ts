@@ -4,10 +4,10 @@ import { slug as slugify } from 'github-slugger';
 import yaml from 'js-yaml';
 import { parse as parseToml } from 'smol-toml';
 import { HeraldError } from '../errors.js';
-import { liquidjs, picomatch } from '../lazy.js';
+import { loadLiquidjs, loadPicomatch } from '../lazy.js';
 import { isRecord } from './literal.js';
-import { plural } from '../text.js';
-import { authorOf, feedPathOf, joinUrl, languageOf, listed, PlanBuilder, SourcePath, textOf, type InitPlan, type StaticFolder } from './plan.js';
+import { listed, plural } from '../text.js';
+import { authorOf, feedPathOf, joinUrl, languageOf, PlanBuilder, SourcePath, textOf, type InitPlan, type StaticFolder } from './plan.js';
 import { joinPath, markdownCounts, readPosts, type PostHead, type SourceTree } from './tree.js';
 
 export const JEKYLL_CONFIGS = ['_config.yml', '_config.yaml', '_config.toml'];
@@ -88,7 +88,7 @@ export function planJekyll(tree: SourceTree, shown: string): InitPlan {
     const inside = path.slice(postsFolder.length + 1);
     return [tree.isFolder(joinPath(postsFolder, inside)) ? `${inside}/**` : inside];
   });
-  const isExcluded = postExcludes.length ? picomatch()(postExcludes, { dot: true }) : () => false;
+  const isExcluded = postExcludes.length ? loadPicomatch()(postExcludes, { dot: true }) : () => false;
   const found = readPosts(tree, postsFolder).filter((post) => !isExcluded(post.file.slice(postsFolder.length + 1)));
   // Jekyll reads only the files in _posts named YYYY-MM-DD-title.ext; herald reads every one.
   const undated = found.filter((post) => !JEKYLL_POST_NAME.test(post.file.split('/').at(-1)!)).map((post) => post.file.slice(postsFolder.length + 1));
@@ -118,7 +118,7 @@ export function planJekyll(tree: SourceTree, shown: string): InitPlan {
     for (const post of liquid) {
       for (const match of post.body.matchAll(/\{%-?\s*(\w+)/g)) {
         const tag = match[1]!;
-        if (tag in liquidjs().tags || HERALD_TAGS.has(tag) || /^(end\w+|else|elsif|when)$/.test(tag)) continue;
+        if (tag in loadLiquidjs().tags || HERALD_TAGS.has(tag) || /^(end\w+|else|elsif|when)$/.test(tag)) continue;
         const files = unknown.get(tag) ?? [];
         const name = post.file.slice(postsFolder.length + 1);
         if (!files.includes(name)) unknown.set(tag, [...files, name]);

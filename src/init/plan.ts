@@ -97,8 +97,3 @@ export function feedPathOf(value: unknown): string | undefined {
   return path || undefined;
 }
 
-/** Up to `shown` names, then how many more. */
-export function listed(names: readonly string[], shown = 3): string {
-  const head = names.slice(0, shown).join(', ');
-  return names.length > shown ? `${head} and ${names.length - shown} more` : head;
-}

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import yaml from 'js-yaml';
 import { parse as parseToml } from 'smol-toml';
+import { BUNDLE_INDEX, POST_FILE } from '../posts/scan.js';
 
 export interface SourceTree {
   /** A file's text, or undefined when it is missing or not a file. Paths are relative, with /. */
@@ -43,7 +44,6 @@ export function joinPath(...parts: string[]): string {
   return joined === '.' ? '' : joined.replace(/^\.\//, '');
 }
 
-const POST_FILE = /\.(md|markdown|html?)$/i;
 // Folders that hold no posts in any of the three generators: dependencies and built output.
 const NEVER = new Set(['node_modules', '_site', 'public', 'resources', 'vendor']);
 
@@ -52,7 +52,7 @@ export function postFiles(tree: SourceTree, folder: string): string[] {
   const found: string[] = [];
   const walk = (path: string, top: boolean) => {
     const entries = tree.list(path);
-    const index = top ? undefined : entries.find((entry) => !entry.folder && /^index\.(md|markdown|html?)$/i.test(entry.name));
+    const index = top ? undefined : entries.find((entry) => !entry.folder && BUNDLE_INDEX.test(entry.name));
     for (const entry of index ? [index] : entries) {
       if (entry.name.startsWith('.') || entry.name.startsWith('_')) continue;
       const child = joinPath(path, entry.name);

@@ -1,10 +1,10 @@
 // Sending: the pass (`herald run`, every tick of `herald start`) and a post sent by hand (`herald
 // send`) share this one path. It prints nothing and returns a report; the caller decides how to show it.
 import { readFileSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
 import { imageSize } from 'image-size';
 import { postState } from '../build.js';
 import type { Config } from '../config.js';
+import { publishedFile } from '../pages/paths.js';
 import type { PostMeta } from '../posts/parse.js';
 import { renderPost } from '../posts/render.js';
 import { eachConcurrently, sendWithRetries, type RetryPolicy } from './delivery.js';
@@ -423,16 +423,9 @@ export function emailPostOf(post: PostMeta, config: Config, cwd: string): EmailP
 
 /** The width of an image herald published into output (a static folder's, a page bundle's), if it is one. */
 function publishedImageWidth(config: Config): (src: string) => number | undefined {
-  const output = resolve(config.paths.output);
   return (src) => {
-    if (!src.startsWith(config.site.url)) return undefined;
-    let file: string;
-    try {
-      file = resolve(output, decodeURIComponent(new URL(src).pathname.slice(new URL(config.site.url).pathname.length)));
-    } catch {
-      return undefined;
-    }
-    if (!file.startsWith(output + sep)) return undefined;
+    const file = publishedFile(config, src);
+    if (!file) return undefined;
     try {
       return imageSize(readFileSync(file)).width;
     } catch {

@@ -1,5 +1,10 @@
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { Config } from '../config.js';
+
+/** The path of a URL below site.url, decoded, without query or fragment: '' is the site's root. */
+function pathBelowSite(config: Config, url: string): string {
+  return decodeURIComponent(url.slice(config.site.url.length).replace(/[?#].*$/, ''));
+}
 
 /**
  * Where a page for `url` lives in the output folder: /slug/ is slug/index.html, /slug.html is
@@ -7,7 +12,23 @@ import type { Config } from '../config.js';
  * Pages and Netlify all serve at /slug as HTML.
  */
 export function pagePath(config: Config, url: string): string {
-  const path = decodeURIComponent(url.slice(config.site.url.length).replace(/[?#].*$/, ''));
+  const path = pathBelowSite(config, url);
   if (path.endsWith('/') || path === '') return join(config.paths.output, `${path}index.html`);
   return join(config.paths.output, /\.html?$/i.test(path) ? path : `${path}.html`);
+}
+
+/**
+ * The file in the output folder that `url` names, for any URL below site.url (an image herald
+ * published, say); undefined for a URL elsewhere, or one whose path climbs out of output.
+ */
+export function publishedFile(config: Config, url: string): string | undefined {
+  if (!url.startsWith(config.site.url)) return undefined;
+  let path: string;
+  try {
+    path = pathBelowSite(config, url);
+  } catch {
+    return undefined;
+  }
+  const file = join(config.paths.output, path);
+  return file.startsWith(join(config.paths.output, sep)) ? file : undefined;
 }

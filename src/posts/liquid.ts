@@ -3,14 +3,14 @@
 import type { Context, Emitter, Liquid, TagToken, TopLevelToken } from 'liquidjs';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
-import { liquidjs } from '../lazy.js';
+import { loadLiquidjs } from '../lazy.js';
 import type { PostMeta } from './parse.js';
 
 let engine: { config: Config; liquid: Liquid } | undefined;
 
 function jekyllLiquid(config: Config): Liquid {
   if (engine?.config === config) return engine.liquid;
-  const { Liquid } = liquidjs();
+  const { Liquid } = loadLiquidjs();
   const liquid = new Liquid({
     root: [config.paths.includes],
     partials: [config.paths.includes],
@@ -34,7 +34,7 @@ function jekyllLiquid(config: Config): Liquid {
 
 // A class made when Liquid is first needed: its base class is LiquidJS's, loaded then.
 function highlightTag() {
-  return class HighlightTag extends liquidjs().Tag {
+  return class HighlightTag extends loadLiquidjs().Tag {
     private readonly language: string;
     private readonly code: string[] = [];
     constructor(token: TagToken, remaining: TopLevelToken[], liquid: Liquid) {

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
 import { dropXmlForbidden } from '../text.js';
 import { calendarParts, parsePostDate } from './dates.js';
+import { BUNDLE_INDEX, POST_FILE } from './scan.js';
 
 export interface Topic {
   name: string;
@@ -65,8 +66,6 @@ export type ParsedPost = { ok: true; meta: PostMeta; body: () => string; warning
 const DATE_FORMS = 'use YYYY-MM-DD, YYYY-MM-DD HH:MM, YYYY-MM-DD HH:MM:SS or ISO 8601 such as 2026-02-10T14:00:00+01:00';
 /** A date at the start of a file name, as Jekyll names posts: 2025-01-30-my-post.md. */
 const LEADING_DATE = /^(\d{4}-\d{1,2}-\d{1,2})-/;
-const POST_EXTENSION = /\.(md|markdown|html?)$/i;
-const BUNDLE_INDEX = /^index\.(md|markdown|html?)$/i;
 // The keys each generator writes for one thing; the first present wins.
 const UPDATED_KEYS = ['updated', 'lastmod', 'last_modified_at', 'modified'];
 const SUMMARY_KEYS = ['summary', 'description', 'excerpt'];
@@ -171,7 +170,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   }
 
   const slugValue = stringField('slug');
-  const fileSlug = (bundle ? basename(bundle) : name.replace(POST_EXTENSION, '')).replace(LEADING_DATE, '');
+  const fileSlug = (bundle ? basename(bundle) : name.replace(POST_FILE, '')).replace(LEADING_DATE, '');
   const slug = slugValue ?? fileSlug;
   if (!slug || /[/\\?#\s]/.test(slug) || slug === '.' || slug === '..') {
     problem(

@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { relative, sep } from 'node:path';
 import { HeraldError } from '../errors.js';
-import { picomatch } from '../lazy.js';
+import { loadPicomatch } from '../lazy.js';
 
 export interface PostFile {
   path: string;
@@ -9,7 +9,8 @@ export interface PostFile {
   mtimeMs: number;
 }
 
-const POST_FILE = /\.(md|markdown|html?)$/i;
+/** A post's file: markdown or HTML. */
+export const POST_FILE = /\.(md|markdown|html?)$/i;
 /** A page bundle's post: the folder is the post, its other files are published beside it (Hugo). */
 export const BUNDLE_INDEX = /^index\.(md|markdown|html?)$/i;
 const STAT_OPTIONS = { throwIfNoEntry: false } as const;
@@ -24,7 +25,7 @@ const STAT_OPTIONS = { throwIfNoEntry: false } as const;
 export function scanPostFiles(dir: string, cwd: string, exclude: readonly string[] = []): PostFile[] {
   const root = dir.endsWith(sep) ? dir.slice(0, -1) : dir;
   const files: PostFile[] = [];
-  const excluded = exclude.length ? picomatch()([...exclude], { dot: true }) : undefined;
+  const excluded = exclude.length ? loadPicomatch()([...exclude], { dot: true }) : undefined;
   const isExcluded = (path: string) => excluded !== undefined && excluded(relative(root, path).split(sep).join('/'));
   const walk = (folder: string) => {
     let names: string[];

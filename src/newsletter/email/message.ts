@@ -9,14 +9,13 @@ import type { EmailDraft, Recipient } from './render.js';
  * the same if the very message is tried again, and with an unsubscribe link, the List-* headers.
  */
 export function buildMessage(draft: EmailDraft, recipient: Recipient, config: Config, seed: string, now: Date): OutgoingMessage {
-  const to = recipient;
-  const unsubscribeUrl = recipient.unsubscribeUrl;
+  const { unsubscribeUrl } = recipient;
   const host = new URL(config.site.url).hostname;
-  const digest = createHash('sha256').update(`${seed}\0${to.email.toLowerCase()}`).digest('hex').slice(0, 32);
+  const digest = createHash('sha256').update(`${seed}\0${recipient.email.toLowerCase()}`).digest('hex').slice(0, 32);
   return {
     from: config.email.from,
     replyTo: config.email.replyTo,
-    to: { name: to.name, address: to.email },
+    to: { name: recipient.name, address: recipient.email },
     subject: draft.subject,
     date: now,
     messageId: `<${digest}@${host}>`,

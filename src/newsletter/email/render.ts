@@ -5,7 +5,7 @@ import type { Config } from '../../config.js';
 import { absoluteHtmlUrls } from '../../posts/markdown.js';
 import { templateDates, templateSite } from '../../templates.js';
 import { htmlAsText } from '../../html-text.js';
-import { escapeHtml } from '../../text.js';
+import { escapeHtml, listed } from '../../text.js';
 import type { MailTemplates } from './templates.js';
 
 /** A post as an email shows it: rendered once, shared by every recipient. */
@@ -146,7 +146,6 @@ export function lintEmailHtml(html: string): string[] {
     },
   });
   parser.end(html);
-  const listed = (items: string[]) => `${items.slice(0, 3).join(', ')}${items.length > 3 ? ` and ${items.length - 3} more` : ''}`;
   const found: string[] = [];
   if (noAlt.length) found.push(`${noAlt.length === 1 ? 'an image has' : `${noAlt.length} images have`} no alt text (${listed(noAlt)}): readers who do not load images see nothing there (write ![what it shows](image.png))`);
   if (relative.size) found.push(`relative links that lead nowhere from an inbox: ${listed([...relative])} (write them from the site's root or in full)`);
