@@ -6,12 +6,15 @@ import { getDomain } from 'tldts';
 import { readPosts } from './build.js';
 import { mailboxDomain, type Config } from './config.js';
 import { HeraldError, type Problem } from './errors.js';
+import type { PostMeta } from './posts/parse.js';
 import { compose, dkimSigner } from './adapters/mail/compose.js';
 import { createTransport } from './adapters/mail/index.js';
 import { loadSecret } from './adapters/secret.js';
 import { importLegacyFiles, type LegacyReport } from './adapters/store/legacy.js';
 import { openSqliteStore, type SqliteStore } from './adapters/store/sqlite.js';
 import { readImport } from './newsletter/csv.js';
+import { duePosts, PostIndex } from './newsletter/due.js';
+import { oneClickProblem } from './newsletter/email/message.js';
 import { loadMailTemplates } from './newsletter/email/templates.js';
 import { Newsletter } from './newsletter/newsletter.js';
 import type { Clock, MailTransport, OutgoingMessage } from './newsletter/ports.js';
@@ -74,9 +77,10 @@ export async function openApp(config: Config, { cwd, env, clock, mail = false }:
  * key signs a test message (and its domain is aligned with From), the signing secret is sound,
  * and the subscriber list can be read (the database, or the CSV a first use would bring in).
  */
-export async function checkMailSetup(config: Config, cwd: string, env: NodeJS.ProcessEnv): Promise<{ problems: Problem[]; warnings: string[] }> {
+export async function checkMailSetup(config: Config, cwd: string, env: NodeJS.ProcessEnv, published: PostMeta[]): Promise<{ problems: Problem[]; warnings: string[]; due: PostMeta[] }> {
   const problems: Problem[] = [];
   const warnings: string[] = [];
+  let due: PostMeta[] = [];
   const attempt = async (step: () => unknown) => {
     try {
       await step();
@@ -112,6 +116,11 @@ export async function checkMailSetup(config: Config, cwd: string, env: NodeJS.Pr
       const store = openSqliteStore(file, { shown: relative(cwd, file) || file });
       try {
         await store.verify();
+        // What the next pass would send, read without writing (the pass itself saves renamed posts).
+        const baseline = await store.state.baseline();
+        due = duePosts(published, baseline, new PostIndex(await store.state.posts()), config);
+        const oneClick = oneClickProblem(config, { baseline, servedAt: await store.state.servedAt() });
+        if (oneClick) warnings.push(oneClick);
       } finally {
         await store.close();
       }
@@ -122,7 +131,7 @@ export async function checkMailSetup(config: Config, cwd: string, env: NodeJS.Pr
     const firstLine = readFileSync(csv, 'utf8').split(/\r?\n/, 1)[0] ?? '';
     for await (const batch of readImport(createReadStream(csv), firstLine, relative(cwd, csv) || csv)) problems.push(...batch.rejected);
   });
-  return { problems, warnings };
+  return { problems, warnings, due };
 }
 
 /** DMARC's relaxed alignment: the two domains belong to one organisation (same registrable domain). */

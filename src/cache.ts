@@ -52,11 +52,12 @@ export interface BuildState {
 const STATE_FILE = 'build-state.json';
 const POSTS_FILE = 'post-cache.json';
 
-// Anything that changes how a file parses or where it is shown invalidates the cache; so does
-// a reinstall of herald itself (its files' mtime), even without a version bump.
+// Anything that changes how a file parses or where it is shown invalidates the cache, as does what
+// the page templates are given besides the posts (web.url, the postal address); so does a
+// reinstall of herald itself (its files' mtime), even without a version bump.
 const CODE_STAMP = statSync(fileURLToPath(import.meta.url)).mtimeMs;
 function cacheKey(config: Config, cwd: string): string {
-  return hash([HERALD_VERSION, CODE_STAMP, config.site, config.permalink, config.feed, config.paths, cwd]);
+  return hash([HERALD_VERSION, CODE_STAMP, config.site, config.web.url, config.email.address, config.permalink, config.feed, config.paths, cwd]);
 }
 
 export function hash(value: unknown): string {

@@ -137,6 +137,14 @@ const schema = v.strictObject({
   // herald start's web side.
   web: v.optional(
     v.strictObject({
+      // Where herald start answers subscribe, confirm and unsubscribe, when that is not site.url:
+      // a site on a static host (which answers a POST with 404) and a herald start elsewhere.
+      url: v.optional(
+        v.pipe(
+          v.string(),
+          v.check((value) => /^https?:\/\/[^/]+/i.test(value) && URL.canParse(value), 'must be an absolute http(s) URL where herald start answers, like https://news.example.com/'),
+        ),
+      ),
       // Reverse proxies (IP addresses or CIDR ranges) whose X-Forwarded-For is believed, so rate
       // limits apply to the client and not to the proxy. Empty (the default): the header is
       // ignored, as anyone can send it. One entry may be written without the list.
@@ -234,8 +242,12 @@ export interface Config {
   readonly smtp: Readonly<{ url?: string; name: string; maxConnections: number; rateLimit?: number; dkim?: Readonly<{ domain: string; selector: string; privateKeyFile: string }> }>;
   /** The embedded SQLite database: subscribers, the delivery log, the newsletter's state. */
   readonly database: Readonly<{ file: string }>;
-  /** herald start's web side: trusted reverse proxies (addresses or CIDR ranges), and the connection cap. */
-  readonly web: Readonly<{ trustProxy: readonly string[]; maxConnections: number; subscribeLimit: number }>;
+  /**
+   * herald start's web side: `url`, where it answers subscribe, confirm and unsubscribe (site.url
+   * unless web.url says otherwise; always ends in /); trusted reverse proxies (addresses or CIDR
+   * ranges), the connection cap, and subscribes a client may make a minute.
+   */
+  readonly web: Readonly<{ url: string; trustProxy: readonly string[]; maxConnections: number; subscribeLimit: number }>;
   /** Absolute paths; static folders with where below output they go ('' for output itself, else ending in /). */
   readonly paths: Readonly<{ posts: string; subscribers: string; templates: string; output: string; state: string; outbox: string; includes: string; static: readonly Readonly<{ folder: string; path: string }>[] }>;
 }
@@ -347,8 +359,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
       title: dropXmlForbidden(site.title),
       description: dropXmlForbidden(site.description),
       author: { ...site.author, name: dropXmlForbidden(site.author.name) },
-      // A trailing slash makes every permalink resolve below the site's path, not beside it.
-      url: site.url.endsWith('/') ? site.url : `${site.url}/`,
+      url: withSlash(site.url),
     },
     feed: value.feed,
     posts: { exclude: posts.exclude, topicKeys: posts.topics, ignoredTopics: new Set(posts.ignoreTopics.map((name) => slugify(name))), liquid: posts.liquid },
@@ -365,10 +376,13 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
       dkim: value.smtp.dkim && { domain: value.smtp.dkim.domain, selector: value.smtp.dkim.selector, privateKeyFile: resolve(base, value.smtp.dkim.privateKey) },
     },
     database: { file: database },
-    web: value.web,
+    web: { ...value.web, url: withSlash(value.web.url ?? site.url) },
     paths,
   });
 }
+
+// A trailing slash makes every path resolve below the URL's own path, not beside it.
+const withSlash = (url: string) => (url.endsWith('/') ? url : `${url}/`);
 
 const PRIVATE_FOLDERS = ['posts', 'subscribers', 'templates', 'state', 'outbox'] as const;
 

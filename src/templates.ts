@@ -26,11 +26,13 @@ export function liquid(config: Config, escapeOutput: boolean): Liquid {
 }
 
 /** `site` as every template sees it: the config's site, the URLs of its feeds (feed.paths) and the postal address. */
-export function templateSite(config: Config): Config['site'] & { feeds: { rss: string; atom: string; json: string }; address?: string } {
+export function templateSite(config: Config): Config['site'] & { feeds: { rss: string; atom: string; json: string }; web_url: string; address?: string } {
   const url = (path: string) => config.site.url + path;
   return {
     ...config.site,
     feeds: { rss: url(config.feed.paths.rss), atom: url(config.feed.paths.atom), json: url(config.feed.paths.json) },
+    // Where the subscribe form posts: herald start's web side.
+    web_url: config.web.url,
     // email.address, the sender's postal address, for the footers.
     ...(config.email.address ? { address: config.email.address } : {}),
   };

@@ -66,6 +66,18 @@ test('SIGTERM in the middle of a pass exits 0; the next pass sends the rest, eac
   assert.ok([...counts.values()].every((count) => count === 1), 'a clean stop sends nobody the post twice');
 });
 
+test('a herald start that served the web side is remembered: check no longer says one-click unsubscribe cannot work', async (t) => {
+  const site = await makeSite(t, { 'old.md': post({ title: 'Old', date: '2026-01-01' }) }, CONFIG);
+  assert.equal((await site.run('run')).code, 0);
+  assert.match((await site.run('check')).err, /one-click unsubscribe cannot work/);
+  const worker = startWorker(site.dir, {}, ['--port', String(await closedPort())]);
+  t.after(() => worker.child.kill('SIGKILL'));
+  await until(() => /next pass at/.test(worker.output()), 10_000, 'the first pass');
+  worker.child.kill('SIGTERM');
+  assert.equal(await worker.exited, 0);
+  assert.doesNotMatch((await site.run('check')).err, /one-click/);
+});
+
 test('a schedule that is not a cron expression stops the worker at start-up with a clear error', async (t) => {
   const site = await makeSite(t, {}, 'schedule: "every ten minutes"\n');
   const result = await site.run('start', '--no-http');

@@ -29,19 +29,25 @@ export async function buildCommand({ config, now, io }: CommandContext, write: b
 // the DKIM key, and the schedule the worker would run on.
 async function checkMail(config: Config, io: CommandContext['io'], posts: PostMeta[], now: Date): Promise<Problem[]> {
   const [{ checkMailSetup }, { validateSchedule }, { newestFirstOrder }] = await Promise.all([import('../app.js'), import('./start.js'), import('../feeds/model.js')]);
-  const { problems, warnings } = await checkMailSetup(config, io.cwd, io.env);
+  const published = posts.filter((post) => postState(post, now) === 'published');
+  const { problems, warnings, due } = await checkMailSetup(config, io.cwd, io.env, published);
   for (const warning of warnings) io.err(`warning: ${warning}`);
   if (!problems.length) {
     // What the major mail clients drop from the writer's own templates.
     const { lintMailTemplates } = await import('../newsletter/email/client-support.js');
     for (const warning of await lintMailTemplates(config, io.cwd)) io.err(`warning: ${warning}`);
-    // The email of the post at the top of the feed, as the next pass would make it: what its
-    // readers would miss.
-    const newest = posts.filter((post) => postState(post, now) === 'published').sort(newestFirstOrder)[0];
-    if (newest) {
+    // The emails the next pass would send, as it would make them: what their readers would miss.
+    // With nothing due, the post at the top of the feed shows what the next one will look like.
+    const lint = due.length ? due : published.sort(newestFirstOrder).slice(0, 1);
+    if (lint.length) {
       const [{ emailPostOf }, { renderEmail }, { loadMailTemplates }] = await Promise.all([import('../newsletter/pass.js'), import('../newsletter/email/render.js'), import('../newsletter/email/templates.js')]);
-      const draft = await renderEmail([emailPostOf(newest, config, io.cwd)], loadMailTemplates(config, io.cwd, 'email'), config);
-      for (const warning of draft.warnings) io.err(`warning: ${newest.file}: its email: ${warning}`);
+      const templates = loadMailTemplates(config, io.cwd, 'email');
+      // In digest mode the due posts go out together, in one email.
+      const emails = config.email.mode === 'digest' && lint.length > 1 ? [{ posts: lint, name: `the digest of ${lint.map((post) => post.file).join(', ')}` }] : lint.map((post) => ({ posts: [post], name: `${post.file}: its email` }));
+      for (const email of emails) {
+        const draft = await renderEmail(email.posts.map((post) => emailPostOf(post, config, io.cwd)), templates, config);
+        for (const warning of draft.warnings) io.err(`warning: ${email.name}: ${warning}`);
+      }
     }
   }
   try {

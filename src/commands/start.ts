@@ -89,6 +89,7 @@ export async function startCommand(context: CommandContext, options: { port?: st
       const sitePath = new URL(config.site.url).pathname;
       const shown = typeof address === 'object' && address ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}${sitePath}` : String(address);
       log(`serving ${shown} (archive, feeds, subscribe, unsubscribe)`);
+      await app.newsletter.servingStarted();
     }
     // Scheduled only once the web side is up, so a failure to listen leaves nothing running.
     const task = cron.schedule(config.schedule, () => runOnce('scheduled'), { timezone: config.site.timezone, name: 'herald' });

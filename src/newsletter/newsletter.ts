@@ -168,6 +168,11 @@ export class Newsletter {
     return { ...personalise(draft, { ...reader, unsubscribeUrl: unsubscribeUrl(config, key, secret) }), warnings: draft.warnings };
   }
 
+  /** herald start answers at web.url from now on: the links in emails have somewhere to go (check asks). */
+  async servingStarted(): Promise<void> {
+    await this.deps.store.state.markServed(this.deps.clock.now().toISOString());
+  }
+
   mailStatus(posts: PostMeta[]): Promise<{ baseline?: string; posts: Map<string, MailStatus> }> {
     return mailStatus(this.deps, posts);
   }

@@ -93,6 +93,9 @@ export interface NewsletterState {
   setBaseline(at: string, posts: PostRecord[]): Promise<boolean>;
   posts(): Promise<PostRecord[]>;
   savePost(record: PostRecord): Promise<void>;
+  /** When \`herald start\` last began serving the web side (unsubscribe links) on this newsletter. */
+  servedAt(): Promise<string | undefined>;
+  markServed(at: string): Promise<void>;
 }
 
 export interface SendLock {

@@ -80,10 +80,10 @@ export function verifyConfirmToken(token: string, secret: string, now: Date): Co
 }
 
 export function confirmUrl(config: Config, key: string, secret: string, now: Date): string {
-  return `${config.site.url}confirm?token=${confirmToken(key, secret, now)}`;
+  return `${config.web.url}confirm?token=${confirmToken(key, secret, now)}`;
 }
 
 /** Unsubscribe links never expire: a reader may use one from an email of years ago. */
 export function unsubscribeUrl(config: Config, key: string, secret: string): string {
-  return `${config.site.url}unsubscribe?token=${signToken('unsubscribe', key, secret)}`;
+  return `${config.web.url}unsubscribe?token=${signToken('unsubscribe', key, secret)}`;
 }

@@ -26,7 +26,7 @@ export function createWebServer(options: WebOptions): Server {
   const limiter = createRateLimiter({ limit: config.web.subscribeLimit, windowMs: 60_000, maxKeys: 10_000 });
   const trusted = trustedProxies(config.web.trustProxy);
 
-  const security = securityHeaders(config.site.url);
+  const security = securityHeaders(config.site.url, config.web.url);
   const subscriptions = subscribeQueue(options.newsletter, options.log);
   const files: StaticSite = { outputDir: config.paths.output, headers: security, feedTypes: feedTypes(config.feed.paths) };
   const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
@@ -48,14 +48,17 @@ export function createWebServer(options: WebOptions): Server {
 
   const postTurn = onePerTurn();
   const sitePath = pathBelow(new URL(config.site.url).pathname);
+  // The forms and the links in emails: web.url's path, which is site.url's unless web.url is set.
+  const webPath = pathBelow(new URL(config.web.url).pathname);
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://herald.invalid');
     const method = request.method ?? 'GET';
     if (method === 'POST') await postTurn();
+    const route = webPath(url.pathname);
+    if (route === '/unsubscribe') return unsubscribeRoute(routes, request, response, url);
+    if (route === '/subscribe') return subscribeRoute(routes, request, response);
+    if (route === '/confirm') return confirmRoute(routes, request, response, url);
     const pathname = sitePath(url.pathname);
-    if (pathname === '/unsubscribe') return unsubscribeRoute(routes, request, response, url);
-    if (pathname === '/subscribe') return subscribeRoute(routes, request, response);
-    if (pathname === '/confirm') return confirmRoute(routes, request, response, url);
     if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'This address only answers GET.');
     return serveStatic(request, response, pathname, files);
   };

@@ -97,6 +97,42 @@ test('what readers would miss is said by check, preview and send: an image witho
   assert.match(custom.err, /the email template shows no unsubscribe link/);
 });
 
+test('check lints the email of every post the next pass would send, and of the digest in digest mode', async (t) => {
+  const site = await makeSite(t, { 'old.md': post({ title: 'Old', date: '2026-01-01', body: '![](https://example.com/old.png)' }) }, 'email:\n  address: PO Box 1, Bristol\n');
+  // The first pass sets the baseline: old.md is never mailed, so its email is no longer linted.
+  assert.equal((await site.run('run', '--now', '2026-02-01')).code, 0);
+  await site.write('posts/due-a.md', post({ title: 'Due A', date: '2026-03-01', body: '![](https://example.com/a.png)' }));
+  await site.write('posts/due-b.md', post({ title: 'Due B', date: '2026-03-02', body: '![](https://example.com/b.png)' }));
+  const check = await site.run('check', '--now', '2026-04-01');
+  assert.equal(check.code, 0, check.err);
+  assert.match(check.err, /warning: posts\/due-a\.md: its email: an image has no alt text \(https:\/\/example\.com\/a\.png\)/);
+  assert.match(check.err, /warning: posts\/due-b\.md: its email: an image has no alt text \(https:\/\/example\.com\/b\.png\)/);
+  assert.doesNotMatch(check.err, /old\.png/, 'a post from before the baseline is not due');
+
+  await site.write('herald.config.yml', 'email:\n  address: PO Box 1, Bristol\n  mode: digest\n');
+  const digest = await site.run('check', '--now', '2026-04-01');
+  assert.match(digest.err, /warning: the digest of posts\/due-a\.md, posts\/due-b\.md: 2 images have no alt text \(https:\/\/example\.com\/a\.png, https:\/\/example\.com\/b\.png\)/);
+});
+
+test('check warns when one-click unsubscribe cannot work: passes ran, but no herald start ever answered at web.url', async (t) => {
+  const site = await makeSite(t, { 'hello.md': post({ title: 'Hello', date: '2026-01-01' }) }, 'site:\n  url: https://ada.example.com/\nemail:\n  address: PO Box 1, Bristol\n');
+  assert.doesNotMatch((await site.run('check')).err, /one-click/, 'nothing has been sent yet');
+  // Passes from cron, the site on a static host: the provider's POST to the link would get a 404.
+  assert.equal((await site.run('run')).code, 0);
+  const cron = await site.run('check');
+  assert.match(cron.err, /warning: one-click unsubscribe cannot work: emails point at https:\/\/ada\.example\.com\/unsubscribe, but no herald start has served this newsletter/);
+  // A herald start elsewhere, named by web.url: the links and the forms go there.
+  await site.write('herald.config.yml', 'site:\n  url: https://ada.example.com/\nweb:\n  url: https://news.example.com/herald\nemail:\n  address: PO Box 1, Bristol\n');
+  assert.doesNotMatch((await site.run('check')).err, /one-click/);
+  const preview = await site.run('preview', 'hello');
+  assert.equal(preview.code, 0, preview.err);
+  const eml = await site.read('.herald/preview/hello.txt').catch(() => '');
+  const shown = preview.out + eml;
+  assert.match(shown, /https:\/\/news\.example\.com\/herald\/unsubscribe\?token=/);
+  assert.equal((await site.run('build')).code, 0);
+  assert.match(await site.read('public/hello/index.html'), /action="https:\/\/news\.example\.com\/herald\/subscribe"/);
+});
+
 test("check names what the major mail clients drop from the writer's own template, with its line and the clients (caniemail)", async (t) => {
   const site = await makeSite(t, { 'hello.md': post({ title: 'Hello', date: '2026-01-01' }) }, 'email:\n  address: PO Box 1, Bristol\n');
   const plain = await site.run('check', '--now', '2026-06-01');

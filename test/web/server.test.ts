@@ -21,13 +21,13 @@ interface Served {
   status(email: string): Promise<string | undefined>;
 }
 
-async function serve(t: TestContext, options: { subscribers?: string; postsPerMinute?: number; trustProxy?: string[]; reply?: Parameters<typeof startSmtpSink>[0]; siteUrl?: string } = {}): Promise<Served> {
+async function serve(t: TestContext, options: { subscribers?: string; postsPerMinute?: number; trustProxy?: string[]; reply?: Parameters<typeof startSmtpSink>[0]; siteUrl?: string; webUrl?: string } = {}): Promise<Served> {
   const site = await makeSite(t, { 'hello.md': post({ title: 'Hello' }) });
   await site.write('subscribers/subscribers.csv', options.subscribers ?? 'email,name,status,topics,created_at,updated_at\nann@example.com,Ann,active,,,\n');
   assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
   const sink = await startSmtpSink(options.reply);
   const config = parseConfig(
-    { site: { title: 'Test site', url: options.siteUrl ?? 'https://example.com/' }, email: { from: 'Test site <news@example.com>', replyTo: 'editor@example.com' }, web: { subscribeLimit: options.postsPerMinute ?? 1000, ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) } },
+    { site: { title: 'Test site', url: options.siteUrl ?? 'https://example.com/' }, email: { from: 'Test site <news@example.com>', replyTo: 'editor@example.com' }, web: { subscribeLimit: options.postsPerMinute ?? 1000, ...(options.webUrl ? { url: options.webUrl } : {}), ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) } },
     join(site.dir, 'herald.config.yml'),
     site.dir,
     { HERALD_SMTP_URL: sink.url },
@@ -126,6 +126,16 @@ test('a site below a path (https://example.com/blog/) is served there: its pages
   const token = signToken('unsubscribe', 'ann@example.com', SECRET);
   const oneClick = await fetch(`${base}/blog/unsubscribe?token=${token}`, form({ 'List-Unsubscribe': 'One-Click' }));
   assert.equal(oneClick.status, 200);
+  assert.equal(await status('ann@example.com'), 'unsubscribed');
+});
+
+test('with web.url, herald start answers subscribe, confirm and unsubscribe at its path, and form posts may go there', async (t) => {
+  const { base, status } = await serve(t, { webUrl: 'https://news.example.com/herald/' });
+  assert.equal((await fetch(`${base}/herald/subscribe`)).status, 200);
+  const token = signToken('unsubscribe', 'ann@example.com', SECRET);
+  const page = await fetch(`${base}/rss.xml`);
+  assert.match(page.headers.get('content-security-policy') ?? '', /form-action 'self' https:\/\/example\.com https:\/\/news\.example\.com;/);
+  assert.equal((await fetch(`${base}/herald/unsubscribe?token=${token}`, form({ 'List-Unsubscribe': 'One-Click' }))).status, 200);
   assert.equal(await status('ann@example.com'), 'unsubscribed');
 });
 

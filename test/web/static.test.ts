@@ -28,7 +28,7 @@ async function link(target: string, path: string): Promise<void> {
 async function serve(t: TestContext, output: string): Promise<(path: string, headers?: Record<string, string>) => Promise<{ status: number; body: string; headers: IncomingHttpHeaders }>> {
   const server = createServer((req, res) => {
     // The raw request path, as a client sent it: fetch() would normalise %2e%2e away first.
-    serveStatic(req, res, (req.url ?? '/').split('?')[0]!, { outputDir: output, headers: securityHeaders('http://localhost:8080/'), feedTypes: feedTypes({ rss: 'rss.xml', atom: 'atom.xml', json: 'feed.json' }) }).catch((error: unknown) => {
+    serveStatic(req, res, (req.url ?? '/').split('?')[0]!, { outputDir: output, headers: securityHeaders('http://localhost:8080/', 'http://localhost:8080/'), feedTypes: feedTypes({ rss: 'rss.xml', atom: 'atom.xml', json: 'feed.json' }) }).catch((error: unknown) => {
       res.writeHead(error instanceof HttpError ? error.status : 500);
       res.end(error instanceof HttpError ? error.message : String(error));
     });

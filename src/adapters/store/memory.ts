@@ -12,6 +12,7 @@ export class MemoryStore implements Store {
   readonly log = new Map<string, Delivery>();
   readonly records = new Map<string, PostRecord>();
   baselineAt: string | undefined;
+  private served: string | undefined;
   private locked = false;
 
   readonly subscribers: SubscriberStore = {
@@ -95,6 +96,8 @@ export class MemoryStore implements Store {
     },
     posts: async () => [...this.records.values()].map(copy),
     savePost: async (record) => void this.records.set(record.key, copy(record)),
+    servedAt: async () => this.served,
+    markServed: async (at) => void (this.served = at),
   };
 
   readonly lock: SendLock = {

@@ -371,6 +371,8 @@ export class SqliteStore implements Store {
         }),
       posts: async () => (allPosts.all() as Row[]).map(toPostRecord),
       savePost: async (record) => void savePost(record),
+      servedAt: async () => meta('served'),
+      markServed: async (at) => void putMeta.run('served', at),
     }, shown);
     const damage = <T>(work: () => T): T => {
       try {

@@ -23,3 +23,18 @@ export function buildMessage(draft: EmailDraft, recipient: Recipient, config: Co
     ...(unsubscribeUrl ? { list: { id: `newsletter.${host}`, name: config.site.title, unsubscribe: unsubscribeUrl } } : {}),
   };
 }
+
+/**
+ * Why one-click unsubscribe (RFC 8058: the mail provider POSTs to the List-Unsubscribe URL) cannot
+ * work, if it cannot: passes have run but no herald start has ever answered at web.url, which is
+ * site.url unless set. A static host answers that POST with 404 or 405, and Gmail and Yahoo then
+ * treat the list as one without an unsubscribe.
+ */
+export function oneClickProblem(config: Config, facts: { baseline?: string; servedAt?: string }): string | undefined {
+  if (!facts.baseline || facts.servedAt || config.web.url !== config.site.url) return undefined;
+  return (
+    `one-click unsubscribe cannot work: emails point at ${config.web.url}unsubscribe, but no herald start has served this newsletter ` +
+    '(its passes ran from herald run), and a static host answers that POST with 404 or 405; ' +
+    `run herald start where ${config.site.url} is served, or set web.url to the address of a running herald start`
+  );
+}
