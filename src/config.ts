@@ -27,6 +27,9 @@ const feedPath = (fallback: string) =>
     fallback,
   );
 
+/** A message's token in a VERP return path (its Message-ID's hex digest): see buildMessage. */
+export const RETURN_TOKEN_LENGTH = 32;
+
 const schema = v.strictObject({
   site: v.optional(
     v.strictObject({
@@ -114,6 +117,26 @@ const schema = v.strictObject({
       // The sender's postal address, shown in every email's footer: CAN-SPAM asks it of
       // commercial mail, and readers and providers trust a sender they can place.
       address: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'), v.maxLength(300, 'must be at most 300 characters'))),
+      // The envelope sender (VERP): bounces come back to bounces+<message token>@domain, which
+      // herald inbound reads. The token takes 33 of a local part's 64 characters.
+      bounces: v.optional(
+        v.pipe(
+          v.string(),
+          v.check((value) => /^[^@\s+]+@[^@\s]+\.[^@\s]+$/.test(value), 'must be a bare address without a + such as bounces@example.com'),
+          v.check((value) => value.split('@')[0]!.length + 1 + RETURN_TOKEN_LENGTH <= 64, `must have a local part of at most ${63 - RETURN_TOKEN_LENGTH} characters (the token is added to it, and a local part is at most 64)`),
+        ),
+      ),
+    }),
+    {},
+  ),
+  // What herald does with bounces and complaints that come back (herald inbound, the webhooks).
+  bounces: v.optional(
+    v.strictObject({
+      // Soft bounces (a full mailbox) in a row that make a subscriber bounced.
+      softLimit: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 3),
+      // A send stops itself, the rest staying due, when this share of its first 100 or more
+      // messages bounced: a list that bad costs the sender's reputation (SES pauses at ~10%).
+      stopPercent: v.optional(v.pipe(v.number(), v.minValue(0.1, 'must be a percentage above 0'), v.maxValue(100, 'must be a percentage, at most 100')), 10),
     }),
     {},
   ),
@@ -124,6 +147,19 @@ const schema = v.strictObject({
       name: v.optional(v.pipe(v.string(), v.regex(/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i, 'must be a host name such as mail.example.com'))),
       maxConnections: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 5),
       rateLimit: v.optional(v.pipe(v.number(), v.minValue(0.01, 'must be more than 0 (messages per second)'))),
+      // The provider's caps (Google Workspace: 2,000 a day; a new SES account: 200): past one, a
+      // pass stops cleanly and the next goes on. A minute's cap is kept by waiting instead.
+      limits: v.optional(
+        v.strictObject({
+          perMinute: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1'))),
+          perHour: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1'))),
+          perDay: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1'))),
+        }),
+        {},
+      ),
+      // A new domain's warm-up: at most this many messages on the first day of sending, the
+      // second, and so on; after the list ends only smtp.limits apply.
+      warmup: v.optional(v.array(v.pipe(v.number(), v.integer('must list whole numbers'), v.minValue(1, 'must list numbers of at least 1')), 'must be a list of messages per day, such as [50, 100, 200, 400]'), []),
       dkim: v.optional(
         v.strictObject({
           domain: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
@@ -237,9 +273,21 @@ export interface Config {
   readonly pages: boolean;
   /** When `herald start` runs a pass: a cron expression, in site.timezone. */
   readonly schedule: string;
-  readonly email: Readonly<{ from: string; replyTo?: string; mode: 'each' | 'digest'; address?: string }>;
+  /** `bounces`: the VERP envelope sender's base address, if herald reads bounces itself. */
+  readonly email: Readonly<{ from: string; replyTo?: string; mode: 'each' | 'digest'; address?: string; bounces?: string }>;
   /** `url` unset means the outbox: messages are written as .eml files, nothing is sent. */
-  readonly smtp: Readonly<{ url?: string; name: string; maxConnections: number; rateLimit?: number; dkim?: Readonly<{ domain: string; selector: string; privateKeyFile: string }> }>;
+  readonly smtp: Readonly<{
+    url?: string;
+    name: string;
+    maxConnections: number;
+    rateLimit?: number;
+    limits: Readonly<{ perMinute?: number; perHour?: number; perDay?: number }>;
+    /** Messages a day on the first days of sending. */
+    warmup: readonly number[];
+    dkim?: Readonly<{ domain: string; selector: string; privateKeyFile: string }>;
+  }>;
+  /** Soft bounces in a row that make a subscriber bounced; the bounce rate at which a send stops itself. */
+  readonly bounces: Readonly<{ softLimit: number; stopPercent: number }>;
   /** The embedded SQLite database: subscribers, the delivery log, the newsletter's state. */
   readonly database: Readonly<{ file: string }>;
   /**
@@ -373,8 +421,11 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
       name: value.smtp.name ?? mailboxDomain(from)!,
       maxConnections: value.smtp.maxConnections,
       rateLimit: value.smtp.rateLimit,
+      limits: value.smtp.limits,
+      warmup: value.smtp.warmup,
       dkim: value.smtp.dkim && { domain: value.smtp.dkim.domain, selector: value.smtp.dkim.selector, privateKeyFile: resolve(base, value.smtp.dkim.privateKey) },
     },
+    bounces: value.bounces,
     database: { file: database },
     web: { ...value.web, url: withSlash(value.web.url ?? site.url) },
     paths,

@@ -45,6 +45,7 @@ export function printSendReport(context: CommandContext, report: SendReport): vo
   if (failed > 5) io.err(`  ... and ${failed - 5} more failed`);
   for (const bounce of report.bounces) io.err(`  bounced ${bounce.email}: ${bounce.reason}`);
   if (report.halted) io.err(`warning: the send stopped early: ${report.halted}`);
+  if (report.paused) io.out(`paused by ${report.paused.cap} until ${report.paused.until}: the rest stays queued, and a pass from then on goes on`);
 }
 
 function totals(report: SendReport) {
@@ -93,7 +94,7 @@ async function runOnce(context: CommandContext, json: boolean): Promise<number> 
     const { report, problems, written, unchanged } = await pass(context, app);
     const sums = totals(report);
     if (json) {
-      io.out(JSON.stringify({ baseline: report.baseline?.at, ...sums, posts: report.posts, failures: report.failures, bounces: report.bounces, halted: report.halted }, null, 2));
+      io.out(JSON.stringify({ baseline: report.baseline?.at, ...sums, posts: report.posts, failures: report.failures, bounces: report.bounces, halted: report.halted, paused: report.paused }, null, 2));
     } else {
       if (written) io.out(`wrote ${written} files (feeds and pages), ${unchanged} feeds unchanged`);
       if (report.baseline) {

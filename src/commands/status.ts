@@ -4,7 +4,7 @@ import { formatProblem, type Problem } from '../errors.js';
 
 import { newestFirstOrder } from '../feeds/model.js';
 import type { Newsletter } from '../newsletter/newsletter.js';
-import type { MailStatus } from '../newsletter/status.js';
+import { BOUNCE_WARNING_PERCENT, COMPLAINT_WARNING_PERCENT, type MailStatus, type Returns } from '../newsletter/status.js';
 import { withApp, type CommandContext } from './context.js';
 
 interface StatusRow {
@@ -54,10 +54,15 @@ async function status({ config, now, io }: CommandContext, newsletter: Newslette
     if (row.state === 'invalid') return 'invalid';
     return row.state === 'published' ? `published ${when}` : 'draft';
   };
+  const returnsText = (returns: Returns | undefined) =>
+    returns ? `: ${returns.delivered} delivered, ${returns.bounced} bounced (${returns.bounceRate}%), ${returns.complained} complained (${returns.complaintRate}%)` : '';
   const mailText = (mail: StatusRow['mail']) => {
     if (!mail) return '';
-    if (mail.state === 'sent') return `  [sent ${local(mail.sentAt)} to ${mail.recipients}]`;
-    if (mail.state === 'sending') return `  [sending: ${mail.delivered} of ${mail.recipients}]`;
+    if (mail.state === 'sent') return `  [sent ${local(mail.sentAt)} to ${mail.recipients}${returnsText(mail.returns)}]`;
+    if (mail.state === 'sending') {
+      const paused = mail.paused ? `, paused by ${mail.paused.cap} until ${local(mail.paused.until)}` : '';
+      return `  [sending: ${mail.delivered} of ${mail.recipients}${paused}${returnsText(mail.returns)}]`;
+    }
     if (mail.state === 'due') return `  [due: ${mail.recipients} recipients]`;
     return mail.state === 'before-baseline' ? '  [before the baseline: not mailed]' : '  [not mailed: dated before the baseline; herald send mails it by hand]';
   };
@@ -66,8 +71,23 @@ async function status({ config, now, io }: CommandContext, newsletter: Newslette
   for (const row of rows) {
     io.out(`${describe(row).padEnd(width)}  ${row.file}${row.title ? `  ${row.title}` : ''}${mailText(row.mail)}`);
     for (const problem of row.problems) io.out(`${' '.repeat(width)}  ! ${problem}`);
+    for (const warning of returnsWarnings(row.mail)) io.err(`warning: ${row.file}: ${warning}`);
   }
   const counts = countStates(posts, now);
   io.out(`${rows.length} posts: ${counts.published} published, ${counts.scheduled} scheduled, ${counts.draft} draft, ${invalid.size} invalid (times in ${zone})`);
   return problems.length ? 1 : 0;
+}
+
+/** What mailbox providers would hold against the sender, from one post's returns. */
+function returnsWarnings(mail: MailStatus | undefined): string[] {
+  const returns = mail && 'returns' in mail ? mail.returns : undefined;
+  if (!returns) return [];
+  const warnings: string[] = [];
+  if (returns.bounceRate > BOUNCE_WARNING_PERCENT) {
+    warnings.push(`${returns.bounceRate}% of its messages bounced (over ${BOUNCE_WARNING_PERCENT}%): providers slow or refuse a sender with a list like this; the bounced addresses are no longer mailed, but check where the list came from`);
+  }
+  if (returns.complaintRate > COMPLAINT_WARNING_PERCENT) {
+    warnings.push(`${returns.complaintRate}% of its readers marked it as spam (over ${COMPLAINT_WARNING_PERCENT}%): Gmail and Yahoo refuse senders above 0.3%; make unsubscribing easy and mail only people who asked`);
+  }
+  return warnings;
 }

@@ -5,6 +5,7 @@ import type { Problem } from '../errors.js';
 import type { PostMeta } from '../posts/parse.js';
 import { exportHeader, exportRows, readImport } from './csv.js';
 import { sendWithRetries } from './delivery.js';
+import { applyFeedback, type Feedback, type FeedbackResult } from './feedback.js';
 import { buildMessage } from './email/message.js';
 import { personalise, renderConfirmation, renderEmail, type EmailDraft } from './email/render.js';
 import { loadMailTemplates } from './email/templates.js';
@@ -133,7 +134,7 @@ export class Newsletter {
     const now = clock.now();
     const stamp = templatesStamp(config);
     if (this.confirmation?.stamp !== stamp) this.confirmation = { stamp, draft: renderConfirmation(loadMailTemplates(config, cwd, 'confirm'), config, CONFIRM_DAYS) };
-    const message = buildMessage(await this.confirmation.draft, { name: '', email: address.email, confirmUrl: confirmUrl(config, address.key, secret, now) }, config, `confirm:${now.toISOString()}`, now);
+    const message = buildMessage(await this.confirmation.draft, { name: '', email: address.email, confirmUrl: confirmUrl(config, address.key, secret, now) }, config, `confirm:${now.toISOString()}`, now, secret);
     return sendWithRetries(this.deps.transport(), message, { attempts: 2, backoffMs: this.deps.retry.backoffMs });
   }
 
@@ -156,7 +157,7 @@ export class Newsletter {
     const { config, cwd, clock, secret } = this.deps;
     const draft = await renderEmail([emailPostOf(post, config, cwd)], loadMailTemplates(config, cwd, 'email'), config);
     const now = clock.now();
-    const message = buildMessage(draft, { name: '', email: address.email, unsubscribeUrl: unsubscribeUrl(config, address.key, secret) }, config, `test:${post.file}:${now.toISOString()}`, now);
+    const message = buildMessage(draft, { name: '', email: address.email, unsubscribeUrl: unsubscribeUrl(config, address.key, secret) }, config, `test:${post.file}:${now.toISOString()}`, now, secret);
     return { result: await sendWithRetries(this.deps.transport(), message, this.deps.retry), warnings: draft.warnings };
   }
 
@@ -166,6 +167,11 @@ export class Newsletter {
     const draft = await renderEmail([emailPostOf(post, config, cwd)], loadMailTemplates(config, cwd, 'email'), config);
     const key = addressKey(reader.email) ?? reader.email;
     return { ...personalise(draft, { ...reader, unsubscribeUrl: unsubscribeUrl(config, key, secret) }), warnings: draft.warnings };
+  }
+
+  /** Bounces, complaints and delivery notices that came back: matched to their messages and applied (see applyFeedback). */
+  feedback(reports: Feedback[]): Promise<FeedbackResult[]> {
+    return applyFeedback(this.deps, reports);
   }
 
   /** herald start answers at web.url from now on: the links in emails have somewhere to go (check asks). */

@@ -8,8 +8,9 @@ import { publishedFile } from '../pages/paths.js';
 import type { PostMeta } from '../posts/parse.js';
 import { renderPost } from '../posts/render.js';
 import { eachConcurrently, sendWithRetries, type RetryPolicy } from './delivery.js';
+import { SendingCaps } from './caps.js';
 import { baselineRecords, duePosts, PostIndex } from './due.js';
-import { buildMessage } from './email/message.js';
+import { bareMessageId, buildMessage } from './email/message.js';
 import { CONTENT_WIDTH, renderEmail, sizeImages, type EmailDraft, type EmailPost } from './email/render.js';
 import { loadMailTemplates, type MailTemplates } from './email/templates.js';
 import type { Clock, Delivery, DeliveryUpdate, MailTransport, PostRecord, Store } from './ports.js';
@@ -73,6 +74,8 @@ export interface SendReport {
   warnings: string[];
   /** Why the pass stopped before the end, if it did. */
   halted?: string;
+  /** A sending cap was reached: the rest waits for a later pass, from `until`. */
+  paused?: { until: string; cap: string };
 }
 
 export interface PassReport extends SendReport {
@@ -84,6 +87,10 @@ export interface PassReport extends SendReport {
 export const GIVE_UP_MS = 72 * 3_600_000;
 /** So many refusals in a row mean the server is down, not the recipients: the pass stops. */
 const FAILURES_IN_A_ROW = 50;
+/** The bounce rate that stops a send (bounces.stopPercent) is judged once this many messages are answered. */
+export const BOUNCE_SAMPLE = 100;
+/** How often, in messages, the bounces that came back during the send are read again. */
+const LATE_BOUNCES_EVERY = 500;
 // Recipients read from the log at a time: memory stays flat however long the list.
 const PAGE = 500;
 // Reports keep this many failures and bounces by name; the rest are counted.
@@ -238,7 +245,8 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
 
   const report: SendReport = { posts: [...stats.values()], failures: [], bounces: [], warnings: [] };
   if (total) {
-    const sender = new Sender(deps, byKey, stats, report, total, options);
+    const caps = SendingCaps.needed(config) ? new SendingCaps(config, await log.sentSince(new Date(clock.now().getTime() - 86_400_000).toISOString()), await log.firstSent()) : undefined;
+    const sender = new Sender(deps, byKey, stats, report, total, options, caps);
     // Pages are read as the workers need them, so the next page is ready before this one ends.
     async function* messages(): AsyncGenerator<Message> {
       for (let after: string | undefined; !sender.halted(); ) {
@@ -259,6 +267,7 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
     }
     await eachConcurrently(messages(), config.smtp.maxConnections * 4, () => sender.halted(), (message) => sender.send(message));
     report.halted = sender.haltReason();
+    report.paused = sender.pausedBy();
   }
 
   const at = clock.now().toISOString();
@@ -296,6 +305,12 @@ class Sender {
   private done = 0;
   private failuresInARow = 0;
   private stopReason: string | undefined;
+  private paused: { until: string; cap: string } | undefined;
+  /** Bounces of this send's posts that came back after acceptance (webhooks, herald inbound), as last read. */
+  private lateBounces = 0;
+  private answered = 0;
+  /** The caps' clock: the command's moment, running on at the real pace (a --now clock stands still). */
+  private readonly capsNow: () => Date;
 
   constructor(
     private readonly deps: NewsletterDeps,
@@ -304,18 +319,63 @@ class Sender {
     private readonly report: SendReport,
     private readonly total: number,
     private readonly options: SendOptions,
+    private readonly caps: SendingCaps | undefined,
   ) {
     this.templates = loadMailTemplates(deps.config, deps.cwd, 'email');
     this.transport = deps.transport();
+    const started = deps.clock.now().getTime() - performance.now();
+    this.capsNow = () => new Date(started + performance.now());
   }
 
   halted(): boolean {
     if (!this.stopReason && this.options.stopped?.()) this.stopReason = 'herald was asked to stop; the rest stays queued for the next pass';
-    return this.stopReason !== undefined;
+    return this.stopReason !== undefined || this.paused !== undefined;
   }
 
   haltReason(): string | undefined {
     return this.stopReason;
+  }
+
+  pausedBy(): { until: string; cap: string } | undefined {
+    return this.paused;
+  }
+
+  /** Waits out a minute's cap; false when an hour's or a day's cap is reached (the pass pauses) or herald stops. */
+  private async mayGo(): Promise<boolean> {
+    if (!this.caps) return true;
+    for (;;) {
+      if (this.halted()) return false;
+      const verdict = this.caps.take(this.capsNow());
+      if (verdict.go) return true;
+      if ('until' in verdict) {
+        this.paused ??= { until: verdict.until.toISOString(), cap: verdict.cap };
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(verdict.waitMs, 1000)));
+    }
+  }
+
+  /**
+   * Stops the send, the rest staying queued, when too many of its messages bounce, at once or
+   * later (a list that bad burns the sender's reputation: SES pauses an account at about 10%).
+   */
+  private async watchBounces(): Promise<void> {
+    const { store, config } = this.deps;
+    if (++this.answered % LATE_BOUNCES_EVERY === 0) {
+      let late = 0;
+      for (const job of this.jobs.values()) late += (await store.deliveries.returnedTally(job.record.key, job.round)).bounced;
+      this.lateBounces = late;
+    }
+    let answered = 0;
+    let bounced = this.lateBounces;
+    for (const stat of this.stats.values()) {
+      answered += stat.alreadySent + stat.sent + stat.bounced;
+      bounced += stat.bounced;
+    }
+    const percent = (bounced / answered) * 100;
+    if (answered >= BOUNCE_SAMPLE && percent > config.bounces.stopPercent && !this.stopReason) {
+      this.stopReason = `${bounced} of ${answered} messages bounced (${percent.toFixed(1)}%, over bounces.stopPercent: ${config.bounces.stopPercent}%): the list needs cleaning before more is sent; the rest stays queued`;
+    }
   }
 
   /**
@@ -347,10 +407,11 @@ class Sender {
       deliveries = await this.dropUnwanted(queued.subscriber.key, subscriber, queued.deliveries, new Map());
     }
     if (!subscriber || !deliveries.length) return;
+    if (!(await this.mayGo())) return;
     const draft = await this.draftFor(deliveries.map((delivery) => delivery.post));
     const seed = `${deliveries[0]!.round}:${deliveries.map((delivery) => delivery.post).join(',')}`;
     const recipient = { name: subscriber.name, email: subscriber.email, unsubscribeUrl: unsubscribeUrl(config, subscriber.key, secret) };
-    const message = buildMessage(draft, recipient, config, seed, clock.now());
+    const message = buildMessage(draft, recipient, config, seed, clock.now(), secret);
     const result = await sendWithRetries(this.transport, message, retry, this.options.stopped);
     const at = clock.now().toISOString();
     const outcome = (state: Delivery['state'], extra: Partial<DeliveryUpdate> = {}): DeliveryUpdate[] =>
@@ -359,9 +420,11 @@ class Sender {
 
     if (result.ok) {
       this.failuresInARow = 0;
-      await store.deliveries.record(outcome('sent', result.providerId ? { providerId: result.providerId } : {}));
+      // The provider's own id if it gave one (SES), else the Message-ID: what a report that comes back names.
+      await store.deliveries.record(outcome('sent', { providerId: result.providerId ?? bareMessageId(message.messageId) }));
       count('sent');
       this.options.onProgress?.(++this.done, this.total);
+      await this.watchBounces();
       return;
     }
     if (result.permanent) {
@@ -371,6 +434,7 @@ class Sender {
       await applyEvent(store.subscribers, clock, subscriber, { type: 'bounce', reason: result.reason, deliveries: outcome('bounced', { reason: result.reason }) });
       count('bounced');
       if (this.report.bounces.length < NAMED) this.report.bounces.push({ email: subscriber.email, reason: result.reason });
+      await this.watchBounces();
       return;
     }
     const givenUp = deliveries.every((delivery) => Date.parse(at) - Date.parse(delivery.queuedAt) > GIVE_UP_MS);

@@ -22,10 +22,28 @@ export interface Delivery {
   queuedAt: string;
   /** When the state last changed. */
   at: string;
-  /** The provider's id of the accepted message, to match a bounce that comes back later. */
+  /** The provider's id of the accepted message (or its Message-ID), to match a bounce that comes back later. */
   providerId?: string;
   reason?: string;
+  /** What came back after the message was accepted, if anything did. */
+  returned?: Returned;
 }
+
+/**
+ * What came back about an accepted message, strongest last: a later report never weakens an
+ * earlier one (a complaint stays a complaint when a delivery notice arrives after it).
+ */
+export const RETURNED = ['delivered', 'soft-bounced', 'bounced', 'complained'] as const;
+export type ReturnedState = (typeof RETURNED)[number];
+
+export interface Returned {
+  state: ReturnedState;
+  at: string;
+  reason?: string;
+}
+
+/** What came back about one delivery, written with the subscriber's change it caused. */
+export type ReturnedUpdate = Pick<Delivery, 'post' | 'round' | 'recipient'> & Returned;
 
 export type DeliveryUpdate = Pick<Delivery, 'post' | 'round' | 'recipient' | 'state' | 'at'> & { providerId?: string; reason?: string; tried?: boolean };
 
@@ -38,6 +56,7 @@ export interface Change<T> {
   next?: Subscriber | null;
   result: T;
   deliveries?: DeliveryUpdate[];
+  returned?: ReturnedUpdate[];
 }
 
 export interface SubscriberStore {
@@ -67,9 +86,16 @@ export interface DeliveryLog {
   /** Those of `recipients` who were sent `post`: in `round`, or in any round. */
   received(post: string, recipients: string[], round?: number): Promise<Set<string>>;
   tally(post: string, round: number): Promise<Record<DeliveryState, number>>;
+  /** Of the messages of (post, round) that were accepted, how many came back as what. */
+  returnedTally(post: string, round: number): Promise<Record<ReturnedState, number>>;
+  /** When each message accepted since `since` was accepted, oldest first (a digest's deliveries are one message): for sending caps. */
+  sentSince(since: string): Promise<string[]>;
+  /** When the first message of all was accepted: day 1 of a warm-up. */
+  firstSent(): Promise<string | undefined>;
   /** The highest round of a post so far (0 when it has none). */
   latestRound(post: string): Promise<number>;
-  findByProviderId(providerId: string): Promise<Delivery | undefined>;
+  /** The deliveries of the message the provider knows by this id (a digest is one message for several posts). */
+  byProviderId(providerId: string): Promise<Delivery[]>;
 }
 
 /** What the newsletter remembers of a post: found again after an edit or a rename. */
@@ -122,6 +148,8 @@ export interface OutgoingMessage {
   subject: string;
   date: Date;
   messageId: string;
+  /** The envelope sender, where bounces go, when it is not From's address (VERP). */
+  returnPath?: string;
   /**
    * The HTML and text: a draft rendered once for many readers, and this reader's values for its
    * fields (personalise() joins them). A transport may encode the draft once and fill in each reader.

@@ -1,14 +1,36 @@
 import { postState } from '../build.js';
 import type { PostMeta } from '../posts/parse.js';
+import { SendingCaps } from './caps.js';
 import { duePosts, PostIndex } from './due.js';
 import type { NewsletterDeps } from './pass.js';
 import { wantsPost } from './subscriber.js';
 
+/**
+ * What became of a post's messages (its round 0): accepted by the provider, and of those, what
+ * came back; `bounced` counts those refused at once too. Rates are percentages: bounces of all
+ * messages answered, complaints of those accepted.
+ */
+export interface Returns {
+  accepted: number;
+  delivered: number;
+  bounced: number;
+  softBounced: number;
+  complained: number;
+  bounceRate: number;
+  complaintRate: number;
+}
+
+/** Above these, mailbox providers start to refuse a sender (SES reviews an account at 5% and 0.1%). */
+export const BOUNCE_WARNING_PERCENT = 5;
+export const COMPLAINT_WARNING_PERCENT = 0.1;
+/** The newest sent posts whose returns status counts (each is a walk of that post's deliveries). */
+const RETURNS_OF_NEWEST = 10;
+
 /** The newsletter's view of one published post. */
 export type MailStatus =
-  | { state: 'sent'; sentAt: string; recipients: number }
-  /** Due, and some of its round is done: `delivered` of `recipients` accepted so far. */
-  | { state: 'sending'; delivered: number; recipients: number }
+  | { state: 'sent'; sentAt: string; recipients: number; returns?: Returns }
+  /** Due, and some of its round is done: `delivered` of `recipients` accepted so far; paused when a sending cap holds the rest. */
+  | { state: 'sending'; delivered: number; recipients: number; returns: Returns; paused?: { until: string; cap: string } }
   /** Due, nobody reached yet: `recipients` is who it is queued for, or who would get it now. */
   | { state: 'due'; recipients: number }
   | { state: 'before-baseline' }
@@ -25,13 +47,26 @@ export async function mailStatus(deps: NewsletterDeps, posts: PostMeta[]): Promi
   const due = new Set(duePosts(published, baseline, index, config));
   const result = new Map<string, MailStatus>();
   const notStarted: PostMeta[] = [];
+  const newestSent = new Set(
+    published
+      .filter((post) => index.find(post)?.sentAt)
+      .sort((a, b) => b.date - a.date)
+      .slice(0, RETURNS_OF_NEWEST),
+  );
+  const caps = SendingCaps.needed(config) ? new SendingCaps(config, await store.deliveries.sentSince(new Date(now.getTime() - 86_400_000).toISOString()), await store.deliveries.firstSent()) : undefined;
   for (const post of published) {
     const record = index.find(post);
-    if (record?.sentAt) result.set(post.file, { state: 'sent', sentAt: record.sentAt, recipients: record.recipients ?? 0 });
-    else if (due.has(post)) {
+    if (record?.sentAt) {
+      const returns = newestSent.has(post) ? await returnsOf(deps, record.key) : undefined;
+      result.set(post.file, { state: 'sent', sentAt: record.sentAt, recipients: record.recipients ?? 0, ...(returns ? { returns } : {}) });
+    } else if (due.has(post)) {
       const tally = record ? await store.deliveries.tally(record.key, 0) : undefined;
       const recipients = tally ? tally.queued + tally.sent + tally.bounced + tally.failed : 0;
-      if (tally?.sent) result.set(post.file, { state: 'sending', delivered: tally.sent, recipients });
+      if (tally?.sent) {
+        const verdict = caps?.check(now);
+        const paused = verdict && !verdict.go && 'until' in verdict ? { until: verdict.until.toISOString(), cap: verdict.cap } : undefined;
+        result.set(post.file, { state: 'sending', delivered: tally.sent, recipients, returns: await returnsOf(deps, record!.key), ...(paused ? { paused } : {}) });
+      }
       else if (recipients) result.set(post.file, { state: 'due', recipients });
       else notStarted.push(post);
     } else if (baseline) result.set(post.file, { state: record?.atBaseline ? 'before-baseline' : 'not-mailed' });
@@ -48,4 +83,21 @@ export async function mailStatus(deps: NewsletterDeps, posts: PostMeta[]): Promi
   }
   for (const post of notStarted) result.set(post.file, { state: 'due', recipients: counts.get(post.file)! });
   return { baseline, posts: result };
+}
+
+async function returnsOf({ store }: NewsletterDeps, post: string): Promise<Returns> {
+  const tally = await store.deliveries.tally(post, 0);
+  const returned = await store.deliveries.returnedTally(post, 0);
+  const bounced = tally.bounced + returned.bounced;
+  const answered = tally.sent + tally.bounced;
+  const percent = (part: number, whole: number) => (whole ? Math.round((part / whole) * 10_000) / 100 : 0);
+  return {
+    accepted: tally.sent,
+    delivered: tally.sent - returned.bounced,
+    bounced,
+    softBounced: returned['soft-bounced'],
+    complained: returned.complained,
+    bounceRate: percent(bounced, answered),
+    complaintRate: percent(returned.complained, tally.sent),
+  };
 }

@@ -22,6 +22,8 @@ export interface Subscriber {
   statusAt: string;
   /** When a confirmation email last went to this address: at most one per CONFIRM_INTERVAL_MS. */
   confirmSentAt?: string;
+  /** Soft bounces (a full mailbox, a server down) since mail last reached them: at bounces.softLimit, bounced. */
+  softBounces?: number;
   /** Columns of an imported CSV that herald has no use for, kept as they were. */
   extra: Record<string, string>;
 }

@@ -1,6 +1,6 @@
 // The subscriber lifecycle: the one place a subscriber's status changes. Web routes, commands and
 // the sender describe what happened as an event; `transition` decides (pure), the store writes.
-import type { Change, Clock, DeliveryUpdate, SubscriberStore } from './ports.js';
+import type { Change, Clock, DeliveryUpdate, ReturnedUpdate, SubscriberStore } from './ports.js';
 import { addressKey, validEmail, type Status, type Subscriber } from './subscriber.js';
 
 /** An address that parsed: where mail goes, and the key it is matched by. */
@@ -28,10 +28,14 @@ export type SubscriptionEvent =
   | { type: 'add'; name?: string; topics?: string[] }
   | { type: 'remove'; purge: boolean }
   | { type: 'import'; name: string; status: Status; topics: string[]; createdAt?: string; extra: Record<string, string> }
-  /** A permanent delivery failure, with the deliveries it came from when known. */
-  | { type: 'bounce'; reason: string; deliveries?: DeliveryUpdate[] }
+  /** A permanent delivery failure, with the deliveries it came from (refused at once) or what came back about one (later). */
+  | { type: 'bounce'; reason: string; deliveries?: DeliveryUpdate[]; returned?: ReturnedUpdate[] }
+  /** A delivery failure for now (a full mailbox): counted, and at `limit` of them in a row, a bounce. */
+  | { type: 'soft-bounce'; reason: string; limit: number; returned: ReturnedUpdate[] }
+  /** The provider says a message reached the mailbox: the soft bounces before it no longer count. */
+  | { type: 'delivered'; returned: ReturnedUpdate[] }
   /** The reader marked a message as spam. */
-  | { type: 'complain'; reason: string; deliveries?: DeliveryUpdate[] };
+  | { type: 'complain'; reason: string; deliveries?: DeliveryUpdate[]; returned?: ReturnedUpdate[] };
 
 export type Outcome =
   | 'created' // subscribe: a new pending subscriber, to be sent a confirmation
@@ -51,6 +55,7 @@ export type Outcome =
   | 'purged'
   | 'unchanged'
   | 'bounced'
+  | 'soft-bounced' // counted, not yet at the limit
   | 'complained';
 
 /** Whether the caller must now send a confirmation email. */
@@ -134,11 +139,23 @@ export function transition(address: Address, current: Subscriber | undefined, ev
     case 'bounce':
     case 'complain': {
       const status: Status = event.type === 'bounce' ? 'bounced' : 'complained';
-      const deliveries = event.deliveries ?? [];
+      const records = { deliveries: event.deliveries ?? [], returned: event.returned ?? [] };
       // A complaint outranks everything; a bounce does not undo a complaint or an unsubscribe.
       const changes = current && (status === 'complained' ? current.status !== 'complained' : current.status === 'active' || current.status === 'pending');
-      if (!current || !changes) return { result: 'unchanged', deliveries };
-      return { next: withStatus(current, status), result: status, deliveries };
+      if (!current || !changes) return { result: 'unchanged', ...records };
+      return { next: withStatus(current, status, { softBounces: undefined }), result: status, ...records };
+    }
+    case 'soft-bounce': {
+      const { returned } = event;
+      if (!current || (current.status !== 'active' && current.status !== 'pending')) return { result: 'unchanged', returned };
+      const count = (current.softBounces ?? 0) + 1;
+      if (count >= event.limit) return { next: withStatus(current, 'bounced', { softBounces: undefined }), result: 'bounced', returned };
+      return { next: { ...current, softBounces: count, updatedAt: at }, result: 'soft-bounced', returned };
+    }
+    case 'delivered': {
+      const { returned } = event;
+      if (!current?.softBounces) return { result: 'unchanged', returned };
+      return { next: { ...current, softBounces: undefined, updatedAt: at }, result: 'unchanged', returned };
     }
   }
 }

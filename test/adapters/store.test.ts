@@ -79,7 +79,9 @@ test('an upgrade in the middle of a send: the old ledger is brought in, so the r
   assert.match(result.err, /brought in the newsletter's baseline \(2026-03-05T09:00:00\.000Z\) and 0 sent posts from \.herald\/newsletter\.json, and 2 deliveries of posts still going out/);
   assert.deepEqual(sink.received.map((received) => `${received.to[0]} ${received.mail.subject}`), ['c@example.com New'], 'a line cut short by a crash never counted');
   const status = JSON.parse((await herald(site.dir, {}, 'status', '--json', '--now', '2026-03-05T11:00:00Z')).out);
-  assert.deepEqual(status.posts.find((row: { slug: string }) => row.slug === 'new').mail, { state: 'sent', sentAt: '2026-03-05T11:00:00.000Z', recipients: 3 });
+  const { returns, ...sent } = status.posts.find((row: { slug: string }) => row.slug === 'new').mail;
+  assert.deepEqual(sent, { state: 'sent', sentAt: '2026-03-05T11:00:00.000Z', recipients: 3 });
+  assert.equal(returns.delivered, 3);
   assert.equal(status.posts.find((row: { slug: string }) => row.slug === 'old').mail.state, 'before-baseline');
 });
 
@@ -97,4 +99,33 @@ test('two processes writing at once: a web subscribe and a CLI import of the sam
   assert.deepEqual(added, Array(10).fill(0));
   const list = await herald(site.dir, {}, 'subscribers', 'list');
   assert.match(list.out, /20010 shown; 20010 active/);
+});
+
+test('a database made by the herald before bounces came back is brought up to date, keeping every row', async (t) => {
+  const site = await makeSite(t, {}, CONFIG);
+  const file = join(site.dir, 'old.db');
+  const { default: Database } = await import('libsql');
+  const old = new Database(file);
+  // The first schema's two tables that have since grown, with a row each.
+  old.exec(`CREATE TABLE subscribers (key TEXT PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL DEFAULT '', status TEXT NOT NULL, topics TEXT NOT NULL DEFAULT '[]',
+      created_at TEXT NOT NULL, updated_at TEXT NOT NULL, status_at TEXT NOT NULL, confirm_sent_at TEXT, extra TEXT) WITHOUT ROWID;
+    CREATE TABLE deliveries (post TEXT NOT NULL, recipient TEXT NOT NULL, round INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+      queued_at TEXT NOT NULL, at TEXT NOT NULL, provider_id TEXT, reason TEXT, PRIMARY KEY (post, recipient, round)) WITHOUT ROWID;
+    INSERT INTO subscribers VALUES ('ann@example.com', 'Ann@example.com', 'Ann', 'active', '[]', '2026-01-01', '2026-01-01', '2026-01-01', NULL, NULL);
+    INSERT INTO deliveries VALUES ('p', 'ann@example.com', 0, 'sent', 1, '2026-01-02', '2026-01-02', 'id-1@example.com', NULL);
+    PRAGMA user_version = 1;`);
+  old.close();
+  const { openSqliteStore } = await import('../../src/adapters/store/sqlite.js');
+  const store = openSqliteStore(file);
+  t.after(() => store.close());
+  assert.equal((await store.subscribers.get('ann@example.com'))?.name, 'Ann');
+  const outcome = await store.subscribers.change('ann@example.com', (current) => ({
+    next: { ...current!, softBounces: 1 },
+    result: 'ok',
+    returned: [{ post: 'p', round: 0, recipient: 'ann@example.com', state: 'soft-bounced', at: '2026-01-03T00:00:00.000Z', reason: 'mailbox full' }],
+  }));
+  assert.equal(outcome, 'ok');
+  assert.equal((await store.subscribers.get('ann@example.com'))?.softBounces, 1);
+  const [delivery] = await store.deliveries.byProviderId('id-1@example.com');
+  assert.deepEqual(delivery?.returned, { state: 'soft-bounced', at: '2026-01-03T00:00:00.000Z', reason: 'mailbox full' });
 });

@@ -215,7 +215,9 @@ async function digestAfterPartialFailure(t: TestContext, open: OpenStore): Promi
   );
 
   const alpha = await f.postNamed('alpha');
-  assert.deepEqual((await f.newsletter.mailStatus(await f.posts())).posts.get(alpha.file), { state: 'sending', delivered: 2, recipients: 3 });
+  const { returns, ...sending } = (await f.newsletter.mailStatus(await f.posts())).posts.get(alpha.file) as { returns: unknown };
+  assert.deepEqual(sending, { state: 'sending', delivered: 2, recipients: 3 });
+  assert.deepEqual(returns, { accepted: 2, delivered: 2, bounced: 0, softBounced: 0, complained: 0, bounceRate: 0, complaintRate: 0 });
 
   await f.site.write('posts/beta.md', postAt('Beta', '2026-03-05 12:00'));
   f.at('2026-03-05T13:00:00Z');
@@ -716,4 +718,154 @@ test('the lifecycle: at most one confirmation email per address in ten minutes, 
   const created = transition(ADDRESS, undefined, EVENTS.subscribe, T0).next!;
   assert.equal(transition(ADDRESS, created, EVENTS.subscribe, minutes(1)).result, 'throttled');
   assert.equal(transition(ADDRESS, created, EVENTS.subscribe, minutes(10)).result, 'confirm-again');
+});
+
+// ---- what comes back after sending: bounces, complaints, caps ----
+
+/** The fixture's config with more settings (bounces, smtp caps) merged in. */
+function reconfigure(f: Fixture, extra: { bounces?: object; smtp?: object; email?: object }): void {
+  f.deps.config = parseConfig(
+    {
+      site: { title: 'Test News', url: 'https://news.example.com/' },
+      email: { from: 'Test News <news@example.com>', ...extra.email },
+      smtp: { maxConnections: 5, ...extra.smtp },
+      ...(extra.bounces ? { bounces: extra.bounces } : {}),
+    },
+    undefined,
+    f.site.dir,
+  );
+}
+
+/** The Message-ID of the accepted message to `address` of `slug`, as a bounce would quote it. */
+function messageIdTo(f: Fixture, address: string, slug: string): string {
+  const found = f.transport.tries.find(({ message, answer }) => message.to.address === address && slugsIn(message).includes(slug) && !(answer instanceof HeraldError) && answer.ok);
+  assert.ok(found, `no message of ${slug} to ${address}`);
+  return found.message.messageId;
+}
+
+for (const [name, open] of STORES) {
+  test(`a bounce or complaint that comes back is matched by the Message-ID it quotes, recorded once, and changes the reader; one that names no message of ours changes nothing (${name} store)`, async (t) => {
+    const f = await fixture(t, { open, readers: ['ann@example.com', 'bob@example.com', 'cy@example.com'] });
+    await f.site.write('posts/one.md', postAt('One', '2026-03-06'));
+    f.at('2026-03-06T12:00:00Z');
+    await f.pass();
+    const bounce = { kind: 'bounce', permanent: true, messageId: messageIdTo(f, 'ann@example.com', 'one'), reason: '550 5.1.1 user unknown', source: 'dsn' } as const;
+    const complaint = { kind: 'complaint', permanent: false, messageId: messageIdTo(f, 'bob@example.com', 'one'), reason: 'abuse', source: 'arf' } as const;
+    const results = await f.newsletter.feedback([bounce, complaint, bounce]);
+    assert.deepEqual(
+      results.map((result) => [result.result, result.email, result.outcome]),
+      [
+        ['applied', 'ann@example.com', 'bounced'],
+        ['applied', 'bob@example.com', 'complained'],
+        ['repeated', 'ann@example.com', undefined],
+      ],
+    );
+    assert.equal((await f.store.subscribers.get('ann@example.com'))?.status, 'bounced');
+    assert.equal((await f.store.subscribers.get('bob@example.com'))?.status, 'complained');
+    const record = await f.store.state.posts();
+    const key = record.find((r) => r.file === 'posts/one.md')!.key;
+    assert.deepEqual(await f.store.deliveries.returnedTally(key, 0), { delivered: 0, 'soft-bounced': 0, bounced: 1, complained: 1 });
+    // A complaint stays a complaint: a delivery notice after it does not weaken it.
+    assert.equal((await f.newsletter.feedback([{ ...complaint, kind: 'delivery' }]))[0]!.result, 'repeated');
+
+    // Anyone can write a bounce: one that names a message herald did not send, or only an address,
+    // or a made-up VERP token, changes nothing.
+    const forged = await f.newsletter.feedback([
+      { kind: 'bounce', permanent: true, messageId: '<0123456789abcdef0123456789abcdef@news.example.com>', reason: 'x', source: 'dsn' },
+      { kind: 'complaint', permanent: false, recipient: 'cy@example.com', reason: 'abuse', source: 'arf' },
+      { kind: 'bounce', permanent: true, returnPathToken: 'not-a-token', reason: 'x', source: 'dsn' },
+    ]);
+    assert.deepEqual(forged.map((result) => result.result), ['unmatched', 'unmatched', 'unmatched']);
+    assert.equal((await f.store.subscribers.get('cy@example.com'))?.status, 'active');
+
+    // Bounced and complained readers are never mailed again.
+    await f.site.write('posts/two.md', postAt('Two', '2026-03-07'));
+    f.at('2026-03-07T12:00:00Z');
+    const since = f.transport.tries.length;
+    await f.pass();
+    assert.deepEqual(byReader(f.transport.accepted(since)), { 'cy@example.com': ['two'] });
+  });
+
+  test(`soft bounces count once per message and make a reader bounced at bounces.softLimit in a row; a delivery between them starts the count again (${name} store)`, async (t) => {
+    const f = await fixture(t, { open, readers: ['ann@example.com'] });
+    reconfigure(f, { bounces: { softLimit: 2 } });
+    const soft = (slug: string) => ({ kind: 'bounce', permanent: false, messageId: messageIdTo(f, 'ann@example.com', slug), reason: '452 4.2.2 mailbox full', source: 'dsn' }) as const;
+    for (const [slug, day] of [['one', '06'], ['two', '07'], ['three', '08']] as const) {
+      await f.site.write(`posts/${slug}.md`, postAt(slug, `2026-03-${day}`));
+      f.at(`2026-03-${day}T12:00:00Z`);
+      await f.pass();
+    }
+    assert.deepEqual((await f.newsletter.feedback([soft('one'), soft('one')])).map((r) => [r.result, r.outcome]), [['applied', 'soft-bounced'], ['repeated', undefined]]);
+    assert.equal((await f.store.subscribers.get('ann@example.com'))?.softBounces, 1);
+    await f.newsletter.feedback([{ kind: 'delivery', permanent: false, messageId: messageIdTo(f, 'ann@example.com', 'two'), reason: 'delivered', source: 'ses' }]);
+    assert.equal((await f.store.subscribers.get('ann@example.com'))?.softBounces, undefined, 'a delivery starts the count again');
+    assert.equal((await f.newsletter.feedback([soft('three')]))[0]!.outcome, 'soft-bounced');
+    assert.equal((await f.store.subscribers.get('ann@example.com'))?.status, 'active');
+    // The second in a row (the delivered message's own later bounce counts: it is newer news).
+    assert.equal((await f.newsletter.feedback([soft('two')]))[0]!.outcome, 'bounced');
+    assert.equal((await f.store.subscribers.get('ann@example.com'))?.status, 'bounced');
+  });
+
+  test(`with email.bounces, each message's envelope sender carries its token, and a bounce sent back to it is matched (${name} store)`, async (t) => {
+    const f = await fixture(t, { open, readers: ['ann@example.com'] });
+    reconfigure(f, { email: { bounces: 'bounces@news.example.com' } });
+    await f.site.write('posts/one.md', postAt('One', '2026-03-06'));
+    f.at('2026-03-06T12:00:00Z');
+    await f.pass();
+    const message = f.transport.tries.at(-1)!.message;
+    const match = /^bounces\+([0-9a-f]{32})@news\.example\.com$/.exec(message.returnPath ?? '');
+    assert.ok(match, message.returnPath);
+    assert.equal(message.messageId, `<${match[1]}@news.example.com>`);
+    const [result] = await f.newsletter.feedback([{ kind: 'bounce', permanent: true, returnPathToken: match[1], reason: '550 gone', source: 'dsn' }]);
+    assert.equal(result!.outcome, 'bounced');
+  });
+}
+
+test('a send stops itself once more than bounces.stopPercent of its first 100+ messages bounced; the rest stays queued', async (t) => {
+  const readers = Array.from({ length: 300 }, (_, i) => `r${String(i).padStart(3, '0')}@example.com`);
+  const f = await fixture(t, { readers, maxConnections: 1 });
+  reconfigure(f, { smtp: { maxConnections: 1 }, bounces: { stopPercent: 10 } });
+  // One in five addresses is gone.
+  f.transport.script = (address) => (Number(address.slice(1, 4)) % 5 === 0 ? PERMANENT : OK);
+  await f.site.write('posts/one.md', postAt('One', '2026-03-06'));
+  f.at('2026-03-06T12:00:00Z');
+  const report = await f.pass();
+  assert.match(report.halted ?? '', /messages bounced \(\d+\.\d%, over bounces\.stopPercent: 10%\)/);
+  const stat = report.posts[0]!;
+  assert.ok(stat.sent + stat.bounced >= 100 && stat.sent + stat.bounced < 120, `stopped soon after 100 answers (${stat.sent + stat.bounced})`);
+  assert.ok(stat.remaining > 150, 'the rest stays queued');
+});
+
+test('sending caps: a daily cap pauses the pass until a place frees, the next pass goes on without a burst; a warm-up sets the first days', async (t) => {
+  const readers = Array.from({ length: 12 }, (_, i) => `r${String(i).padStart(2, '0')}@example.com`);
+  const f = await fixture(t, { readers });
+  reconfigure(f, { smtp: { limits: { perDay: 5 } } });
+  await f.site.write('posts/one.md', postAt('One', '2026-03-06'));
+  f.at('2026-03-06T12:00:00Z');
+  const first = await f.pass();
+  assert.equal(first.posts[0]!.sent, 5);
+  assert.deepEqual(first.paused, { until: '2026-03-07T12:00:00.000Z', cap: 'the daily cap (smtp.limits.perDay: 5)' });
+  assert.equal(first.halted, undefined, 'a pause is not a failure');
+  const status = (await f.newsletter.mailStatus(await f.posts())).posts.get('posts/one.md');
+  assert.deepEqual(status && 'paused' in status ? status.paused : undefined, first.paused);
+  f.at('2026-03-07T11:59:00Z');
+  assert.equal((await f.pass()).posts[0]!.sent, 0, 'still within the day');
+  f.at('2026-03-07T12:00:01Z');
+  assert.equal((await f.pass()).posts[0]!.sent, 5);
+  f.at('2026-03-08T12:00:02Z');
+  const last = await f.pass();
+  assert.equal(last.posts[0]!.sent, 2);
+  assert.equal(last.paused, undefined);
+
+  // A warm-up: day 1 of sending at most 2, day 2 at most 3, then the daily cap alone.
+  const warm = await fixture(t, { readers });
+  reconfigure(warm, { smtp: { warmup: [2, 3] } });
+  await warm.site.write('posts/one.md', postAt('One', '2026-03-06'));
+  const sentOn = async (at: string) => {
+    warm.at(at);
+    return (await warm.pass()).posts[0]?.sent;
+  };
+  assert.equal(await sentOn('2026-03-06T12:00:00Z'), 2);
+  assert.equal(await sentOn('2026-03-07T12:00:01Z'), 3);
+  assert.equal(await sentOn('2026-03-08T12:00:02Z'), 7);
 });

@@ -387,7 +387,11 @@ test('status shows the baseline and, per post, sent at, due, or sending n of m',
   assert.match(pass.out, /1 sent, 1 failed, 1 posts still due/);
   const sending = await herald(site, env, 'status', '--now', '2026-03-05T11:00:00Z', '--json');
   const row = JSON.parse(sending.out).posts.find((p: { slug: string }) => p.slug === 'new');
-  assert.deepEqual(row.mail, { state: 'sending', delivered: 1, recipients: 2 });
+  const { returns, ...mail } = row.mail;
+  assert.deepEqual(mail, { state: 'sending', delivered: 1, recipients: 2 });
+  assert.deepEqual(returns, { accepted: 1, delivered: 1, bounced: 0, softBounced: 0, complained: 0, bounceRate: 0, complaintRate: 0 });
+  const text = await herald(site, env, 'status', '--now', '2026-03-05T11:00:00Z');
+  assert.match(text.out, /posts\/new\.md  New  \[sending: 1 of 2: 1 delivered, 0 bounced \(0%\), 0 complained \(0%\)\]$/m);
 });
 
 test('an unreadable row of the old subscriber list is reported by line when the list moves into the database', async (t) => {

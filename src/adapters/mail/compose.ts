@@ -26,6 +26,7 @@ export function mailOptions(message: OutgoingMessage) {
     subject: message.subject,
     date: message.date,
     messageId: message.messageId,
+    ...(message.returnPath ? { envelope: { from: message.returnPath, to: message.to.address } } : {}),
     ...encodedParts(message.body.draft, message.body.recipient),
     ...(message.list
       ? { list: { id: { url: message.list.id, comment: message.list.name }, unsubscribe: message.list.unsubscribe }, headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } }

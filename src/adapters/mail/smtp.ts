@@ -64,8 +64,8 @@ export function smtpTransport(config: Config, url: string, signer: Signer | unde
       try {
         if (signed) await pool.sendMail({ envelope: signed.envelope, raw: await signer.sign(signed.raw) });
         else await pool.sendMail(mailOptions(message));
-        // A relay's answer carries no id of its own worth keeping: a bounce that comes back later is
-        // matched by its return path.
+        // A relay's answer carries no id of its own worth keeping: a bounce that comes back later
+        // quotes the Message-ID, or comes to the VERP return path that carries it (the core keeps it).
         return { ok: true };
       } catch (error) {
         return classifySmtpError(error as SmtpError);

@@ -1,6 +1,6 @@
 // The store in memory, for fast tests of the core's rules: the same contract as SQLite's, with no file.
 import { HeraldError } from '../../errors.js';
-import type { Change, Delivery, DeliveryLog, DeliveryState, NewsletterState, PostRecord, QueuedRecipient, SendLock, Store, SubscriberStore } from '../../newsletter/ports.js';
+import type { Change, Delivery, DeliveryLog, DeliveryState, NewsletterState, PostRecord, QueuedRecipient, ReturnedState, SendLock, Store, SubscriberStore } from '../../newsletter/ports.js';
 import { STATUSES, type Status, type Subscriber } from '../../newsletter/subscriber.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -72,6 +72,7 @@ export class MemoryStore implements Store {
           at: update.at,
           ...((update.providerId ?? before?.providerId) ? { providerId: update.providerId ?? before?.providerId } : {}),
           ...(update.reason ? { reason: update.reason } : {}),
+          ...(before?.returned ? { returned: before.returned } : {}),
         });
       }
     },
@@ -82,8 +83,15 @@ export class MemoryStore implements Store {
       for (const row of this.log.values()) if (row.post === post && row.round === round) counts[row.state]++;
       return counts;
     },
+    returnedTally: async (post, round) => {
+      const counts: Record<ReturnedState, number> = { delivered: 0, 'soft-bounced': 0, bounced: 0, complained: 0 };
+      for (const row of this.log.values()) if (row.post === post && row.round === round && row.state === 'sent' && row.returned) counts[row.returned.state]++;
+      return counts;
+    },
+    firstSent: async () => [...this.log.values()].filter((row) => row.state === 'sent').map((row) => row.at).sort()[0],
+    sentSince: async (since) => [...new Set([...this.log.values()].filter((row) => row.state === 'sent' && row.at >= since).map((row) => `${row.at}\0${row.recipient}`))].map((id) => id.split('\0')[0]!).sort(),
     latestRound: async (post) => Math.max(0, ...[...this.log.values()].filter((row) => row.post === post).map((row) => row.round)),
-    findByProviderId: async (providerId) => copy([...this.log.values()].find((row) => row.providerId === providerId)),
+    byProviderId: async (providerId) => copy([...this.log.values()].filter((row) => row.providerId === providerId)),
   };
 
   readonly state: NewsletterState = {
@@ -116,6 +124,10 @@ export class MemoryStore implements Store {
       for (const [id, row] of this.log) if (row.recipient === key) this.log.delete(id);
     } else if (change.next) this.rows.set(key, copy(change.next));
     if (change.deliveries?.length) void this.deliveries.record(change.deliveries);
+    for (const { post, round, recipient, ...returned } of change.returned ?? []) {
+      const row = this.log.get(deliveryId(post, recipient, round));
+      if (row) row.returned = returned;
+    }
     return change.result;
   }
 

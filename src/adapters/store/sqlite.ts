@@ -8,14 +8,23 @@ import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'libsql';
 import { HeraldError } from '../../errors.js';
-import type { Change, Delivery, DeliveryLog, DeliveryState, DeliveryUpdate, NewsletterState, PostRecord, QueuedRecipient, SendLock, Store, SubscriberStore } from '../../newsletter/ports.js';
+import type { Change, Delivery, DeliveryLog, DeliveryState, DeliveryUpdate, NewsletterState, PostRecord, QueuedRecipient, ReturnedState, SendLock, Store, SubscriberStore } from '../../newsletter/ports.js';
 import { STATUSES, type Status, type Subscriber } from '../../newsletter/subscriber.js';
 
 type Db = InstanceType<typeof Database>;
 type Row = Record<string, unknown>;
 type Query = { all(...params: unknown[]): unknown[] };
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+
+// What each version adds to a database made by the one before; run in order, in one transaction.
+const MIGRATIONS: Record<number, string> = {
+  // 2: bounces and complaints that come back after a message was accepted.
+  2: `ALTER TABLE subscribers ADD COLUMN soft_bounces INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE deliveries ADD COLUMN returned TEXT;
+      ALTER TABLE deliveries ADD COLUMN returned_at TEXT;
+      ALTER TABLE deliveries ADD COLUMN returned_reason TEXT;`,
+};
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -29,7 +38,8 @@ CREATE TABLE IF NOT EXISTS subscribers (
   updated_at TEXT NOT NULL,
   status_at TEXT NOT NULL,
   confirm_sent_at TEXT,
-  extra TEXT
+  extra TEXT,
+  soft_bounces INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS subscribers_by_status ON subscribers (status, key);
 CREATE TABLE IF NOT EXISTS posts (
@@ -51,6 +61,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
   at TEXT NOT NULL,
   provider_id TEXT,
   reason TEXT,
+  returned TEXT,
+  returned_at TEXT,
+  returned_reason TEXT,
   PRIMARY KEY (post, recipient, round)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_queued ON deliveries (recipient, post, round) WHERE state = 'queued';
@@ -90,6 +103,12 @@ export function openSqliteStore(file: string, options: SqliteOptions = {}): Sqli
     const version = Number((db.prepare('PRAGMA user_version').get() as Row).user_version);
     if (version > SCHEMA_VERSION) {
       throw new HeraldError({ code: 'E_STATE', file: shown, message: `the database was written by a newer herald (schema ${version}; this herald knows ${SCHEMA_VERSION})`, hint: 'upgrade herald' });
+    }
+    // A database made by an older herald gains what this one adds; a new one is made whole.
+    if (version > 0 && version < SCHEMA_VERSION) {
+      db.exec('BEGIN IMMEDIATE');
+      for (let next = version + 1; next <= SCHEMA_VERSION; next++) db.exec(MIGRATIONS[next]!);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT`);
     }
     db.exec(SCHEMA);
     if (version < SCHEMA_VERSION) db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
@@ -139,6 +158,7 @@ const toSubscriber = (row: Row): Subscriber => ({
   updatedAt: row.updated_at as string,
   statusAt: row.status_at as string,
   ...(row.confirm_sent_at ? { confirmSentAt: row.confirm_sent_at as string } : {}),
+  ...(Number(row.soft_bounces) ? { softBounces: Number(row.soft_bounces) } : {}),
   extra: row.extra ? (JSON.parse(row.extra as string) as Record<string, string>) : {},
 });
 
@@ -152,6 +172,7 @@ const toDelivery = (row: Row): Delivery => ({
   at: row.at as string,
   ...(row.provider_id ? { providerId: row.provider_id as string } : {}),
   ...(row.reason ? { reason: row.reason as string } : {}),
+  ...(row.returned ? { returned: { state: row.returned as ReturnedState, at: row.returned_at as string, ...(row.returned_reason ? { reason: row.returned_reason as string } : {}) } } : {}),
 });
 
 const toPostRecord = (row: Row): PostRecord => ({
@@ -197,11 +218,11 @@ export class SqliteStore implements Store {
     const getSubscriber = statement('SELECT * FROM subscribers WHERE key = ?');
     const getMany = statement('SELECT * FROM subscribers WHERE key IN (SELECT value FROM json_each(?))');
     const putSubscriber = statement(
-      `INSERT INTO subscribers (key, email, name, status, topics, created_at, updated_at, status_at, confirm_sent_at, extra)
-       VALUES (@key, @email, @name, @status, @topics, @createdAt, @updatedAt, @statusAt, @confirmSentAt, @extra)
+      `INSERT INTO subscribers (key, email, name, status, topics, created_at, updated_at, status_at, confirm_sent_at, extra, soft_bounces)
+       VALUES (@key, @email, @name, @status, @topics, @createdAt, @updatedAt, @statusAt, @confirmSentAt, @extra, @softBounces)
        ON CONFLICT (key) DO UPDATE SET email = excluded.email, name = excluded.name, status = excluded.status, topics = excluded.topics,
          created_at = excluded.created_at, updated_at = excluded.updated_at, status_at = excluded.status_at,
-         confirm_sent_at = excluded.confirm_sent_at, extra = excluded.extra`,
+         confirm_sent_at = excluded.confirm_sent_at, extra = excluded.extra, soft_bounces = excluded.soft_bounces`,
     );
     const deleteSubscriber = statement('DELETE FROM subscribers WHERE key = ?');
     const deleteDeliveriesOf = statement('DELETE FROM deliveries WHERE recipient = ?');
@@ -215,6 +236,7 @@ export class SqliteStore implements Store {
          provider_id = coalesce(excluded.provider_id, provider_id), reason = excluded.reason`,
     );
 
+    const recordReturned = statement('UPDATE deliveries SET returned = ?, returned_at = ?, returned_reason = ? WHERE post = ? AND recipient = ? AND round = ?');
     const writeDeliveries = (updates: DeliveryUpdate[]) => {
       for (const update of updates) {
         recordDelivery.run({ post: update.post, recipient: update.recipient, round: update.round, state: update.state, tried: update.tried ? 1 : 0, at: update.at, providerId: update.providerId ?? null, reason: update.reason ?? null });
@@ -238,9 +260,11 @@ export class SqliteStore implements Store {
           statusAt: next.statusAt,
           confirmSentAt: next.confirmSentAt ?? null,
           extra: Object.keys(next.extra).length ? JSON.stringify(next.extra) : null,
+          softBounces: next.softBounces ?? 0,
         });
       }
       if (change.deliveries?.length) writeDeliveries(change.deliveries);
+      for (const update of change.returned ?? []) recordReturned.run(update.state, update.at, update.reason ?? null, update.post, update.recipient, update.round);
       return change.result;
     };
     const readSubscriber = (key: string) => {
@@ -272,10 +296,17 @@ export class SqliteStore implements Store {
       `SELECT sum(state = 'queued') AS queued, sum(state = 'sent') AS sent, sum(state = 'bounced') AS bounced, sum(state = 'skipped') AS skipped, sum(state = 'failed') AS failed
        FROM deliveries WHERE post = ? AND round = ?`,
     );
+    const returnedTally = statement(
+      `SELECT sum(returned = 'delivered') AS delivered, sum(returned = 'soft-bounced') AS soft, sum(returned = 'bounced') AS bounced, sum(returned = 'complained') AS complained
+       FROM deliveries WHERE post = ? AND round = ? AND state = 'sent'`,
+    );
+    // Only with sending caps set, once a pass: at most a day's cap of rows.
+    const sentSince = statement(`SELECT DISTINCT at, recipient FROM deliveries WHERE state = 'sent' AND at >= ? ORDER BY at`);
+    const firstSent = statement(`SELECT min(at) AS at FROM deliveries WHERE state = 'sent'`);
     const latestRound = statement('SELECT max(round) AS round FROM deliveries WHERE post = ? AND round > 0');
     const received = statement(`SELECT recipient FROM deliveries WHERE post = ? AND state = 'sent' AND recipient IN (SELECT value FROM json_each(?))`);
     const receivedInRound = statement(`SELECT recipient FROM deliveries WHERE post = ? AND round = ? AND state = 'sent' AND recipient IN (SELECT value FROM json_each(?))`);
-    const byProviderId = statement('SELECT * FROM deliveries WHERE provider_id = ? LIMIT 1');
+    const byProviderId = statement('SELECT * FROM deliveries WHERE provider_id = ? LIMIT 100');
     // One statement per number of jobs in a send (1, or the posts of a digest).
     const queuedStatements = new Map<number, { recipients: Query; rows: Query }>();
     const queuedFor = (jobs: number) => {
@@ -285,7 +316,7 @@ export class SqliteStore implements Store {
         found = {
           recipients: statement(`SELECT DISTINCT recipient FROM deliveries WHERE state = 'queued' AND recipient > ? AND (${which}) ORDER BY recipient LIMIT ?`),
           rows: statement(
-            `SELECT d.*, s.key AS s_key, s.email, s.name, s.status, s.topics, s.created_at, s.updated_at, s.status_at, s.confirm_sent_at, s.extra
+            `SELECT d.*, s.key AS s_key, s.email, s.name, s.status, s.topics, s.created_at, s.updated_at, s.status_at, s.confirm_sent_at, s.extra, s.soft_bounces
              FROM deliveries d LEFT JOIN subscribers s ON s.key = d.recipient
              WHERE d.state = 'queued' AND d.recipient > ? AND d.recipient <= ? AND (${which}) ORDER BY d.recipient`,
           ),
@@ -341,11 +372,14 @@ export class SqliteStore implements Store {
         const row = tally.get(post, round) as Row;
         return { queued: Number(row.queued ?? 0), sent: Number(row.sent ?? 0), bounced: Number(row.bounced ?? 0), skipped: Number(row.skipped ?? 0), failed: Number(row.failed ?? 0) };
       },
-      latestRound: async (post) => Number((latestRound.get(post) as Row).round ?? 0),
-      findByProviderId: async (providerId) => {
-        const row = byProviderId.get(providerId) as Row | undefined;
-        return row ? toDelivery(row) : undefined;
+      returnedTally: async (post, round) => {
+        const row = returnedTally.get(post, round) as Row;
+        return { delivered: Number(row.delivered ?? 0), 'soft-bounced': Number(row.soft ?? 0), bounced: Number(row.bounced ?? 0), complained: Number(row.complained ?? 0) };
       },
+      firstSent: async () => ((firstSent.get() as Row).at as string | null) ?? undefined,
+      sentSince: async (since) => (sentSince.all(since) as Row[]).map((row) => row.at as string),
+      latestRound: async (post) => Number((latestRound.get(post) as Row).round ?? 0),
+      byProviderId: async (providerId) => (byProviderId.all(providerId) as Row[]).map(toDelivery),
     }, shown);
 
     const getMeta = statement('SELECT value FROM meta WHERE key = ?');

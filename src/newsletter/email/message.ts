@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { Config } from '../../config.js';
+import { createHmac } from 'node:crypto';
+import { RETURN_TOKEN_LENGTH, type Config } from '../../config.js';
 import type { OutgoingMessage } from '../ports.js';
 import type { EmailDraft, Recipient } from './render.js';
 
@@ -7,11 +7,15 @@ import type { EmailDraft, Recipient } from './render.js';
  * One recipient's own message: no list of other readers, a Message-ID made from `seed` (what the
  * message is: a post, a round, a confirmation) and the recipient, so it is unique per message and
  * the same if the very message is tried again, and with an unsubscribe link, the List-* headers.
+ *
+ * The Message-ID's digest is an HMAC with the newsletter's secret: it is how a bounce or a
+ * complaint that comes back (quoting it, or sent to the VERP return path that carries it) is
+ * matched to the message, and nobody without the secret can make one up to bounce a reader.
  */
-export function buildMessage(draft: EmailDraft, recipient: Recipient, config: Config, seed: string, now: Date): OutgoingMessage {
+export function buildMessage(draft: EmailDraft, recipient: Recipient, config: Config, seed: string, now: Date, secret: string): OutgoingMessage {
   const { unsubscribeUrl } = recipient;
   const host = new URL(config.site.url).hostname;
-  const digest = createHash('sha256').update(`${seed}\0${recipient.email.toLowerCase()}`).digest('hex').slice(0, 32);
+  const digest = createHmac('sha256', secret).update(`message\0${seed}\0${recipient.email.toLowerCase()}`).digest('hex').slice(0, RETURN_TOKEN_LENGTH);
   return {
     from: config.email.from,
     replyTo: config.email.replyTo,
@@ -19,9 +23,26 @@ export function buildMessage(draft: EmailDraft, recipient: Recipient, config: Co
     subject: draft.subject,
     date: now,
     messageId: `<${digest}@${host}>`,
+    ...(config.email.bounces ? { returnPath: returnPath(config.email.bounces, digest) } : {}),
     body: { draft, recipient },
     ...(unsubscribeUrl ? { list: { id: `newsletter.${host}`, name: config.site.title, unsubscribe: unsubscribeUrl } } : {}),
   };
+}
+
+/** bounces@example.com and a message's token: bounces+<token>@example.com (VERP). */
+function returnPath(base: string, token: string): string {
+  const at = base.lastIndexOf('@');
+  return `${base.slice(0, at)}+${token}${base.slice(at)}`;
+}
+
+/** <id@host> as id@host: how a Message-ID is kept and looked up (reports quote it either way). */
+export function bareMessageId(messageId: string): string {
+  return messageId.trim().replace(/^<|>$/g, '');
+}
+
+/** The Message-ID a VERP token stands for, or undefined if it is not one of herald's tokens. */
+export function messageIdOfToken(token: string, config: Config): string | undefined {
+  return new RegExp(`^[0-9a-f]{${RETURN_TOKEN_LENGTH}}$`).test(token) ? `${token}@${new URL(config.site.url).hostname}` : undefined;
 }
 
 /**

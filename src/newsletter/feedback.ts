@@ -1,0 +1,105 @@
+// What comes back after a message was accepted: a bounce, a spam complaint, or the provider's word
+// that it was delivered. Webhooks (SES through SNS, Postmark, a signed generic one) and `herald
+// inbound` (a DSN or an ARF report read from standard input) each turn what they receive into
+// these; the core matches each to the message it is about and applies it (applyFeedback).
+import type { Config } from '../config.js';
+import { bareMessageId, messageIdOfToken } from './email/message.js';
+import type { NewsletterDeps } from './pass.js';
+import { RETURNED, type Delivery, type DeliveryLog, type ReturnedState, type ReturnedUpdate } from './ports.js';
+import { transition, type Outcome, type SubscriptionEvent } from './subscriptions.js';
+
+export type FeedbackKind = 'bounce' | 'complaint' | 'delivery';
+
+export interface Feedback {
+  kind: FeedbackKind;
+  /** For a bounce: the mailbox is gone for good (5.x.x, SES "Permanent"), or only for now (4.x.x, "Transient", a full mailbox). */
+  permanent: boolean;
+  /**
+   * How herald finds the message it is about, in this order: the id the provider gave on
+   * acceptance (SES MessageId, Postmark MessageID), else the Message-ID header herald wrote
+   * (quoted in DSNs and ARF reports), else the token of a VERP return path. A report that names
+   * none of these, or one herald never sent, changes nothing: anyone can write a bounce.
+   */
+  providerId?: string;
+  messageId?: string;
+  returnPathToken?: string;
+  /** The recipient the report is about, as it says; checked against the message found. */
+  recipient?: string;
+  /** When it happened, ISO 8601; the time it is applied when the report does not say. */
+  at?: string;
+  /** What the receiving side said: "550 5.1.1 user unknown", "abuse", ... */
+  reason: string;
+  /** Where it came from, for the log: "ses", "postmark", "dsn", "arf", "webhook". */
+  source: string;
+}
+
+export interface FeedbackResult {
+  feedback: Feedback;
+  /**
+   * applied: recorded, and the subscriber changed if it called for that; repeated: this message
+   * already had as strong a report (providers send again until answered); unmatched: it names
+   * no message herald sent, so it changes nothing.
+   */
+  result: 'applied' | 'repeated' | 'unmatched';
+  /** The subscriber it was about, and what became of them. */
+  email?: string;
+  outcome?: Outcome;
+}
+
+/**
+ * Applies reports that came back: each is matched to the message it is about, recorded on its
+ * deliveries, and passed to the subscriber lifecycle (a bounce, soft bounces up to
+ * bounces.softLimit, a complaint), the record and the status change in one transaction.
+ */
+export async function applyFeedback(deps: Pick<NewsletterDeps, 'config' | 'store' | 'clock'>, reports: Feedback[]): Promise<FeedbackResult[]> {
+  const { config, store, clock } = deps;
+  const results: FeedbackResult[] = [];
+  for (const feedback of reports) {
+    const deliveries = await deliveriesOf(store.deliveries, feedback, config);
+    if (!deliveries.length) {
+      results.push({ feedback, result: 'unmatched' });
+      continue;
+    }
+    const state = stateOf(feedback);
+    const at = validTime(feedback.at) ?? clock.now().toISOString();
+    // Only what makes a delivery's record stronger: a repeated notice is not a second soft bounce.
+    const stronger = deliveries.filter((delivery) => !delivery.returned || RETURNED.indexOf(state) > RETURNED.indexOf(delivery.returned.state));
+    const recipient = deliveries[0]!.recipient;
+    if (!stronger.length) {
+      results.push({ feedback, result: 'repeated', email: recipient });
+      continue;
+    }
+    const returned: ReturnedUpdate[] = stronger.map((delivery) => ({ post: delivery.post, round: delivery.round, recipient, state, at, reason: feedback.reason }));
+    const event: SubscriptionEvent =
+      state === 'complained' ? { type: 'complain', reason: feedback.reason, returned }
+      : state === 'bounced' ? { type: 'bounce', reason: feedback.reason, returned }
+      : state === 'soft-bounced' ? { type: 'soft-bounce', reason: feedback.reason, limit: config.bounces.softLimit, returned }
+      : { type: 'delivered', returned };
+    const outcome = await store.subscribers.change(recipient, (current) => transition({ key: recipient, email: current?.email ?? recipient }, current, event, clock.now()));
+    results.push({ feedback, result: 'applied', email: recipient, outcome });
+  }
+  return results;
+}
+
+function stateOf(feedback: Feedback): ReturnedState {
+  if (feedback.kind === 'complaint') return 'complained';
+  if (feedback.kind === 'delivery') return 'delivered';
+  return feedback.permanent ? 'bounced' : 'soft-bounced';
+}
+
+/** The deliveries of the message a report is about: by the provider's id, the Message-ID, or the VERP token, in that order. */
+async function deliveriesOf(log: DeliveryLog, feedback: Feedback, config: Config): Promise<Delivery[]> {
+  const ids = [feedback.providerId, feedback.messageId && bareMessageId(feedback.messageId), feedback.returnPathToken && messageIdOfToken(feedback.returnPathToken, config)];
+  for (const id of ids) {
+    if (!id) continue;
+    // Only accepted messages can come back; a queued or refused delivery has nothing to hear about.
+    const found = (await log.byProviderId(id)).filter((delivery) => delivery.state === 'sent');
+    if (found.length) return found;
+  }
+  return [];
+}
+
+function validTime(value: string | undefined): string | undefined {
+  const ms = value === undefined ? NaN : Date.parse(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
