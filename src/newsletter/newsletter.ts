@@ -14,7 +14,7 @@ import type { SendResult } from './ports.js';
 import { mailStatus, type MailStatus } from './status.js';
 import { addressKey, type Status, type Subscriber } from './subscriber.js';
 import { applyEvent, applyEvents, type Address, type Outcome } from './subscriptions.js';
-import { CONFIRM_DAYS, confirmUrl, unsubscribeUrl, verifyConfirmToken, verifyToken } from './tokens.js';
+import { CONFIRM_DAYS, confirmUrl, isWebhookKey, unsubscribeUrl, verifyConfirmToken, verifyToken, webhookKey } from './tokens.js';
 
 export interface ImportReport {
   added: number;
@@ -172,6 +172,15 @@ export class Newsletter {
   /** Bounces, complaints and delivery notices that came back: matched to their messages and applied (see applyFeedback). */
   feedback(reports: Feedback[]): Promise<FeedbackResult[]> {
     return applyFeedback(this.deps, reports);
+  }
+
+  /** The key of one of the webhooks (postmark, bounce), for the provider's console and the check of each call. */
+  webhookKey(name: string): string {
+    return webhookKey(name, this.deps.secret);
+  }
+
+  isWebhookKey(name: string, given: string): boolean {
+    return isWebhookKey(name, given, this.deps.secret);
   }
 
   /** herald start answers at web.url from now on: the links in emails have somewhere to go (check asks). */

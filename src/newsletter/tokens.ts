@@ -87,3 +87,18 @@ export function confirmUrl(config: Config, key: string, secret: string, now: Dat
 export function unsubscribeUrl(config: Config, key: string, secret: string): string {
   return `${config.web.url}unsubscribe?token=${signToken('unsubscribe', key, secret)}`;
 }
+
+/**
+ * The key of one of herald's webhooks ("postmark", "bounce"): made from the secret, so there is
+ * nothing more to keep, and shown by `herald webhooks` for the provider's console.
+ */
+export function webhookKey(name: string, secret: string): string {
+  return createHmac('sha256', secret).update(`webhook\0${name}`).digest('base64url').slice(0, 32);
+}
+
+/** Whether `given` is the key of webhook `name`, compared in constant time. */
+export function isWebhookKey(name: string, given: string, secret: string): boolean {
+  const expected = Buffer.from(webhookKey(name, secret));
+  const actual = Buffer.from(given);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}

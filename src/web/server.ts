@@ -8,12 +8,15 @@ import { clientAddress, createRateLimiter, limitKey, trustedProxies } from './ra
 import { subscribeQueue, type SubscribeQueue } from './subscribe-queue.js';
 import { confirmRoute, subscribeRoute, unsubscribeRoute, type RouteContext } from './routes.js';
 import { feedTypes, serveStatic, type StaticSite } from './static.js';
+import { fetchFromAws, webhookRoute, type WebhookContext } from './webhooks.js';
 
 export interface WebOptions {
   config: Config;
   cwd: string;
   newsletter: Newsletter;
   log?: (line: string) => void;
+  /** How SNS certificates and subscription confirmations are fetched (tests serve their own). */
+  fetchFromAws?: (url: string) => Promise<string>;
 }
 
 const BODY_LIMIT = 16 * 1024;
@@ -46,6 +49,8 @@ export function createWebServer(options: WebOptions): Server {
     log: options.log,
   };
 
+  const webhooks: WebhookContext = { ...routes, readRaw, fetchFromAws: options.fetchFromAws ?? fetchFromAws };
+
   const postTurn = onePerTurn();
   const sitePath = pathBelow(new URL(config.site.url).pathname);
   // The forms and the links in emails: web.url's path, which is site.url's unless web.url is set.
@@ -58,6 +63,7 @@ export function createWebServer(options: WebOptions): Server {
     if (route === '/unsubscribe') return unsubscribeRoute(routes, request, response, url);
     if (route === '/subscribe') return subscribeRoute(routes, request, response);
     if (route === '/confirm') return confirmRoute(routes, request, response, url);
+    if (route.startsWith('/webhooks/')) return webhookRoute(webhooks, route.slice('/webhooks/'.length), request, response, url);
     const pathname = sitePath(url.pathname);
     if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'This address only answers GET.');
     return serveStatic(request, response, pathname, files);
@@ -145,16 +151,20 @@ function onePerTurn(): () => Promise<void> {
 /** The client went away in the middle of its request: nobody to answer, nothing to log. */
 class ClientGone extends Error {}
 
-function readBody(request: IncomingMessage): Promise<string> {
+async function readBody(request: IncomingMessage): Promise<string> {
+  return (await readRaw(request, BODY_LIMIT)).toString('utf8');
+}
+
+function readRaw(request: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const tooLarge = () => new HttpError(413, 'The request is too large.');
     const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > BODY_LIMIT) return reject(tooLarge());
+    if (declared > limit) return reject(tooLarge());
     const chunks: Buffer[] = [];
     let size = 0;
     const collect = (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= BODY_LIMIT) return void chunks.push(chunk);
+      if (size <= limit) return void chunks.push(chunk);
       // The rest is read and dropped (the request timeout bounds it), so the 413 reaches the
       // client: closing with its data unread would reset the connection instead.
       request.off('data', collect);
@@ -162,7 +172,7 @@ function readBody(request: IncomingMessage): Promise<string> {
       reject(tooLarge());
     };
     request.on('data', collect);
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', () => reject(new ClientGone()));
     request.on('aborted', () => reject(new ClientGone()));
   });

@@ -6,7 +6,10 @@ import { openApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import { signToken } from '../../src/newsletter/tokens.js';
 import { createWebServer } from '../../src/web/server.js';
+import { createHmac } from 'node:crypto';
+import { readPosts } from '../../src/build.js';
 import { makeSite, post } from '../helpers.js';
+import { makeSigner, signSns } from '../sns.js';
 import { smtpError, startSmtpSink, type Sink } from '../smtp.js';
 
 const SECRET = 'a-web-test-secret-long-enough-0123456789abcdef';
@@ -21,7 +24,7 @@ interface Served {
   status(email: string): Promise<string | undefined>;
 }
 
-async function serve(t: TestContext, options: { subscribers?: string; postsPerMinute?: number; trustProxy?: string[]; reply?: Parameters<typeof startSmtpSink>[0]; siteUrl?: string; webUrl?: string } = {}): Promise<Served> {
+async function serve(t: TestContext, options: { subscribers?: string; postsPerMinute?: number; trustProxy?: string[]; reply?: Parameters<typeof startSmtpSink>[0]; siteUrl?: string; webUrl?: string; fetchFromAws?: (url: string) => Promise<string> } = {}): Promise<Served> {
   const site = await makeSite(t, { 'hello.md': post({ title: 'Hello' }) });
   await site.write('subscribers/subscribers.csv', options.subscribers ?? 'email,name,status,topics,created_at,updated_at\nann@example.com,Ann,active,,,\n');
   assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
@@ -40,7 +43,7 @@ async function serve(t: TestContext, options: { subscribers?: string; postsPerMi
     await sink.close();
   });
   const log: string[] = [];
-  const server = createWebServer({ config, cwd: site.dir, newsletter: app.newsletter, log: (line) => log.push(line) });
+  const server = createWebServer({ config, cwd: site.dir, newsletter: app.newsletter, log: (line) => log.push(line), fetchFromAws: options.fetchFromAws });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(
     () =>
@@ -389,4 +392,81 @@ test("herald's own pages carry the feed links the archive pages include, the wri
 
   await site.write('templates/_feed-links.html', '{% if site.title %}\n<link>\n');
   assert.throws(() => createWebServer({ config, cwd: site.dir, newsletter: app.newsletter }), /templates\/_feed-links\.html/);
+});
+
+// ---- webhooks: what comes back from providers ----
+
+/** Sends the site's post to its list through the served app; the Message-ID of the message to `email`. */
+async function sendHello(served: Served, email = 'ann@example.com'): Promise<string> {
+  const { posts } = await readPosts(served.app.config, join(served.app.config.paths.posts, '..'));
+  const report = await served.app.newsletter.sendPost(posts.find((meta) => meta.slug === 'hello')!);
+  assert.ok(report.posts[0]!.sent + report.posts[0]!.alreadySent >= 1, JSON.stringify(report));
+  const message = served.sink.received.find((received) => received.to.includes(email))!;
+  return message.mail.messageId!.replace(/^<|>$/g, '');
+}
+
+const postJson = (body: unknown, headers: Record<string, string> = {}) => ({ method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'Content-Type': 'text/plain; charset=UTF-8', ...headers } });
+
+test('SES through SNS: a signed subscription confirmation is confirmed, a signed bounce bounces the reader; forged, unsigned or foreign-certificate calls are 400 and change nothing', async (t) => {
+  const aws = await makeSigner();
+  const fetched: string[] = [];
+  const served = await serve(t, {
+    subscribers: 'email,name,status,topics,created_at,updated_at\nann@example.com,Ann,active,,,\nbob@example.com,Bob,active,,,\n',
+    fetchFromAws: async (url) => (fetched.push(url), url.endsWith('.pem') ? aws.certificate : '<ConfirmSubscriptionResponse/>'),
+  });
+  const { base, status } = served;
+  const cert = 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-test.pem';
+  const envelope = (fields: Record<string, string>) => ({ MessageId: 'm-1', TopicArn: 'arn:aws:sns:eu-west-1:123456789012:ses-events', Timestamp: new Date().toISOString(), SigningCertURL: cert, ...fields });
+  const subscribeUrl = 'https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:eu-west-1:123456789012:ses-events&Token=abc';
+  const confirmation = signSns(envelope({ Type: 'SubscriptionConfirmation', Token: 'abc', Message: 'confirm', SubscribeURL: subscribeUrl }), aws);
+  assert.equal((await fetch(`${base}/webhooks/ses`, postJson(confirmation))).status, 200);
+  assert.ok(fetched.includes(subscribeUrl), 'the subscription was confirmed');
+
+  const messageId = await sendHello(served);
+  const bounce = { notificationType: 'Bounce', bounce: { bounceType: 'Permanent', bounceSubType: 'General', bouncedRecipients: [{ emailAddress: 'ann@example.com', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }], timestamp: new Date().toISOString() }, mail: { messageId, destination: ['ann@example.com'] } };
+  const signed = signSns(envelope({ Type: 'Notification', Message: JSON.stringify(bounce) }), aws, '2');
+  // Forged: the message changed after signing; unsigned; a certificate URL off AWS's hosts.
+  const bobId = await sendHello(served, 'bob@example.com');
+  const forged = { ...signed, Message: JSON.stringify({ ...bounce, mail: { messageId: bobId } }) };
+  const { Signature: _dropped, ...unsigned } = signed;
+  const foreign = signSns(envelope({ Type: 'Notification', Message: JSON.stringify(bounce), SigningCertURL: 'https://sns.eu-west-1.amazonaws.com.evil.example/cert.pem' }), aws);
+  for (const bad of [forged, unsigned, foreign, 'not json']) {
+    assert.equal((await fetch(`${base}/webhooks/ses`, postJson(bad))).status, 400);
+  }
+  assert.ok(!fetched.some((url) => url.includes('evil')), 'a certificate is never fetched from a host of the caller\'s choosing');
+  assert.equal(await status('bob@example.com'), 'active');
+  assert.equal(await status('ann@example.com'), 'active');
+
+  const answer = await fetch(`${base}/webhooks/ses`, postJson(signed));
+  assert.equal(answer.status, 200);
+  assert.deepEqual(await answer.json(), { applied: 1, repeated: 0, unmatched: 0 });
+  assert.equal(await status('ann@example.com'), 'bounced');
+  // SNS delivers at least once: the same notification again changes nothing more.
+  assert.deepEqual(await (await fetch(`${base}/webhooks/ses`, postJson(signed))).json(), { applied: 0, repeated: 1, unmatched: 0 });
+  assert.match(served.log.join('\n'), /webhook ses: ann@example\.com bounced \(smtp; 550 5\.1\.1 user unknown\)/);
+});
+
+test('Postmark: its key in the URL\'s credentials; the generic webhook: an HMAC of the body; either without them is 400 and changes nothing', async (t) => {
+  const served = await serve(t, { subscribers: 'email,name,status,topics,created_at,updated_at\nann@example.com,Ann,active,,,\nbob@example.com,Bob,active,,,\n' });
+  const { base, status, app } = served;
+  const annId = await sendHello(served);
+  const bobId = await sendHello(served, 'bob@example.com');
+  const complaint = { RecordType: 'SpamComplaint', MessageID: annId, Email: 'ann@example.com', BouncedAt: new Date().toISOString(), Type: 'SpamComplaint', Description: 'The subscriber explicitly marked this message as spam.' };
+  const key = app.newsletter.webhookKey('postmark');
+  const basic = (user: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`, 'Content-Type': 'application/json' });
+  assert.equal((await fetch(`${base}/webhooks/postmark`, postJson(complaint, { 'Content-Type': 'application/json' }))).status, 400);
+  assert.equal((await fetch(`${base}/webhooks/postmark`, postJson(complaint, basic('postmark', `${key}x`)))).status, 400);
+  assert.equal(await status('ann@example.com'), 'active');
+  assert.equal((await fetch(`${base}/webhooks/postmark`, postJson(complaint, basic('postmark', key)))).status, 200);
+  assert.equal(await status('ann@example.com'), 'complained');
+
+  const body = JSON.stringify({ events: [{ type: 'bounce', permanent: true, recipient: 'bob@example.com', messageId: `<${bobId}>`, reason: '550 gone' }] });
+  const signature = `sha256=${createHmac('sha256', app.newsletter.webhookKey('bounce')).update(body).digest('hex')}`;
+  assert.equal((await fetch(`${base}/webhooks/bounce`, postJson(body))).status, 400);
+  assert.equal((await fetch(`${base}/webhooks/bounce`, postJson(body, { 'X-Herald-Signature': signature.replace(/.$/, '0') }))).status, 400);
+  assert.equal(await status('bob@example.com'), 'active');
+  assert.equal((await fetch(`${base}/webhooks/bounce`, postJson(body, { 'X-Herald-Signature': signature }))).status, 200);
+  assert.equal(await status('bob@example.com'), 'bounced');
+  assert.equal((await fetch(`${base}/webhooks/nothing`, postJson(body))).status, 404);
+  assert.equal((await fetch(`${base}/webhooks/bounce`)).status, 405);
 });
