@@ -94,6 +94,33 @@ export async function main(argv: string[], io: Io): Promise<number> {
     });
 
   program
+    .command('audit')
+    .argument('<post>', 'slug or file of the post')
+    .option('--resume', 'first send the post to exactly those still owed it (queued, or given up after refusals)')
+    .option('--json', 'one JSON object per recipient')
+    .description('for one post, every recipient it was due to, whether the provider accepted the message, and what came back; exit 1 if anyone is still owed it')
+    .action(async (post: string, options: { resume?: boolean; json?: boolean }) => {
+      const { auditCommand } = await import('./commands/audit.js');
+      exitCode = await auditCommand(await context(), post, options);
+    });
+
+  program
+    .command('inbound')
+    .description('read one bounce (RFC 3464 DSN) or complaint (RFC 5965 ARF) message on standard input, as an MTA pipe or mailbox rule delivers it, and apply it')
+    .action(async () => {
+      const { inboundCommand } = await import('./commands/feedback.js');
+      exitCode = await inboundCommand(await context(), io.stdin ?? process.stdin);
+    });
+
+  program
+    .command('webhooks')
+    .description("print the webhook addresses and keys to give a mail provider (SES through SNS, Postmark, or a signed generic one)")
+    .action(async () => {
+      const { webhooksCommand } = await import('./commands/feedback.js');
+      exitCode = await webhooksCommand(await context());
+    });
+
+  program
     .command('backup')
     .argument('<file>', 'a new file for the copy')
     .description("copy herald's database (subscribers, what was sent to whom) to a file, safely while herald runs")

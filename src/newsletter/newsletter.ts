@@ -5,11 +5,13 @@ import type { Problem } from '../errors.js';
 import type { PostMeta } from '../posts/parse.js';
 import { exportHeader, exportRows, readImport } from './csv.js';
 import { sendWithRetries } from './delivery.js';
+import { auditPost, type AuditEntry } from './audit.js';
+import { PostIndex } from './due.js';
 import { applyFeedback, type Feedback, type FeedbackResult } from './feedback.js';
 import { buildMessage } from './email/message.js';
 import { personalise, renderConfirmation, renderEmail, type EmailDraft } from './email/render.js';
 import { loadMailTemplates } from './email/templates.js';
-import { emailPostOf, plannedRecipients, runPass, sendPost, type NewsletterDeps, type PassReport, type SendOptions, type SendReport } from './pass.js';
+import { emailPostOf, plannedRecipients, resumePost, runPass, sendPost, type NewsletterDeps, type PassReport, type SendOptions, type SendReport } from './pass.js';
 import type { SendResult } from './ports.js';
 import { mailStatus, type MailStatus } from './status.js';
 import { addressKey, type Status, type Subscriber } from './subscriber.js';
@@ -167,6 +169,21 @@ export class Newsletter {
     const draft = await renderEmail([emailPostOf(post, config, cwd)], loadMailTemplates(config, cwd, 'email'), config);
     const key = addressKey(reader.email) ?? reader.email;
     return { ...personalise(draft, { ...reader, unsubscribeUrl: unsubscribeUrl(config, key, secret) }), warnings: draft.warnings };
+  }
+
+  /**
+   * One post's account (its round 0), in pages: every recipient it was due to, accepted or not,
+   * and what came back. Undefined when the post was never sent.
+   */
+  async audit(post: PostMeta): Promise<AsyncGenerator<AuditEntry[]> | undefined> {
+    const record = new PostIndex(await this.deps.store.state.posts()).find(post);
+    return record && auditPost(this.deps.store, record.key, 0);
+  }
+
+  /** Sends the post to exactly those its audit says are owed it; undefined when it was never sent. */
+  async resume(post: PostMeta, options?: SendOptions): Promise<SendReport | undefined> {
+    const record = new PostIndex(await this.deps.store.state.posts()).find(post);
+    return record && resumePost(this.deps, post, record, options);
   }
 
   /** Bounces, complaints and delivery notices that came back: matched to their messages and applied (see applyFeedback). */

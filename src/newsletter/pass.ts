@@ -34,6 +34,8 @@ export interface SendOptions {
   /** True once herald is asked to stop: messages in flight finish, the rest stay queued. */
   stopped?: () => boolean;
   onProgress?: (done: number, total: number) => void;
+  /** False: send only what is queued already, adding nobody (a resumed send). */
+  audience?: boolean;
 }
 
 /** What one pass did for one post (in one round). */
@@ -144,6 +146,29 @@ export async function sendPost(deps: NewsletterDeps, post: PostMeta, options: Se
   }
 }
 
+/**
+ * The rest of one post's send, to exactly those its audit says are owed it: queued, or given up
+ * after days of refusals (queued again). Nobody new is added: that is what `sendPost` does.
+ */
+export async function resumePost(deps: NewsletterDeps, post: PostMeta, record: PostRecord, options: SendOptions = {}): Promise<SendReport> {
+  const { store, clock } = deps;
+  const release = await store.lock.acquire();
+  try {
+    const at = clock.now().toISOString();
+    for (let after: string | undefined; ; ) {
+      const page = await store.deliveries.list(record.key, 0, after, PAGE);
+      if (!page.length) break;
+      after = page.at(-1)!.recipient;
+      const givenUp = page.filter((delivery) => delivery.state === 'failed');
+      // Tried again (with its retries); refused again, it is given up again.
+      if (givenUp.length) await store.deliveries.record(givenUp.map((delivery) => ({ post: record.key, round: 0, recipient: delivery.recipient, state: 'queued', at, reason: 'resumed' })));
+    }
+    return await sendJobs(deps, [{ post, record, round: 0 }], 'each', { ...options, audience: false });
+  } finally {
+    await release();
+  }
+}
+
 async function resendRound(store: Store, key: string): Promise<number> {
   const latest = await store.deliveries.latestRound(key);
   if (latest > 0 && (await store.deliveries.tally(key, latest)).queued > 0) return latest;
@@ -219,7 +244,7 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
   let total = 0;
   for (const job of jobs) {
     await store.state.savePost(job.record);
-    await enqueueAudience(deps, job);
+    if (options.audience !== false) await enqueueAudience(deps, job);
     const tally = await log.tally(job.record.key, job.round);
     total += tally.queued;
     stats.set(job.record.key, {

@@ -92,6 +92,8 @@ export interface DeliveryLog {
   sentSince(since: string): Promise<string[]>;
   /** When the first message of all was accepted: day 1 of a warm-up. */
   firstSent(): Promise<string | undefined>;
+  /** Every delivery of (post, round), in recipient order after `after`, at most `limit`: a send's whole record, in pages. */
+  list(post: string, round: number, after: string | undefined, limit: number): Promise<Delivery[]>;
   /** The highest round of a post so far (0 when it has none). */
   latestRound(post: string): Promise<number>;
   /** The deliveries of the message the provider knows by this id (a digest is one message for several posts). */

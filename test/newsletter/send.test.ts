@@ -421,3 +421,38 @@ test('a refused connection is retried, then the post is left due and the pass ex
   const status = JSON.parse((await herald(site, env, 'status', '--json', '--now', '2026-03-05T11:00:00Z')).out);
   assert.equal(status.posts.find((p: { slug: string }) => p.slug === 'new').mail.state, 'due');
 });
+
+test('audit lists, for one post, everyone it was due to and where each stands; exit 1 while someone is owed it; --resume sends to exactly them', async (t) => {
+  let refuse = true;
+  const sink = await startSmtpSink({ reply: (to) => (to === 'later@example.com' && refuse ? smtpError(451, 'Later') : to === 'gone@example.com' ? smtpError(550, 'No such user') : undefined) });
+  t.after(() => sink.close());
+  const { site, env } = await siteWithSink(t, sink, { 'old.md': post({ title: 'Old', date: '2026-03-01' }) }, [['a@example.com'], ['later@example.com'], ['gone@example.com'], ['left@example.com']]);
+  await herald(site, env, 'run', '--now', '2026-03-05T09:00:00Z');
+  await site.write('posts/new.md', post({ title: 'New', date: '2026-03-05 10:00' }));
+  assert.match((await herald(site, env, 'audit', 'new')).err, /new was never sent: there is nothing to audit/);
+  await herald(site, env, 'subscribers', 'remove', 'left@example.com');
+  await herald(site, env, 'run', '--now', '2026-03-05T11:00:00Z');
+  const audit = await herald(site, env, 'audit', 'new');
+  assert.equal(audit.code, 1);
+  assert.match(audit.out, /^a@example\.com\taccepted\t[0-9a-f]{32}@news\.example\.com$/m);
+  assert.match(audit.out, /^gone@example\.com\trefused \(bounced\)\t550 No such user/m);
+  assert.match(audit.out, /^later@example\.com\tqueued\t451 Later/m);
+  assert.doesNotMatch(audit.out, /left@example\.com/, 'someone who left before the send was never due');
+  assert.match(audit.err, /new: due to 3: 1 accepted, 1 refused \(bounced\), 1 queued/);
+  assert.match(audit.err, /1 still owed the post/);
+
+  // Someone who joined since is not added by --resume: it sends to exactly those owed the post.
+  await herald(site, env, 'subscribers', 'add', 'newcomer@example.com');
+  refuse = false;
+  const before = sink.received.length;
+  const resumed = await herald(site, env, 'audit', 'new', '--resume', '--json');
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.deepEqual(sink.received.slice(before).map((message) => message.to[0]), ['later@example.com']);
+  const entries = resumed.out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+  assert.deepEqual(entries.map((entry) => [entry.recipient, entry.state, entry.explained]), [
+    ['a@example.com', 'sent', true],
+    ['gone@example.com', 'bounced', true],
+    ['later@example.com', 'sent', true],
+  ]);
+  assert.match(resumed.err, /everyone due was accepted by the provider or is explained/);
+});

@@ -88,6 +88,8 @@ export class MemoryStore implements Store {
       for (const row of this.log.values()) if (row.post === post && row.round === round && row.state === 'sent' && row.returned) counts[row.returned.state]++;
       return counts;
     },
+    list: async (post, round, after = '', limit) =>
+      copy([...this.log.values()].filter((row) => row.post === post && row.round === round && row.recipient > after).sort((a, b) => (a.recipient < b.recipient ? -1 : 1)).slice(0, limit)),
     firstSent: async () => [...this.log.values()].filter((row) => row.state === 'sent').map((row) => row.at).sort()[0],
     sentSince: async (since) => [...new Set([...this.log.values()].filter((row) => row.state === 'sent' && row.at >= since).map((row) => `${row.at}\0${row.recipient}`))].map((id) => id.split('\0')[0]!).sort(),
     latestRound: async (post) => Math.max(0, ...[...this.log.values()].filter((row) => row.post === post).map((row) => row.round)),

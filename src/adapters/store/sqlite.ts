@@ -302,6 +302,7 @@ export class SqliteStore implements Store {
     );
     // Only with sending caps set, once a pass: at most a day's cap of rows.
     const sentSince = statement(`SELECT DISTINCT at, recipient FROM deliveries WHERE state = 'sent' AND at >= ? ORDER BY at`);
+    const listDeliveries = statement('SELECT * FROM deliveries WHERE post = ? AND round = ? AND recipient > ? ORDER BY recipient LIMIT ?');
     const firstSent = statement(`SELECT min(at) AS at FROM deliveries WHERE state = 'sent'`);
     const latestRound = statement('SELECT max(round) AS round FROM deliveries WHERE post = ? AND round > 0');
     const received = statement(`SELECT recipient FROM deliveries WHERE post = ? AND state = 'sent' AND recipient IN (SELECT value FROM json_each(?))`);
@@ -376,6 +377,7 @@ export class SqliteStore implements Store {
         const row = returnedTally.get(post, round) as Row;
         return { delivered: Number(row.delivered ?? 0), 'soft-bounced': Number(row.soft ?? 0), bounced: Number(row.bounced ?? 0), complained: Number(row.complained ?? 0) };
       },
+      list: async (post, round, after = '', limit) => (listDeliveries.all(post, round, after, limit) as Row[]).map(toDelivery),
       firstSent: async () => ((firstSent.get() as Row).at as string | null) ?? undefined,
       sentSince: async (since) => (sentSince.all(since) as Row[]).map((row) => row.at as string),
       latestRound: async (post) => Number((latestRound.get(post) as Row).round ?? 0),
