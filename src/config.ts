@@ -142,7 +142,7 @@ const schema = v.strictObject({
   ),
   smtp: v.optional(
     v.strictObject({
-      url: v.optional(v.pipe(v.string(), v.check(isSmtpUrl, 'must be an SMTP URL such as smtps://user:password@smtp.example.com:465'))),
+      url: v.optional(v.pipe(v.string(), v.check(isMailUrl, 'must be an SMTP URL such as smtps://user:password@smtp.example.com:465, or postmark://SERVER_TOKEN@api.postmarkapp.com, or ses://REGION'))),
       // The name herald gives in EHLO. Relays and spam filters frown on an IP literal there.
       name: v.optional(v.pipe(v.string(), v.regex(/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i, 'must be a host name such as mail.example.com'))),
       maxConnections: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 5),
@@ -237,8 +237,8 @@ function isMailbox(value: string): boolean {
   return address !== undefined && /^[^@\s]+@[^@\s]+$/.test(address);
 }
 
-function isSmtpUrl(value: string): boolean {
-  return /^smtps?:\/\/[^/]/i.test(value) && URL.canParse(value);
+function isMailUrl(value: string): boolean {
+  return /^(smtps?|postmark|ses):\/\/[^/]/i.test(value) && URL.canParse(value);
 }
 
 /** An IPv4 or IPv6 address, or one with a /prefix (a CIDR range) that fits its family. */
@@ -537,14 +537,14 @@ function listed(parts: string[]): string {
 // otherwise surface as a TypeError from deep inside the first send.
 function envProblems(env: NodeJS.ProcessEnv): Problem[] {
   const url = env.HERALD_SMTP_URL;
-  if (!url || isSmtpUrl(url)) return [];
+  if (!url || isMailUrl(url)) return [];
   return [
     {
       code: 'E_CONFIG',
       field: 'HERALD_SMTP_URL',
       // Not the value itself: it may hold the SMTP password.
       message: 'the environment variable HERALD_SMTP_URL is not an SMTP URL',
-      hint: 'set it to an SMTP URL such as smtps://user:password@smtp.example.com:465 (it overrides smtp.url), or unset it',
+      hint: 'set it to an SMTP URL such as smtps://user:password@smtp.example.com:465, a postmark:// or an ses:// URL (it overrides smtp.url), or unset it',
     },
   ];
 }

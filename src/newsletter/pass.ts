@@ -13,7 +13,7 @@ import { baselineRecords, duePosts, PostIndex } from './due.js';
 import { bareMessageId, buildMessage } from './email/message.js';
 import { CONTENT_WIDTH, renderEmail, sizeImages, type EmailDraft, type EmailPost } from './email/render.js';
 import { loadMailTemplates, type MailTemplates } from './email/templates.js';
-import type { Clock, Delivery, DeliveryUpdate, MailTransport, PostRecord, Store } from './ports.js';
+import type { BatchApi, Clock, Delivery, DeliveryUpdate, MailTransport, OutgoingMessage, PostRecord, SendResult, Store } from './ports.js';
 import { wantsPost, type Subscriber } from './subscriber.js';
 import { applyEvent } from './subscriptions.js';
 import { unsubscribeUrl } from './tokens.js';
@@ -232,6 +232,34 @@ function emptyReport(): PassReport {
 }
 
 /**
+ * Before anything more of a job is sent: its messages handed to a batch API whose answer never
+ * came are looked up at the provider. Taken: sent, with the provider's id. Not taken: queued
+ * again. The provider cannot be asked: they stay submitted, and nobody is sent them twice.
+ */
+async function reconcile(deps: NewsletterDeps, job: Job): Promise<string[]> {
+  const { store, clock } = deps;
+  const submitted = await store.deliveries.submitted(job.record.key, job.round);
+  if (!submitted.length) return [];
+  const batch = deps.transport().batch;
+  const waiting = `${submitted.length} message${submitted.length === 1 ? '' : 's'} of ${job.post.slug} handed to a batch API without an answer`;
+  if (!batch) return [`${waiting} stay unconfirmed: the mail transport has no batch API to ask now (herald audit lists them)`];
+  let found: Map<string, { providerId: string } | undefined>;
+  try {
+    found = await batch.find(submitted.map((delivery) => delivery.providerId!));
+  } catch (error) {
+    return [`${waiting} stay unconfirmed, not sent again: the provider could not be asked (${(error as Error).message}); the next pass asks again`];
+  }
+  const at = clock.now().toISOString();
+  await store.deliveries.record(
+    submitted.map((delivery) => {
+      const taken = found.get(delivery.providerId!);
+      return { post: delivery.post, round: delivery.round, recipient: delivery.recipient, at, ...(taken ? { state: 'sent' as const, providerId: taken.providerId } : { state: 'queued' as const, reason: 'not taken by the provider: sent again' }) };
+    }),
+  );
+  return [];
+}
+
+/**
  * Sends every queued delivery of these jobs. Each recipient gets each post once: in `digest` mode
  * the posts they are owed in one message, else one message per post, oldest first. Every outcome
  * is written to the delivery log the moment it is known.
@@ -242,8 +270,10 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
   const byKey = new Map(jobs.map((job) => [job.record.key, job]));
   const stats = new Map<string, PostReport>();
   let total = 0;
+  const warnings: string[] = [];
   for (const job of jobs) {
     await store.state.savePost(job.record);
+    warnings.push(...(await reconcile(deps, job)));
     if (options.audience !== false) await enqueueAudience(deps, job);
     const tally = await log.tally(job.record.key, job.round);
     total += tally.queued;
@@ -268,7 +298,7 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
   const resent = new Set<string>();
   for (const job of jobs) if (job.round === 0 && (await log.latestRound(job.record.key)) > 0) resent.add(job.record.key);
 
-  const report: SendReport = { posts: [...stats.values()], failures: [], bounces: [], warnings: [] };
+  const report: SendReport = { posts: [...stats.values()], failures: [], bounces: [], warnings };
   if (total) {
     const caps = SendingCaps.needed(config) ? new SendingCaps(config, await log.sentSince(new Date(clock.now().getTime() - 86_400_000).toISOString()), await log.firstSent()) : undefined;
     const sender = new Sender(deps, byKey, stats, report, total, options, caps);
@@ -290,7 +320,9 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
         }
       }
     }
-    await eachConcurrently(messages(), config.smtp.maxConnections * 4, () => sender.halted(), (message) => sender.send(message));
+    const batch = sender.batchApi();
+    if (batch) await eachConcurrently(batches(messages(), batch.size), config.smtp.maxConnections, () => sender.halted(), (group) => sender.sendBatch(batch, group));
+    else await eachConcurrently(messages(), config.smtp.maxConnections * 4, () => sender.halted(), (message) => sender.send(message));
     report.halted = sender.haltReason();
     report.paused = sender.pausedBy();
   }
@@ -300,7 +332,7 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
     const tally = await log.tally(job.record.key, job.round);
     const stat = stats.get(job.record.key)!;
     stat.remaining = tally.queued;
-    stat.recipients = tally.queued + tally.sent + tally.bounced + tally.failed;
+    stat.recipients = tally.queued + tally.submitted + tally.sent + tally.bounced + tally.failed;
     stat.finished = tally.queued === 0;
     if (stat.finished && job.round === 0 && !job.record.sentAt) {
       job.record.sentAt = at;
@@ -309,6 +341,13 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
     }
   }
   return report;
+}
+
+/** A message made for one recipient, with the deliveries it carries. */
+interface Prepared {
+  subscriber: Subscriber;
+  deliveries: Delivery[];
+  message: OutgoingMessage;
 }
 
 interface Message {
@@ -350,6 +389,10 @@ class Sender {
     this.transport = deps.transport();
     const started = deps.clock.now().getTime() - performance.now();
     this.capsNow = () => new Date(started + performance.now());
+  }
+
+  batchApi(): BatchApi | undefined {
+    return this.transport.batch;
   }
 
   halted(): boolean {
@@ -422,8 +465,40 @@ class Sender {
     return wanted;
   }
 
+  /** One message through the transport: prepared, tried (with retries), and its outcome recorded. */
   async send(queued: Message): Promise<void> {
-    const { config, clock, store, secret, retry } = this.deps;
+    const prepared = await this.prepare(queued);
+    if (!prepared) return;
+    await this.settle(prepared, await sendWithRetries(this.transport, prepared.message, this.deps.retry, this.options.stopped));
+  }
+
+  /**
+   * Messages through the provider's batch API. They are recorded `submitted` before the call, so
+   * a call whose answer never comes (a timeout) leaves a record the next pass reconciles before
+   * sending to them again; each message's own result in the answer is recorded as it says.
+   */
+  async sendBatch(batch: BatchApi, queued: Message[]): Promise<void> {
+    const prepared: Prepared[] = [];
+    for (const message of queued) {
+      const ready = await this.prepare(message);
+      if (ready) prepared.push(ready);
+    }
+    if (!prepared.length) return;
+    const at = this.deps.clock.now().toISOString();
+    await this.deps.store.deliveries.record(prepared.flatMap(({ message, deliveries, subscriber }) => deliveries.map((delivery) => ({ post: delivery.post, round: delivery.round, recipient: subscriber.key, state: 'submitted' as const, at, providerId: bareMessageId(message.messageId) }))));
+    let results: SendResult[];
+    try {
+      results = await batch.send(prepared.map(({ message }) => message));
+    } catch (error) {
+      this.stopReason ??= `the provider did not answer a batch of ${prepared.length} messages (${(error as Error).message}): they are recorded as submitted, and the next pass asks the provider about them before sending them again`;
+      return;
+    }
+    for (const [index, ready] of prepared.entries()) await this.settle(ready, results[index] ?? { ok: false, permanent: false, reason: 'the provider\'s answer has no result for this message' });
+  }
+
+  /** The message for a queued recipient, read again if the page is stale; undefined when it no longer goes out. */
+  private async prepare(queued: Message): Promise<Prepared | undefined> {
+    const { config, clock, store, secret } = this.deps;
     // Read again at its turn if the page is not fresh: an unsubscribe made while the send runs (a
     // rate-limited send takes hours) is honoured before the message goes out.
     let { subscriber, deliveries }: { subscriber: Subscriber | undefined; deliveries: Delivery[] } = queued;
@@ -431,13 +506,17 @@ class Sender {
       subscriber = await store.subscribers.get(queued.subscriber.key);
       deliveries = await this.dropUnwanted(queued.subscriber.key, subscriber, queued.deliveries, new Map());
     }
-    if (!subscriber || !deliveries.length) return;
-    if (!(await this.mayGo())) return;
+    if (!subscriber || !deliveries.length) return undefined;
+    if (!(await this.mayGo())) return undefined;
     const draft = await this.draftFor(deliveries.map((delivery) => delivery.post));
     const seed = `${deliveries[0]!.round}:${deliveries.map((delivery) => delivery.post).join(',')}`;
     const recipient = { name: subscriber.name, email: subscriber.email, unsubscribeUrl: unsubscribeUrl(config, subscriber.key, secret) };
-    const message = buildMessage(draft, recipient, config, seed, clock.now(), secret);
-    const result = await sendWithRetries(this.transport, message, retry, this.options.stopped);
+    return { subscriber, deliveries, message: buildMessage(draft, recipient, config, seed, clock.now(), secret) };
+  }
+
+  /** Records what became of one message, and what follows from it (a bounce, a stop). */
+  private async settle({ subscriber, deliveries, message }: Prepared, result: SendResult): Promise<void> {
+    const { clock, store } = this.deps;
     const at = clock.now().toISOString();
     const outcome = (state: Delivery['state'], extra: Partial<DeliveryUpdate> = {}): DeliveryUpdate[] =>
       deliveries.map((delivery) => ({ post: delivery.post, round: delivery.round, recipient: subscriber.key, state, at, tried: true, ...extra }));
@@ -521,4 +600,17 @@ function publishedImageWidth(config: Config): (src: string) => number | undefine
       return undefined;
     }
   };
+}
+
+/** Items in groups of `size`, read as they are needed. */
+async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let group: T[] = [];
+  for await (const item of items) {
+    group.push(item);
+    if (group.length >= size) {
+      yield group;
+      group = [];
+    }
+  }
+  if (group.length) yield group;
 }

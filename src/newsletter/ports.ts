@@ -9,8 +9,12 @@ export interface Clock {
 
 // ---- storage ----
 
-/** The fate of one post for one recipient in one round (round 0 is the newsletter's own send; each --resend opens another). */
-export type DeliveryState = 'queued' | 'sent' | 'bounced' | 'skipped' | 'failed';
+/**
+ * The fate of one post for one recipient in one round (round 0 is the newsletter's own send; each
+ * --resend opens another). `submitted`: handed to a batch API whose answer never came; whether the
+ * provider took it is asked (reconciled) before anything is sent to that recipient again.
+ */
+export type DeliveryState = 'queued' | 'submitted' | 'sent' | 'bounced' | 'skipped' | 'failed';
 
 export interface Delivery {
   post: string;
@@ -94,6 +98,8 @@ export interface DeliveryLog {
   firstSent(): Promise<string | undefined>;
   /** Every delivery of (post, round), in recipient order after `after`, at most `limit`: a send's whole record, in pages. */
   list(post: string, round: number, after: string | undefined, limit: number): Promise<Delivery[]>;
+  /** Deliveries of (post, round) handed to a batch API without an answer: to reconcile. */
+  submitted(post: string, round: number): Promise<Delivery[]>;
   /** The highest round of a post so far (0 when it has none). */
   latestRound(post: string): Promise<number>;
   /** The deliveries of the message the provider knows by this id (a digest is one message for several posts). */
@@ -169,5 +175,22 @@ export interface MailTransport {
   readonly description: string;
   /** Never throws for one message's fate; throws a HeraldError when nothing can be sent (a broken DKIM key). */
   send(message: OutgoingMessage): Promise<SendResult>;
+  /** A provider's batch API (Postmark's /email/batch): many messages a call; the sender uses it when present. */
+  readonly batch?: BatchApi;
   close(): Promise<void>;
+}
+
+export interface BatchApi {
+  /** Messages a call, at most. */
+  readonly size: number;
+  /**
+   * One result per message, in order, from the provider's answer. Throws when the call's fate is
+   * unknown (a timeout, a dropped connection): the messages may or may not have been taken.
+   */
+  send(messages: OutgoingMessage[]): Promise<SendResult[]>;
+  /**
+   * Asks the provider what became of messages whose call had no answer, by Message-ID: taken
+   * (with its id), or not (undefined: send it again). Throws when the provider cannot be asked.
+   */
+  find(messageIds: string[]): Promise<Map<string, { providerId: string } | undefined>>;
 }

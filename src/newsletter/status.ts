@@ -61,7 +61,7 @@ export async function mailStatus(deps: NewsletterDeps, posts: PostMeta[]): Promi
       result.set(post.file, { state: 'sent', sentAt: record.sentAt, recipients: record.recipients ?? 0, ...(returns ? { returns } : {}) });
     } else if (due.has(post)) {
       const tally = record ? await store.deliveries.tally(record.key, 0) : undefined;
-      const recipients = tally ? tally.queued + tally.sent + tally.bounced + tally.failed : 0;
+      const recipients = tally ? tally.queued + tally.submitted + tally.sent + tally.bounced + tally.failed : 0;
       if (tally?.sent) {
         const verdict = caps?.check(now);
         const paused = verdict && !verdict.go && 'until' in verdict ? { until: verdict.until.toISOString(), cap: verdict.cap } : undefined;

@@ -270,7 +270,7 @@ async function resendIsARound(t: TestContext, open: OpenStore): Promise<void> {
   assert.equal(continued.posts[0]!.round, 1, 'the unfinished round is continued, not a new one opened');
   assert.equal(continued.posts[0]!.alreadySent, firstPart.length);
   assert.deepEqual([...firstPart, ...secondPart].sort(), everyone, 'round 1 reaches everyone once, the reader who joined late too');
-  assert.deepEqual(await f.store.deliveries.tally(continued.posts[0]!.key, 1), { queued: 0, sent: 7, bounced: 0, skipped: 0, failed: 0 });
+  assert.deepEqual(await f.store.deliveries.tally(continued.posts[0]!.key, 1), { queued: 0, submitted: 0, sent: 7, bounced: 0, skipped: 0, failed: 0 });
 
   mark = f.transport.tries.length;
   f.at('2026-03-05T13:00:00Z');
@@ -869,3 +869,83 @@ test('sending caps: a daily cap pauses the pass until a place frees, the next pa
   assert.equal(await sentOn('2026-03-07T12:00:01Z'), 3);
   assert.equal(await sentOn('2026-03-08T12:00:02Z'), 7);
 });
+
+// ---- a batch API (Postmark's): a call without an answer is reconciled before anything is sent again ----
+
+/** A stand-in for Postmark's API on loopback: /email/batch and the outbound message search. */
+async function postmarkStandIn(t: TestContext) {
+  const taken: { to: string; metadata: string; id: string }[] = [];
+  let calls = 0;
+  /** What the nth batch call (1-based) does: answer, take the messages and never answer, or drop them unanswered. */
+  const state = { hangOn: 0, hangMode: 'taken' as 'taken' | 'lost' };
+  const { createServer } = await import('node:http');
+  const server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const url = new URL(request.url ?? '/', 'http://x');
+    if (request.headers['x-postmark-server-token'] !== 'test-token') {
+      response.writeHead(401, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ErrorCode: 10, Message: 'Bad or missing Server API token.' }));
+      return;
+    }
+    if (request.method === 'POST' && url.pathname === '/email/batch') {
+      const call = ++calls;
+      const messages = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { To: string; Metadata: { herald: string } }[];
+      if (call === state.hangOn && state.hangMode === 'lost') return; // never answered, never taken
+      const answer = messages.map((message) => {
+        if (message.To.startsWith('inactive')) return { ErrorCode: 406, Message: 'You tried to send to recipient(s) that have been marked as inactive.', To: message.To };
+        const id = `pm-${taken.length + 1}`;
+        taken.push({ to: message.To, metadata: message.Metadata.herald, id });
+        return { ErrorCode: 0, Message: 'OK', MessageID: id, To: message.To, SubmittedAt: new Date().toISOString() };
+      });
+      if (call === state.hangOn) return; // taken, but the answer never comes
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer));
+      return;
+    }
+    if (request.method === 'GET' && url.pathname === '/messages/outbound') {
+      const found = taken.filter((message) => message.metadata === url.searchParams.get('metadata_herald'));
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ TotalCount: found.length, Messages: found.map((message) => ({ MessageID: message.id, To: [{ Email: message.to }] })) }));
+      return;
+    }
+    response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return { taken, state, calls: () => calls, url: `http://127.0.0.1:${port}` };
+}
+
+for (const hangMode of ['taken', 'lost'] as const) {
+  test(`Postmark's batch API: a call whose answer never comes (the provider ${hangMode === 'taken' ? 'took' : 'never got'} the messages) is reconciled before any retry; everyone gets the post exactly once`, async (t) => {
+    const readers = Array.from({ length: 1150 }, (_, i) => `r${String(i).padStart(4, '0')}@example.com`).concat('inactive@example.com');
+    const f = await fixture(t, { readers, maxConnections: 1 });
+    const postmark = await postmarkStandIn(t);
+    const { postmarkTransport } = await import('../../src/adapters/mail/postmark.js');
+    const transport = postmarkTransport({ token: 'test-token', endpoint: postmark.url, stream: 'broadcast', timeoutMs: 1000 });
+    f.deps.transport = () => transport;
+    postmark.state.hangOn = 2;
+    postmark.state.hangMode = hangMode;
+    await f.site.write('posts/one.md', postAt('One', '2026-03-06'));
+    f.at('2026-03-06T12:00:00Z');
+    const first = await f.pass();
+    assert.match(first.halted ?? '', /did not answer a batch of 500 messages .* recorded as submitted/);
+    assert.deepEqual([first.posts[0]!.sent, first.posts[0]!.bounced], [499, 1], 'the first call: inactive@ sorts first');
+    const key = (await f.store.state.posts()).find((record) => record.file === 'posts/one.md')!.key;
+    assert.equal((await f.store.deliveries.tally(key, 0)).submitted, 500);
+
+    f.at('2026-03-06T12:10:00Z');
+    const second = await f.pass();
+    assert.deepEqual(second.warnings, []);
+    assert.equal(second.posts[0]!.finished, true);
+    const counts = new Map<string, number>();
+    for (const { to } of postmark.taken) counts.set(to, (counts.get(to) ?? 0) + 1);
+    assert.equal(counts.size, 1150, 'everyone active got it');
+    assert.ok([...counts.values()].every((n) => n === 1), 'nobody twice');
+    assert.equal((await f.store.subscribers.get('inactive@example.com'))?.status, 'bounced', "Postmark's 406 (inactive recipient) is a bounce");
+    // Each accepted message is known by Postmark's own id: its webhooks name that.
+    const [delivery] = await f.store.deliveries.byProviderId(postmark.taken[0]!.id);
+    assert.equal(delivery?.state, 'sent');
+  });
+}

@@ -2,10 +2,18 @@ import type { Config } from '../../config.js';
 import type { MailTransport } from '../../newsletter/ports.js';
 import { dkimSigner } from './compose.js';
 import { outboxTransport } from './outbox.js';
+import { postmarkOptions, postmarkTransport } from './postmark.js';
 import { smtpTransport } from './smtp.js';
 
-/** SMTP when a URL is configured (HERALD_SMTP_URL or smtp.url), else the outbox folder. DKIM either way. */
+/**
+ * Where mail goes, from smtp.url (or HERALD_SMTP_URL): an SMTP relay (smtp://, smtps://),
+ * Postmark's API (postmark://TOKEN@api.postmarkapp.com), or, unset, the outbox folder. DKIM
+ * where herald builds the message itself (SMTP, the outbox); Postmark signs with its own.
+ */
 export function createTransport(config: Config): MailTransport {
   const signer = dkimSigner(config);
-  return config.smtp.url ? smtpTransport(config, config.smtp.url, signer) : outboxTransport(config, signer);
+  if (!config.smtp.url) return outboxTransport(config, signer);
+  const url = new URL(config.smtp.url);
+  if (url.protocol === 'postmark:') return postmarkTransport(postmarkOptions(url));
+  return smtpTransport(config, config.smtp.url, signer);
 }

@@ -79,7 +79,7 @@ export class MemoryStore implements Store {
     received: async (post, recipients, round) =>
       new Set(recipients.filter((recipient) => [...this.log.values()].some((row) => row.post === post && row.recipient === recipient && row.state === 'sent' && (round === undefined || row.round === round)))),
     tally: async (post, round) => {
-      const counts: Record<DeliveryState, number> = { queued: 0, sent: 0, bounced: 0, skipped: 0, failed: 0 };
+      const counts: Record<DeliveryState, number> = { queued: 0, submitted: 0, sent: 0, bounced: 0, skipped: 0, failed: 0 };
       for (const row of this.log.values()) if (row.post === post && row.round === round) counts[row.state]++;
       return counts;
     },
@@ -88,6 +88,7 @@ export class MemoryStore implements Store {
       for (const row of this.log.values()) if (row.post === post && row.round === round && row.state === 'sent' && row.returned) counts[row.returned.state]++;
       return counts;
     },
+    submitted: async (post, round) => copy([...this.log.values()].filter((row) => row.post === post && row.round === round && row.state === 'submitted')),
     list: async (post, round, after = '', limit) =>
       copy([...this.log.values()].filter((row) => row.post === post && row.round === round && row.recipient > after).sort((a, b) => (a.recipient < b.recipient ? -1 : 1)).slice(0, limit)),
     firstSent: async () => [...this.log.values()].filter((row) => row.state === 'sent').map((row) => row.at).sort()[0],

@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_queued ON deliveries (recipient, post, round) WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS deliveries_resends ON deliveries (post, round) WHERE round > 0;
+CREATE INDEX IF NOT EXISTS deliveries_submitted ON deliveries (post, round) WHERE state = 'submitted';
 CREATE INDEX IF NOT EXISTS deliveries_by_provider_id ON deliveries (provider_id) WHERE provider_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
 `;
@@ -293,7 +294,7 @@ export class SqliteStore implements Store {
     // Counted in one pass over the post's rows: a GROUP BY state would sort them all in memory
     // first (46 MB at a million recipients, more than the rest of a send holds).
     const tally = statement(
-      `SELECT sum(state = 'queued') AS queued, sum(state = 'sent') AS sent, sum(state = 'bounced') AS bounced, sum(state = 'skipped') AS skipped, sum(state = 'failed') AS failed
+      `SELECT sum(state = 'queued') AS queued, sum(state = 'submitted') AS submitted, sum(state = 'sent') AS sent, sum(state = 'bounced') AS bounced, sum(state = 'skipped') AS skipped, sum(state = 'failed') AS failed
        FROM deliveries WHERE post = ? AND round = ?`,
     );
     const returnedTally = statement(
@@ -302,6 +303,7 @@ export class SqliteStore implements Store {
     );
     // Only with sending caps set, once a pass: at most a day's cap of rows.
     const sentSince = statement(`SELECT DISTINCT at, recipient FROM deliveries WHERE state = 'sent' AND at >= ? ORDER BY at`);
+    const submitted = statement(`SELECT * FROM deliveries WHERE post = ? AND round = ? AND state = 'submitted'`);
     const listDeliveries = statement('SELECT * FROM deliveries WHERE post = ? AND round = ? AND recipient > ? ORDER BY recipient LIMIT ?');
     const firstSent = statement(`SELECT min(at) AS at FROM deliveries WHERE state = 'sent'`);
     const latestRound = statement('SELECT max(round) AS round FROM deliveries WHERE post = ? AND round > 0');
@@ -371,12 +373,13 @@ export class SqliteStore implements Store {
         new Set(((round === undefined ? received.all(post, JSON.stringify(recipients)) : receivedInRound.all(post, round, JSON.stringify(recipients))) as Row[]).map((row) => row.recipient as string)),
       tally: async (post, round) => {
         const row = tally.get(post, round) as Row;
-        return { queued: Number(row.queued ?? 0), sent: Number(row.sent ?? 0), bounced: Number(row.bounced ?? 0), skipped: Number(row.skipped ?? 0), failed: Number(row.failed ?? 0) };
+        return { queued: Number(row.queued ?? 0), submitted: Number(row.submitted ?? 0), sent: Number(row.sent ?? 0), bounced: Number(row.bounced ?? 0), skipped: Number(row.skipped ?? 0), failed: Number(row.failed ?? 0) };
       },
       returnedTally: async (post, round) => {
         const row = returnedTally.get(post, round) as Row;
         return { delivered: Number(row.delivered ?? 0), 'soft-bounced': Number(row.soft ?? 0), bounced: Number(row.bounced ?? 0), complained: Number(row.complained ?? 0) };
       },
+      submitted: async (post, round) => (submitted.all(post, round) as Row[]).map(toDelivery),
       list: async (post, round, after = '', limit) => (listDeliveries.all(post, round, after, limit) as Row[]).map(toDelivery),
       firstSent: async () => ((firstSent.get() as Row).at as string | null) ?? undefined,
       sentSince: async (since) => (sentSince.all(since) as Row[]).map((row) => row.at as string),
