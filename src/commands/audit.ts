@@ -47,6 +47,7 @@ function fateOf(entry: AuditEntry): string {
   if (entry.state === 'sent') return entry.after === 'nothing' ? 'accepted' : `accepted, ${entry.after}`;
   if (entry.state === 'bounced') return 'refused (bounced)';
   if (entry.state === 'skipped') return 'skipped';
+  if (entry.state === 'submitted') return 'submitted, unconfirmed';
   return entry.state === 'failed' ? 'given up' : 'queued';
 }
 
