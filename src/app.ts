@@ -2,8 +2,8 @@
 // its store and mail transport out. Commands, the worker and the web side all start here.
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { getDomain } from 'tldts';
 import { readPosts } from './build.js';
+import { aligned } from './dmarc.js';
 import { mailboxDomain, type Config } from './config.js';
 import { HeraldError, type Problem } from './errors.js';
 import type { PostMeta } from './posts/parse.js';
@@ -132,10 +132,4 @@ export async function checkMailSetup(config: Config, cwd: string, env: NodeJS.Pr
     for await (const batch of readImport(createReadStream(csv), firstLine, relative(cwd, csv) || csv)) problems.push(...batch.rejected);
   });
   return { problems, warnings, due };
-}
-
-/** DMARC's relaxed alignment: the two domains belong to one organisation (same registrable domain). */
-function aligned(dkimDomain: string, fromDomain: string): boolean {
-  const organisation = (domain: string) => getDomain(domain) ?? domain;
-  return organisation(dkimDomain.toLowerCase()) === organisation(fromDomain);
 }

@@ -94,6 +94,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
     });
 
   program
+    .command('doctor')
+    .description('check through DNS and the web what mail providers check before the first send: SPF, DKIM, DMARC and alignment, HTTPS, one-click unsubscribe; exit 1 on any problem')
+    .option('--dns <server>', "ask this DNS server, such as 1.1.1.1 or 127.0.0.1:5353 (default: the system's)")
+    .action(async (options: { dns?: string }) => {
+      const { doctorCommand } = await import('./commands/doctor.js');
+      exitCode = await doctorCommand(await context(), options);
+    });
+
+  program
     .command('audit')
     .argument('<post>', 'slug or file of the post')
     .option('--resume', 'first send the post to exactly those still owed it (queued, or given up after refusals)')
