@@ -16,6 +16,8 @@ export interface Io {
   err: (line: string) => void;
   /** A terminal on stderr: progress bars are drawn. */
   tty?: boolean;
+  /** Where `herald inbound` reads its message (process.stdin unless given). */
+  stdin?: NodeJS.ReadableStream;
 }
 
 export interface CommandContext {
