@@ -541,6 +541,12 @@ class Sender {
       await this.watchBounces();
       return;
     }
+    if (result.pausedUntil) {
+      // Not the reader's failure, nor a try that counts: the provider's quota. Left queued.
+      await store.deliveries.record(outcome('queued', { reason: result.reason, tried: false }));
+      this.paused ??= { until: result.pausedUntil, cap: `the provider's quota (${result.reason})` };
+      return;
+    }
     const givenUp = deliveries.every((delivery) => Date.parse(at) - Date.parse(delivery.queuedAt) > GIVE_UP_MS);
     await store.deliveries.record(outcome(givenUp ? 'failed' : 'queued', { reason: result.reason }));
     count(givenUp ? 'givenUp' : 'failed');

@@ -167,8 +167,12 @@ export interface OutgoingMessage {
   list?: { id: string; name: string; unsubscribe: string };
 }
 
-/** What became of one message: taken by the provider (with its id), or refused for now or for good. */
-export type SendResult = { ok: true; providerId?: string } | { ok: false; permanent: boolean; reason: string };
+/**
+ * What became of one message: taken by the provider (with its id), or refused for now or for
+ * good. `pausedUntil`: the provider takes nothing more until then (its daily quota is used up),
+ * so the pass pauses as at a sending cap, the rest left queued.
+ */
+export type SendResult = { ok: true; providerId?: string } | { ok: false; permanent: boolean; reason: string; pausedUntil?: string };
 
 export interface MailTransport {
   /** Where messages go, for the log: "smtp://host:port" or "outbox/". */

@@ -949,3 +949,18 @@ for (const hangMode of ['taken', 'lost'] as const) {
     assert.equal(delivery?.state, 'sent');
   });
 }
+
+test("a provider whose quota is used up (pausedUntil) pauses the pass like a cap: the rest stays queued, nobody is counted as failed", async (t) => {
+  const f = await fixture(t, { readers: ['a@example.com', 'b@example.com', 'c@example.com'], maxConnections: 1 });
+  const until = '2026-03-06T13:00:00.000Z';
+  f.transport.script = (_address, _attempt, call) => (call <= 1 ? OK : { ok: false, permanent: false, reason: 'SES daily quota reached', pausedUntil: until });
+  await f.site.write('posts/one.md', postAt('One', '2026-03-06'));
+  f.at('2026-03-06T12:00:00Z');
+  const report = await f.pass();
+  assert.deepEqual(report.paused, { until, cap: "the provider's quota (SES daily quota reached)" });
+  assert.deepEqual([report.posts[0]!.sent, report.posts[0]!.failed, report.posts[0]!.remaining], [1, 0, 2]);
+  assert.equal(report.halted, undefined);
+  f.transport.script = () => OK;
+  f.at('2026-03-06T13:00:01Z');
+  assert.equal((await f.pass()).posts[0]!.sent, 2);
+});
