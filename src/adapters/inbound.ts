@@ -12,8 +12,12 @@
 import type { Feedback } from '../newsletter/feedback.js';
 
 export interface InboundReport {
-  /** What the message is. A DSN about delays only, or a feedback report that is not a complaint, gives no feedback. */
-  kind: 'dsn' | 'arf' | 'other';
+  /**
+   * What the message is. A DSN about delays only, or a feedback report that is not a complaint,
+   * gives no feedback. 'unsubscribe': a reader's (or their mail provider's) answer to the mailto:
+   * List-Unsubscribe, a message with the subject "unsubscribe" to the VERP address.
+   */
+  kind: 'dsn' | 'arf' | 'unsubscribe' | 'other';
   feedback: Feedback[];
   /** The tokens of the VERP addresses (bounces+<token>@domain) the message names, each once. */
   returnPathTokens: string[];
@@ -45,12 +49,21 @@ export async function parseInbound(raw: Buffer): Promise<InboundReport> {
   const message = parsePart(raw.toString('latin1').replace(/\r\n?/g, '\n'));
   // An auto-reply is 'other' for being neither: its Auto-Submitted: auto-replied cannot tell, as
   // Postfix, Exim, Gmail and Exchange put the same header on their bounces.
-  const reading: Reading = readReport(message) ?? readPlainBounce(message) ?? { kind: 'other', feedback: [], returnPaths: [] };
+  const reading: Reading = readReport(message) ?? readPlainBounce(message) ?? readUnsubscribe(message) ?? { kind: 'other', feedback: [], returnPaths: [] };
   const addresses = [...DELIVERY_HEADERS.flatMap((name) => values(message.fields, name)), ...reading.returnPaths];
   const returnPathTokens = [...new Set(addresses.flatMap(tokensIn))];
   // With two different tokens the message cannot say which one it is about.
   const feedback = returnPathTokens.length === 1 ? reading.feedback.map((item) => ({ ...item, returnPathToken: returnPathTokens[0] })) : reading.feedback;
   return { kind: reading.kind, feedback, returnPathTokens };
+}
+
+// ---- The mailto: List-Unsubscribe: mailto:bounces+<token>@domain?subject=unsubscribe ----
+
+/** A message whose subject is "unsubscribe": the token of the address it was sent to names the message, and so the reader. */
+function readUnsubscribe(message: Part): Reading | undefined {
+  const subject = values(message.fields, 'subject')[0] ?? '';
+  if (!/^\s*unsubscribe\s*$/i.test(subject)) return undefined;
+  return { kind: 'unsubscribe', feedback: [{ kind: 'unsubscribe', permanent: false, reason: 'unsubscribed by email (List-Unsubscribe mailto:)', source: 'mailto' }], returnPaths: [] };
 }
 
 // ---- Reports: multipart/report with a delivery-status or feedback-report part ----

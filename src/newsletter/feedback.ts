@@ -8,7 +8,8 @@ import type { NewsletterDeps } from './pass.js';
 import { RETURNED, type Delivery, type DeliveryLog, type ReturnedState, type ReturnedUpdate } from './ports.js';
 import { transition, type Outcome, type SubscriptionEvent } from './subscriptions.js';
 
-export type FeedbackKind = 'bounce' | 'complaint' | 'delivery';
+/** 'unsubscribe': the reader asked by email, through the mailto: List-Unsubscribe. */
+export type FeedbackKind = 'bounce' | 'complaint' | 'delivery' | 'unsubscribe';
 
 export interface Feedback {
   kind: FeedbackKind;
@@ -60,11 +61,17 @@ export async function applyFeedback(deps: Pick<NewsletterDeps, 'config' | 'store
       results.push({ feedback, result: 'unmatched' });
       continue;
     }
+    const recipient = deliveries[0]!.recipient;
+    if (feedback.kind === 'unsubscribe') {
+      // The reader's own choice: no delivery record to add, and twice is fine.
+      const outcome = await store.subscribers.change(recipient, (current) => transition({ key: recipient, email: current?.email ?? recipient }, current, { type: 'unsubscribe' }, clock.now()));
+      results.push({ feedback, result: outcome === 'already' ? 'repeated' : 'applied', email: recipient, outcome });
+      continue;
+    }
     const state = stateOf(feedback);
     const at = validTime(feedback.at) ?? clock.now().toISOString();
     // Only what makes a delivery's record stronger: a repeated notice is not a second soft bounce.
     const stronger = deliveries.filter((delivery) => !delivery.returned || RETURNED.indexOf(state) > RETURNED.indexOf(delivery.returned.state));
-    const recipient = deliveries[0]!.recipient;
     if (!stronger.length) {
       results.push({ feedback, result: 'repeated', email: recipient });
       continue;

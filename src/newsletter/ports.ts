@@ -163,8 +163,11 @@ export interface OutgoingMessage {
    * fields (personalise() joins them). A transport may encode the draft once and fill in each reader.
    */
   body: { draft: EmailDraft; recipient: Recipient };
-  /** List-Id and List-Unsubscribe (RFC 2919, 2369); with oneClick also List-Unsubscribe-Post (RFC 8058). */
-  list?: { id: string; name: string; unsubscribe: string };
+  /**
+   * List-Id and List-Unsubscribe (RFC 2919, 2369) with List-Unsubscribe-Post (RFC 8058); `mailto`,
+   * the address an unsubscribe by email goes to (herald inbound reads it), listed after the link.
+   */
+  list?: { id: string; name: string; unsubscribe: string; mailto?: string };
 }
 
 /**

@@ -29,7 +29,7 @@ export function mailOptions(message: OutgoingMessage) {
     ...(message.returnPath ? { envelope: { from: message.returnPath, to: message.to.address } } : {}),
     ...encodedParts(message.body.draft, message.body.recipient),
     ...(message.list
-      ? { list: { id: { url: message.list.id, comment: message.list.name }, unsubscribe: message.list.unsubscribe }, headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } }
+      ? { list: { id: { url: message.list.id, comment: message.list.name }, unsubscribe: [[message.list.unsubscribe, ...(message.list.mailto ? [message.list.mailto] : [])]] }, headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } }
       : {}),
   };
 }

@@ -97,7 +97,7 @@ function toPostmark(message: OutgoingMessage, stream: string): Record<string, un
   const headers = [{ Name: 'Message-ID', Value: message.messageId }];
   if (message.list) {
     headers.push({ Name: 'List-Id', Value: `${message.list.name} <${message.list.id}>` });
-    headers.push({ Name: 'List-Unsubscribe', Value: `<${message.list.unsubscribe}>` });
+    headers.push({ Name: 'List-Unsubscribe', Value: [message.list.unsubscribe, message.list.mailto].filter(Boolean).map((target) => `<${target}>`).join(', ') });
     headers.push({ Name: 'List-Unsubscribe-Post', Value: 'List-Unsubscribe=One-Click' });
   }
   return {

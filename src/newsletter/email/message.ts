@@ -16,6 +16,7 @@ export function buildMessage(draft: EmailDraft, recipient: Recipient, config: Co
   const { unsubscribeUrl } = recipient;
   const host = new URL(config.site.url).hostname;
   const digest = createHmac('sha256', secret).update(`message\0${seed}\0${recipient.email.toLowerCase()}`).digest('hex').slice(0, RETURN_TOKEN_LENGTH);
+  const bounces = config.email.bounces && returnPath(config.email.bounces, digest);
   return {
     from: config.email.from,
     replyTo: config.email.replyTo,
@@ -23,9 +24,10 @@ export function buildMessage(draft: EmailDraft, recipient: Recipient, config: Co
     subject: draft.subject,
     date: now,
     messageId: `<${digest}@${host}>`,
-    ...(config.email.bounces ? { returnPath: returnPath(config.email.bounces, digest) } : {}),
+    ...(bounces ? { returnPath: bounces } : {}),
     body: { draft, recipient },
-    ...(unsubscribeUrl ? { list: { id: `newsletter.${host}`, name: config.site.title, unsubscribe: unsubscribeUrl } } : {}),
+    // With a bounce address herald reads, the mailto: one too: some providers only use that.
+    ...(unsubscribeUrl ? { list: { id: `newsletter.${host}`, name: config.site.title, unsubscribe: unsubscribeUrl, ...(bounces ? { mailto: `mailto:${bounces}?subject=unsubscribe` } : {}) } } : {}),
   };
 }
 
