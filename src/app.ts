@@ -11,6 +11,7 @@ import { compose, dkimSigner } from './adapters/mail/compose.js';
 import { createTransport } from './adapters/mail/index.js';
 import { loadSecret } from './adapters/secret.js';
 import { importLegacyFiles, type LegacyReport } from './adapters/store/legacy.js';
+import type { PostgresStore } from './adapters/store/postgres.js';
 import { openSqliteStore, type SqliteStore } from './adapters/store/sqlite.js';
 import { readImport } from './newsletter/csv.js';
 import { duePosts, PostIndex } from './newsletter/due.js';
@@ -20,11 +21,14 @@ import { Newsletter } from './newsletter/newsletter.js';
 import type { Clock, MailTransport, OutgoingMessage } from './newsletter/ports.js';
 import { checkSecret } from './newsletter/tokens.js';
 
+/** The embedded SQLite file, or a PostgreSQL server several machines share (database.url). */
+export type AppStore = SqliteStore | PostgresStore;
+
 export interface App {
   readonly config: Config;
   readonly clock: Clock;
   readonly newsletter: Newsletter;
-  readonly store: SqliteStore;
+  readonly store: AppStore;
   /** What the first use of a new database brought in from older files, for the command to print. */
   readonly legacy: LegacyReport;
   /** Closes the mail transport, if one was opened, and the database. */
@@ -39,9 +43,21 @@ export interface AppOptions {
   mail?: boolean;
 }
 
-export async function openApp(config: Config, { cwd, env, clock, mail = false }: AppOptions): Promise<App> {
+/** The store the config names: PostgreSQL with database.url (or HERALD_DATABASE_URL), else the SQLite file, made on first use. */
+export async function openStore(config: Config, cwd: string, env: NodeJS.ProcessEnv): Promise<AppStore> {
+  if (config.database.url) {
+    // Loaded only for it: the pg driver is for those who run several machines.
+    const { openPostgresStore } = await import('./adapters/store/postgres.js');
+    // How long a dead sender's claimed readers wait for another (default 5 minutes).
+    const leaseMs = Number(env.HERALD_CLAIM_LEASE_MS) || undefined;
+    return openPostgresStore(config.database.url, leaseMs ? { leaseMs } : {});
+  }
   const file = config.database.file;
-  const store = openSqliteStore(file, { shown: relative(cwd, file) || file });
+  return openSqliteStore(file, { shown: relative(cwd, file) || file });
+}
+
+export async function openApp(config: Config, { cwd, env, clock, mail = false }: AppOptions): Promise<App> {
+  const store = await openStore(config, cwd, env);
   let transport: MailTransport | undefined;
   try {
     if (mail) transport = createTransport(config);
@@ -111,9 +127,9 @@ export async function checkMailSetup(config: Config, cwd: string, env: NodeJS.Pr
     if (existsSync(file)) checkSecret(readFileSync(file, 'utf8').trim(), { file: relative(cwd, file) || file });
   });
   await attempt(async () => {
-    const file = config.database.file;
-    if (existsSync(file)) {
-      const store = openSqliteStore(file, { shown: relative(cwd, file) || file });
+    // The embedded file is read only if it exists: check writes nothing.
+    if (config.database.url || existsSync(config.database.file)) {
+      const store = await openStore(config, cwd, env);
       try {
         await store.verify();
         // What the next pass would send, read without writing (the pass itself saves renamed posts).

@@ -92,7 +92,14 @@ const schema = v.strictObject({
   output: text('public'),
   state: text('.herald'),
   outbox: text('outbox'),
-  database: v.optional(v.strictObject({ file: v.optional(v.pipe(v.string(), v.minLength(1, 'must be the path of the database file'))) }), {}),
+  database: v.optional(
+    v.strictObject({
+      file: v.optional(v.pipe(v.string(), v.minLength(1, 'must be the path of the database file'))),
+      // A PostgreSQL server several machines share, in place of the embedded file.
+      url: v.optional(v.pipe(v.string(), v.check(isPostgresUrl, 'must be a PostgreSQL URL such as postgres://herald:password@db.example.com:5432/herald'))),
+    }),
+    {},
+  ),
   pages: v.optional(v.boolean(), true),
   feed: v.optional(
     v.strictObject({
@@ -237,6 +244,10 @@ function isMailbox(value: string): boolean {
   return address !== undefined && /^[^@\s]+@[^@\s]+$/.test(address);
 }
 
+function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\/[^/]/i.test(value) && URL.canParse(value);
+}
+
 function isMailUrl(value: string): boolean {
   return /^(smtps?|postmark|ses):\/\/[^/]/i.test(value) && URL.canParse(value);
 }
@@ -288,8 +299,11 @@ export interface Config {
   }>;
   /** Soft bounces in a row that make a subscriber bounced; the bounce rate at which a send stops itself. */
   readonly bounces: Readonly<{ softLimit: number; stopPercent: number }>;
-  /** The embedded SQLite database: subscribers, the delivery log, the newsletter's state. */
-  readonly database: Readonly<{ file: string }>;
+  /**
+   * Subscribers, the delivery log, the newsletter's state: the embedded SQLite `file`, or with
+   * `url` (database.url or HERALD_DATABASE_URL) a PostgreSQL server several herald processes share.
+   */
+  readonly database: Readonly<{ file: string; url?: string }>;
   /**
    * herald start's web side: `url`, where it answers subscribe, confirm and unsubscribe (site.url
    * unless web.url says otherwise; always ends in /); trusted reverse proxies (addresses or CIDR
@@ -426,7 +440,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
       dkim: value.smtp.dkim && { domain: value.smtp.dkim.domain, selector: value.smtp.dkim.selector, privateKeyFile: resolve(base, value.smtp.dkim.privateKey) },
     },
     bounces: value.bounces,
-    database: { file: database },
+    database: { file: database, ...((env.HERALD_DATABASE_URL || value.database.url) ? { url: env.HERALD_DATABASE_URL || value.database.url } : {}) },
     web: { ...value.web, url: withSlash(value.web.url ?? site.url) },
     paths,
   });
@@ -536,6 +550,10 @@ function listed(parts: string[]): string {
 // The environment overrides the file, so it is checked as strictly: a bad HERALD_SMTP_URL would
 // otherwise surface as a TypeError from deep inside the first send.
 function envProblems(env: NodeJS.ProcessEnv): Problem[] {
+  const database = env.HERALD_DATABASE_URL;
+  if (database && !isPostgresUrl(database)) {
+    return [{ code: 'E_CONFIG', field: 'HERALD_DATABASE_URL', message: 'the environment variable HERALD_DATABASE_URL is not a PostgreSQL URL', hint: 'set it to a URL such as postgres://herald:password@db.example.com:5432/herald (it overrides database.url), or unset it' }];
+  }
   const url = env.HERALD_SMTP_URL;
   if (!url || isMailUrl(url)) return [];
   return [

@@ -111,6 +111,9 @@ export async function exportSubscribers(context: CommandContext): Promise<number
 export async function backupDatabase(context: CommandContext, file: string): Promise<number> {
   const target = resolve(context.io.cwd, file);
   return withApp(context, async (app) => {
+    if (!('backup' in app.store)) {
+      throw new HeraldError({ code: 'E_USAGE', message: `herald backup copies the embedded database; ${app.store.description} is a PostgreSQL server`, hint: 'back it up with pg_dump, or take the list alone with herald subscribers export' });
+    }
     await app.store.backup(target);
     context.io.out(`backed up ${app.store.description} to ${file}`);
     return 0;

@@ -11,10 +11,9 @@ import { HeraldError, type Problem } from '../../errors.js';
 import { legacyEntryId } from '../../feeds/model.js';
 import { titleDateKey } from '../../newsletter/due.js';
 import type { Newsletter } from '../../newsletter/newsletter.js';
-import type { DeliveryUpdate, PostRecord } from '../../newsletter/ports.js';
+import type { DeliveryUpdate, PostRecord, Store } from '../../newsletter/ports.js';
 import { addressKey } from '../../newsletter/subscriber.js';
 import type { PostMeta } from '../../posts/parse.js';
-import type { SqliteStore } from './sqlite.js';
 
 const DONE = 'legacy_files_read';
 
@@ -37,11 +36,16 @@ export interface LegacyReport {
   problems: Problem[];
 }
 
-export async function importLegacyFiles(store: SqliteStore, newsletter: Newsletter, config: Config, cwd: string, posts: () => Promise<PostMeta[]>): Promise<LegacyReport> {
+/** A store that keeps small facts about itself: whether the older files were brought in (SQLite answers at once, PostgreSQL later). */
+export interface LegacyTarget extends Store {
+  readonly meta: { get(key: string): string | undefined | Promise<string | undefined>; set(key: string, value: string): void | Promise<void> };
+}
+
+export async function importLegacyFiles(store: LegacyTarget, newsletter: Newsletter, config: Config, cwd: string, posts: () => Promise<PostMeta[]>): Promise<LegacyReport> {
   const report: LegacyReport = { notes: [], problems: [] };
-  if (store.meta.get(DONE)) return report;
+  if (await store.meta.get(DONE)) return report;
   const shown = (path: string) => relative(cwd, path) || path;
-  const database = shown(store.file);
+  const database = config.database.url ? store.description : shown(config.database.file);
 
   const csv = join(config.paths.subscribers, 'subscribers.csv');
   if (existsSync(csv)) {
@@ -78,7 +82,7 @@ export async function importLegacyFiles(store: SqliteStore, newsletter: Newslett
       report.notes.push(`brought in the newsletter's baseline (${state.baseline}) and ${state.sent.length} sent posts from ${shown(stateFile)}${resumed ? `, and ${resumed} deliveries of posts still going out` : ''}`);
     }
   }
-  store.meta.set(DONE, new Date().toISOString());
+  await store.meta.set(DONE, new Date().toISOString());
   return report;
 }
 
@@ -87,7 +91,7 @@ export async function importLegacyFiles(store: SqliteStore, newsletter: Newslett
  * key (`post:<id>`, or `digest:<id>,<id>...` of the posts due together), so the keys are rebuilt
  * from the posts the old rules found due. Returns how many deliveries were brought in.
  */
-async function importLedgers(store: SqliteStore, config: Config, state: LegacyState, posts: () => Promise<PostMeta[]>): Promise<number> {
+async function importLedgers(store: Store, config: Config, state: LegacyState, posts: () => Promise<PostMeta[]>): Promise<number> {
   const folder = join(config.paths.state, 'deliveries');
   const files = existsSync(folder) ? readdirSync(folder).filter((name) => name.endsWith('.log')) : [];
   if (!files.length || !state.baseline) return 0;

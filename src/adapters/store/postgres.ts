@@ -72,6 +72,12 @@ CREATE INDEX IF NOT EXISTS deliveries_claimed ON deliveries (claimed_by) WHERE c
 // them, and one would fail. Any fixed number does; this one spells "herald".
 const SCHEMA_LOCK = 0x68657261_6c64;
 
+// Held while a sender claims a page: claims are made one at a time, each seeing all those before
+// it. Rows skipped while locked (SKIP LOCKED) would not do: two senders could each take some of
+// one reader's deliveries (the posts of a digest) and mail that reader two messages, not one.
+// A claim takes milliseconds and a sender makes one per page of 500, so nobody waits long.
+const CLAIM_LOCK = SCHEMA_LOCK + 1;
+
 // How long a claim stands without its sender renewing it: longer than any one message takes.
 const LEASE_MS = 5 * 60_000;
 
@@ -292,23 +298,20 @@ async function writeDeliveries(client: Queryable, updates: DeliveryUpdate[]): Pr
 
 /**
  * Claims, for `owner`, the queued deliveries of these jobs of the first `limit` recipients after
- * `after` that no live sender holds, and returns them with their subscribers. Rows another
- * claim is taking at this moment are skipped, not waited for (SKIP LOCKED); a recipient has at
- * most one row per job, so `limit` times the jobs rows hold every row of `limit` recipients.
+ * `after` that no live sender holds, and returns them with their subscribers. Run under
+ * CLAIM_LOCK, so it sees every claim made before it. The conditions are repeated in the UPDATE:
+ * a row recorded meanwhile (sent) is checked again as it is now, and not claimed. The recipients
+ * are chosen once (MATERIALIZED): inlined, a planner with no statistics yet (a new table's first
+ * send) ran the choice again for every queued row, a minute a page at 50,000 recipients.
  */
 function claimStatement(jobs: number): string {
   const which = Array.from({ length: jobs }, (_, i) => `(d.post = $${5 + 2 * i} AND d.round = $${6 + 2 * i})`).join(' OR ');
-  return `WITH free AS (
-      SELECT d.post, d.recipient, d.round FROM deliveries d
-      WHERE d.state = 'queued' AND d.recipient > $1 AND (${which})
-        AND (d.claimed_by IS NULL OR d.claimed_by = $2 OR d.claimed_until < now())
-      ORDER BY d.recipient LIMIT $3::int * ${jobs}
-      FOR UPDATE SKIP LOCKED
-    ), chosen AS (
-      SELECT DISTINCT recipient FROM free ORDER BY recipient LIMIT $3::int
+  const claimable = `d.state = 'queued' AND (${which}) AND (d.claimed_by IS NULL OR d.claimed_by = $2 OR d.claimed_until < now())`;
+  return `WITH chosen AS MATERIALIZED (
+      SELECT DISTINCT d.recipient FROM deliveries d WHERE d.recipient > $1 AND ${claimable} ORDER BY d.recipient LIMIT $3::int
     ), claimed AS (
       UPDATE deliveries d SET claimed_by = $2, claimed_until = now() + $4::int * interval '1 millisecond'
-      FROM free f WHERE f.recipient IN (SELECT recipient FROM chosen) AND d.post = f.post AND d.recipient = f.recipient AND d.round = f.round
+      FROM chosen c WHERE d.recipient = c.recipient AND ${claimable}
       RETURNING d.*
     )
     SELECT c.*, s.key AS s_key, s.email, s.name, s.status, s.topics, s.created_at, s.updated_at, s.status_at, s.confirm_sent_at, s.extra, s.soft_bounces
@@ -325,6 +328,8 @@ export class PostgresStore implements Store {
   /** Outcomes waiting for the end of this turn of the event loop, and the write of the last batch. */
   private waiting: { updates: DeliveryUpdate[]; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private flushing: Promise<void> = Promise.resolve();
+  /** Renews this store's claims while it sends. */
+  private renewal: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -403,7 +408,10 @@ export class PostgresStore implements Store {
       },
       queued: async (jobs, after = '', limit) => {
         if (!jobs.length || limit < 1) return [];
-        const { rows } = await query(claimStatement(jobs.length), [after, owner, limit, leaseMs, ...jobs.flatMap((job) => [job.post, job.round])]);
+        const { rows } = await transaction(pool, async (client) => {
+          await client.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
+          return client.query(claimStatement(jobs.length), [after, owner, limit, leaseMs, ...jobs.flatMap((job) => [job.post, job.round])]);
+        });
         const byRecipient = new Map<string, QueuedRecipient>();
         for (const row of rows) {
           const recipient = row.recipient as string;
@@ -492,26 +500,25 @@ export class PostgresStore implements Store {
     }, description);
     this.meta = guarded({ get: meta, set: putMeta }, description);
 
-    let sending = false;
     this.lock = guarded<SendLock>({
       // Other herald processes send at the same time: each claims its own recipients (`queued`).
       // Within this store one send at a time, as its claims are one owner's and would be shared.
       acquire: async () => {
-        if (sending) {
+        if (this.renewal) {
           throw new HeraldError({ code: 'E_LOCKED', file: description, message: 'this herald is sending right now', hint: 'wait for it to finish; other herald processes may send at the same time' });
         }
-        sending = true;
         // A live sender keeps what it claimed, however slowly it goes (a sending cap): its claims
         // are renewed while it sends, and only a dead sender's run out.
-        const renew = setInterval(() => {
+        const renewal = setInterval(() => {
           query(`UPDATE deliveries SET claimed_until = now() + $2::int * interval '1 millisecond' WHERE claimed_by = $1`, [owner, leaseMs]).catch(() => {
             // The next renewal tries again; the lease outlives two missed ones.
           });
         }, leaseMs / 3);
-        renew.unref();
+        renewal.unref();
+        this.renewal = renewal;
         return async () => {
-          clearInterval(renew);
-          sending = false;
+          clearInterval(renewal);
+          this.renewal = undefined;
           // Outcomes first, then the claims still held (a send that stopped or paused) go back
           // to the others at once rather than when their lease ends.
           await this.flush();
@@ -519,7 +526,6 @@ export class PostgresStore implements Store {
         };
       },
     }, description);
-
   }
 
   /** Writes the outcomes waiting, after the batch before them; resolves once every outcome recorded so far is committed. */
@@ -551,6 +557,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.renewal);
     await this.flush();
     await this.pool.end();
   }
