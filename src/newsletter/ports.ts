@@ -133,7 +133,11 @@ export interface NewsletterState {
 }
 
 export interface SendLock {
-  /** Only one sender at a time; throws a HeraldError (E_LOCKED) when another holds it. */
+  /**
+   * Only one sender at a time on this store; throws a HeraldError (E_LOCKED) when another holds
+   * it. A store that lets several machines send one post at once (PostgreSQL) locks only within
+   * its process, and its `queued` claims the readers it returns, so no two senders get one reader.
+   */
   acquire(): Promise<() => Promise<void>>;
 }
 
