@@ -8,11 +8,11 @@ import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'libsql';
 import { HeraldError } from '../../errors.js';
-import type { Change, Delivery, DeliveryLog, DeliveryState, DeliveryUpdate, NewsletterState, PostRecord, QueuedRecipient, ReturnedState, SendLock, Store, SubscriberStore } from '../../newsletter/ports.js';
-import { STATUSES, type Status, type Subscriber } from '../../newsletter/subscriber.js';
+import type { Change, DeliveryLog, DeliveryUpdate, NewsletterState, PostRecord, QueuedRecipient, SendLock, Store, SubscriberStore } from '../../newsletter/ports.js';
+import { STATUSES, type Status } from '../../newsletter/subscriber.js';
+import { toDelivery, toPostRecord, toSubscriber, type Row } from './rows.js';
 
 type Db = InstanceType<typeof Database>;
-type Row = Record<string, unknown>;
 type Query = { all(...params: unknown[]): unknown[] };
 
 const SCHEMA_VERSION = 2;
@@ -148,42 +148,6 @@ function guarded<T extends object>(port: T, shown: string): T {
   }
   return wrapped as T;
 }
-
-const toSubscriber = (row: Row): Subscriber => ({
-  key: row.key as string,
-  email: row.email as string,
-  name: row.name as string,
-  status: row.status as Status,
-  topics: JSON.parse(row.topics as string) as string[],
-  createdAt: row.created_at as string,
-  updatedAt: row.updated_at as string,
-  statusAt: row.status_at as string,
-  ...(row.confirm_sent_at ? { confirmSentAt: row.confirm_sent_at as string } : {}),
-  ...(Number(row.soft_bounces) ? { softBounces: Number(row.soft_bounces) } : {}),
-  extra: row.extra ? (JSON.parse(row.extra as string) as Record<string, string>) : {},
-});
-
-const toDelivery = (row: Row): Delivery => ({
-  post: row.post as string,
-  round: Number(row.round),
-  recipient: row.recipient as string,
-  state: row.state as DeliveryState,
-  attempts: Number(row.attempts),
-  queuedAt: row.queued_at as string,
-  at: row.at as string,
-  ...(row.provider_id ? { providerId: row.provider_id as string } : {}),
-  ...(row.reason ? { reason: row.reason as string } : {}),
-  ...(row.returned ? { returned: { state: row.returned as ReturnedState, at: row.returned_at as string, ...(row.returned_reason ? { reason: row.returned_reason as string } : {}) } } : {}),
-});
-
-const toPostRecord = (row: Row): PostRecord => ({
-  key: row.key as string,
-  entryId: row.entry_id as string,
-  file: row.file as string,
-  titleDate: row.title_date as string,
-  atBaseline: Number(row.at_baseline) === 1,
-  ...(row.sent_at ? { sentAt: row.sent_at as string, recipients: Number(row.recipients ?? 0) } : {}),
-});
 
 export class SqliteStore implements Store {
   readonly subscribers: SubscriberStore;
