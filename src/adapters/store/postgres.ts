@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { HeraldError } from '../../errors.js';
-import type { Change, DeliveryLog, DeliveryUpdate, NewsletterState, PostRecord, QueuedRecipient, SendLock, Store, SubscriberStore } from '../../newsletter/ports.js';
+import type { Change, DeliveryLog, DeliveryUpdate, NewsletterState, PostRecord, SendLock, Store, SubscriberStore } from '../../newsletter/ports.js';
 import { STATUSES, type Status, type Subscriber } from '../../newsletter/subscriber.js';
-import { toDelivery, toPostRecord, toSubscriber } from './rows.js';
+import { queuedRecipients, toDelivery, toPostRecord, toSubscriber } from './rows.js';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -376,14 +376,7 @@ export class PostgresStore implements Store {
           await client.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
           return client.query(claimStatement(jobs.length), [after, owner, limit, leaseMs, ...jobs.flatMap((job) => [job.post, job.round])]);
         });
-        const byRecipient = new Map<string, QueuedRecipient>();
-        for (const row of rows) {
-          const recipient = row.recipient as string;
-          let entry = byRecipient.get(recipient);
-          if (!entry) byRecipient.set(recipient, (entry = { recipient, subscriber: row.s_key ? toSubscriber({ ...row, key: row.s_key }) : undefined, deliveries: [] }));
-          entry.deliveries.push(toDelivery(row));
-        }
-        return [...byRecipient.values()];
+        return queuedRecipients(rows);
       },
       // Outcomes reported in one turn of the event loop (many messages are in flight) are written
       // together; each promise resolves once its batch is committed, so `record` means recorded.

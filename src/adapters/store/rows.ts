@@ -1,5 +1,5 @@
 // How a row of either SQL store (SQLite, PostgreSQL: the same tables and columns) reads as the core's types.
-import type { Delivery, DeliveryState, PostRecord, ReturnedState } from '../../newsletter/ports.js';
+import type { Delivery, DeliveryState, PostRecord, QueuedRecipient, ReturnedState } from '../../newsletter/ports.js';
 import type { Status, Subscriber } from '../../newsletter/subscriber.js';
 
 export type Row = Record<string, unknown>;
@@ -39,3 +39,15 @@ export const toPostRecord = (row: Row): PostRecord => ({
   atBaseline: Number(row.at_baseline) === 1,
   ...(row.sent_at ? { sentAt: row.sent_at as string, recipients: Number(row.recipients ?? 0) } : {}),
 });
+
+/** Rows of queued deliveries joined with their subscriber (its key as s_key), in recipient order: one entry per recipient. */
+export function queuedRecipients(rows: Row[]): QueuedRecipient[] {
+  const byRecipient = new Map<string, QueuedRecipient>();
+  for (const row of rows) {
+    const recipient = row.recipient as string;
+    let entry = byRecipient.get(recipient);
+    if (!entry) byRecipient.set(recipient, (entry = { recipient, subscriber: row.s_key ? toSubscriber({ ...row, key: row.s_key }) : undefined, deliveries: [] }));
+    entry.deliveries.push(toDelivery(row));
+  }
+  return [...byRecipient.values()];
+}

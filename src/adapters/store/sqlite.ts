@@ -8,9 +8,9 @@ import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'libsql';
 import { HeraldError } from '../../errors.js';
-import type { Change, DeliveryLog, DeliveryUpdate, NewsletterState, PostRecord, QueuedRecipient, SendLock, Store, SubscriberStore } from '../../newsletter/ports.js';
+import type { Change, DeliveryLog, DeliveryUpdate, NewsletterState, PostRecord, SendLock, Store, SubscriberStore } from '../../newsletter/ports.js';
 import { STATUSES, type Status } from '../../newsletter/subscriber.js';
-import { toDelivery, toPostRecord, toSubscriber, type Row } from './rows.js';
+import { queuedRecipients, toDelivery, toPostRecord, toSubscriber, type Row } from './rows.js';
 
 type Db = InstanceType<typeof Database>;
 type Query = { all(...params: unknown[]): unknown[] };
@@ -319,14 +319,7 @@ export class SqliteStore implements Store {
         const recipients = statements.recipients.all(after, ...pairs, limit) as Row[];
         if (!recipients.length) return [];
         const last = recipients.at(-1)!.recipient as string;
-        const byRecipient = new Map<string, QueuedRecipient>();
-        for (const row of statements.rows.all(after, last, ...pairs) as Row[]) {
-          const recipient = row.recipient as string;
-          let entry = byRecipient.get(recipient);
-          if (!entry) byRecipient.set(recipient, (entry = { recipient, subscriber: row.s_key ? toSubscriber({ ...row, key: row.s_key }) : undefined, deliveries: [] }));
-          entry.deliveries.push(toDelivery(row));
-        }
-        return [...byRecipient.values()];
+        return queuedRecipients(statements.rows.all(after, last, ...pairs) as Row[]);
       },
       record: (updates) =>
         new Promise<void>((resolve, reject) => {
