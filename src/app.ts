@@ -9,7 +9,7 @@ import { HeraldError, type Problem } from './errors.js';
 import type { PostMeta } from './posts/parse.js';
 import { compose, dkimSigner } from './adapters/mail/compose.js';
 import { createTransport } from './adapters/mail/index.js';
-import { loadSecret } from './adapters/secret.js';
+import { loadSecret, sharedSecret } from './adapters/secret.js';
 import { importLegacyFiles, type LegacyReport } from './adapters/store/legacy.js';
 import type { PostgresStore } from './adapters/store/postgres.js';
 import { openSqliteStore, type SqliteStore } from './adapters/store/sqlite.js';
@@ -66,7 +66,8 @@ export async function openApp(config: Config, { cwd, env, clock, mail = false }:
       cwd,
       store,
       clock,
-      secret: loadSecret(config, env, cwd),
+      // Machines sharing a PostgreSQL database share its secret: a link one signed works on all.
+      secret: config.database.url ? await sharedSecret(config, env, cwd, (store as PostgresStore).meta) : loadSecret(config, env, cwd),
       transport: () => (transport ??= createTransport(config)),
       retry: { attempts: 4, backoffMs: Number(env.HERALD_RETRY_BACKOFF_MS ?? 1000) },
     });

@@ -117,8 +117,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .command('inbound')
     .description('read one bounce (RFC 3464 DSN) or complaint (RFC 5965 ARF) message on standard input, as an MTA pipe or mailbox rule delivers it, and apply it')
     .action(async () => {
-      const { inboundCommand } = await import('./commands/feedback.js');
-      exitCode = await inboundCommand(await context(), io.stdin ?? process.stdin);
+      const { inboundCommand, EX_TEMPFAIL } = await import('./commands/feedback.js');
+      try {
+        exitCode = await inboundCommand(await context(), io.stdin ?? process.stdin);
+      } catch (error) {
+        // Whatever stops herald here (a config, a database) is to be fixed, not the message lost:
+        // the MTA keeps it and tries again only on this code.
+        io.err(error instanceof HeraldError ? error.problems.map((problem) => `herald: ${formatProblem(problem)}`).join('\n') : `herald: ${(error as Error).stack ?? String(error)}`);
+        exitCode = EX_TEMPFAIL;
+      }
     });
 
   program

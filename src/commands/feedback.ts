@@ -1,22 +1,38 @@
 // What comes back after sending, by hand or from an MTA: `herald inbound` reads one bounce or
 // complaint message on standard input; `herald webhooks` prints the addresses and keys to give
 // mail providers. The core matches and decides (Newsletter.feedback); these only read and print.
-import { buffer } from 'node:stream/consumers';
 import { withApp, type CommandContext } from './context.js';
 
 // An MTA pipe hands over one message; anything much larger is not a bounce worth reading whole.
 const INBOUND_LIMIT = 10 * 1024 * 1024;
 
+/** sysexits' EX_TEMPFAIL: the one code (with EX_OSERR) Postfix and Exim take as "keep it and try again". */
+export const EX_TEMPFAIL = 75;
+
+/** The first `limit` bytes of a stream; the rest is read and dropped, so the writer is not left blocked. */
+async function readUpTo(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+    if (size >= limit) continue;
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    chunks.push(bytes.subarray(0, limit - size));
+    size += bytes.length;
+  }
+  return Buffer.concat(chunks);
+}
+
 /**
  * Reads one message (a DSN, an ARF complaint, or anything else sent to the bounce address) and
  * applies what it reports. Exits 0 whatever the message was, so the MTA does not bounce the
- * bounce; 1 only when herald itself cannot work (its database), so the MTA keeps it and tries again.
+ * bounce; 75 (EX_TEMPFAIL) when herald itself cannot work (its config, its database), so the MTA
+ * keeps the message and tries again (the CLI maps any error of this command to it).
  */
 export async function inboundCommand(context: CommandContext, stdin: NodeJS.ReadableStream): Promise<number> {
   const { io } = context;
-  const raw = await buffer(stdin);
+  const raw = await readUpTo(stdin, INBOUND_LIMIT);
   const { parseInbound } = await import('../adapters/inbound.js');
-  const report = await parseInbound(raw.subarray(0, INBOUND_LIMIT));
+  const report = await parseInbound(raw);
   if (!report.feedback.length) {
     io.out(`inbound: ${report.kind === 'other' ? 'not a bounce or complaint report' : `a ${report.kind} report with nothing to apply`}; nothing changed`);
     return 0;

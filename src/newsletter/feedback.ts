@@ -2,8 +2,7 @@
 // that it was delivered. Webhooks (SES through SNS, Postmark, a signed generic one) and `herald
 // inbound` (a DSN or an ARF report read from standard input) each turn what they receive into
 // these; the core matches each to the message it is about and applies it (applyFeedback).
-import type { Config } from '../config.js';
-import { bareMessageId, messageIdOfToken } from './email/message.js';
+import { messageToken } from './email/message.js';
 import type { NewsletterDeps } from './pass.js';
 import { RETURNED, type Delivery, type DeliveryLog, type ReturnedState, type ReturnedUpdate } from './ports.js';
 import { transition, type Outcome, type SubscriptionEvent } from './subscriptions.js';
@@ -24,7 +23,7 @@ export interface Feedback {
   providerId?: string;
   messageId?: string;
   returnPathToken?: string;
-  /** The recipient the report is about, as it says; checked against the message found. */
+  /** The recipient the report names, for the log: the message found, not this, says who the reader is (see deliveriesOf). */
   recipient?: string;
   /** When it happened, ISO 8601; the time it is applied when the report does not say. */
   at?: string;
@@ -56,7 +55,7 @@ export async function applyFeedback(deps: Pick<NewsletterDeps, 'config' | 'store
   const { config, store, clock } = deps;
   const results: FeedbackResult[] = [];
   for (const feedback of reports) {
-    const deliveries = await deliveriesOf(store.deliveries, feedback, config);
+    const deliveries = await deliveriesOf(store.deliveries, feedback);
     if (!deliveries.length) {
       results.push({ feedback, result: 'unmatched' });
       continue;
@@ -94,13 +93,24 @@ function stateOf(feedback: Feedback): ReturnedState {
   return feedback.permanent ? 'bounced' : 'soft-bounced';
 }
 
-/** The deliveries of the message a report is about: by the provider's id, the Message-ID, or the VERP token, in that order. */
-async function deliveriesOf(log: DeliveryLog, feedback: Feedback, config: Config): Promise<Delivery[]> {
-  const ids = [feedback.providerId, feedback.messageId && bareMessageId(feedback.messageId), feedback.returnPathToken && messageIdOfToken(feedback.returnPathToken, config)];
-  for (const id of ids) {
-    if (!id) continue;
-    // Only accepted messages can come back; a queued or refused delivery has nothing to hear about.
-    const found = (await log.byProviderId(id)).filter((delivery) => delivery.state === 'sent');
+/**
+ * The deliveries of the message a report is about: by the provider's id, else the token of the
+ * Message-ID it quotes, else the VERP token, in that order. Only accepted messages can come back;
+ * a queued or refused delivery has nothing to hear about. The message names its reader: the
+ * address a report names is not asked, as a forwarded message's report names where it was
+ * forwarded to, and only the reader (or their provider) holds the message's token.
+ */
+async function deliveriesOf(log: DeliveryLog, feedback: Feedback): Promise<Delivery[]> {
+  const lookups = [
+    feedback.providerId && (() => log.byProviderId(feedback.providerId!)),
+    ...[feedback.messageId, feedback.returnPathToken].map((value) => {
+      const token = value && messageToken(value);
+      return token && (() => log.byToken(token));
+    }),
+  ];
+  for (const lookup of lookups) {
+    if (!lookup) continue;
+    const found = (await lookup()).filter((delivery) => delivery.state === 'sent');
     if (found.length) return found;
   }
   return [];

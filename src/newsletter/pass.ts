@@ -10,7 +10,7 @@ import { renderPost } from '../posts/render.js';
 import { eachConcurrently, sendWithRetries, type RetryPolicy } from './delivery.js';
 import { SendingCaps } from './caps.js';
 import { baselineRecords, duePosts, PostIndex } from './due.js';
-import { bareMessageId, buildMessage } from './email/message.js';
+import { bareMessageId, buildMessage, messageToken } from './email/message.js';
 import { CONTENT_WIDTH, renderEmail, sizeImages, type EmailDraft, type EmailPost } from './email/render.js';
 import { loadMailTemplates, type MailTemplates } from './email/templates.js';
 import type { BatchApi, Clock, Delivery, DeliveryUpdate, MailTransport, OutgoingMessage, PostRecord, SendResult, Store } from './ports.js';
@@ -485,7 +485,7 @@ class Sender {
     }
     if (!prepared.length) return;
     const at = this.deps.clock.now().toISOString();
-    await this.deps.store.deliveries.record(prepared.flatMap(({ message, deliveries, subscriber }) => deliveries.map((delivery) => ({ post: delivery.post, round: delivery.round, recipient: subscriber.key, state: 'submitted' as const, at, providerId: bareMessageId(message.messageId) }))));
+    await this.deps.store.deliveries.record(prepared.flatMap(({ message, deliveries, subscriber }) => deliveries.map((delivery) => ({ post: delivery.post, round: delivery.round, recipient: subscriber.key, state: 'submitted' as const, at, providerId: bareMessageId(message.messageId), token: messageToken(message.messageId) }))));
     let results: SendResult[];
     try {
       results = await batch.send(prepared.map(({ message }) => message));
@@ -525,7 +525,7 @@ class Sender {
     if (result.ok) {
       this.failuresInARow = 0;
       // The provider's own id if it gave one (SES), else the Message-ID: what a report that comes back names.
-      await store.deliveries.record(outcome('sent', { providerId: result.providerId ?? bareMessageId(message.messageId) }));
+      await store.deliveries.record(outcome('sent', { providerId: result.providerId ?? bareMessageId(message.messageId), token: messageToken(message.messageId) }));
       count('sent');
       this.options.onProgress?.(++this.done, this.total);
       await this.watchBounces();

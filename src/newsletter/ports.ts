@@ -28,6 +28,11 @@ export interface Delivery {
   at: string;
   /** The provider's id of the accepted message (or its Message-ID), to match a bounce that comes back later. */
   providerId?: string;
+  /**
+   * The message's own token (its Message-ID's digest, an HMAC with the secret): what a DSN, an
+   * ARF report, a VERP return path or a mailto: unsubscribe names, whatever the provider's id.
+   */
+  token?: string;
   reason?: string;
   /** What came back after the message was accepted, if anything did. */
   returned?: Returned;
@@ -49,7 +54,7 @@ export interface Returned {
 /** What came back about one delivery, written with the subscriber's change it caused. */
 export type ReturnedUpdate = Pick<Delivery, 'post' | 'round' | 'recipient'> & Returned;
 
-export type DeliveryUpdate = Pick<Delivery, 'post' | 'round' | 'recipient' | 'state' | 'at'> & { providerId?: string; reason?: string; tried?: boolean };
+export type DeliveryUpdate = Pick<Delivery, 'post' | 'round' | 'recipient' | 'state' | 'at'> & { providerId?: string; token?: string; reason?: string; tried?: boolean };
 
 /**
  * A decision about one subscriber, written in one transaction: the new row (`null` removes it,
@@ -104,6 +109,8 @@ export interface DeliveryLog {
   latestRound(post: string): Promise<number>;
   /** The deliveries of the message the provider knows by this id (a digest is one message for several posts). */
   byProviderId(providerId: string): Promise<Delivery[]>;
+  /** The deliveries of the message with this token (see Delivery.token). */
+  byToken(token: string): Promise<Delivery[]>;
 }
 
 /** What the newsletter remembers of a post: found again after an edit or a rename. */

@@ -424,3 +424,29 @@ test('an unreachable server, bad credentials or a missing database is a clear er
   await superuser(url, (client) => client.query(`UPDATE meta SET value = '99' WHERE key = 'schema'`));
   await fails(`postgres://herald:right@127.0.0.1:${port}/${name}`, /written by a newer herald \(schema 99; this herald knows 2\)/, /upgrade herald/);
 });
+
+test('machines sharing one database share one signing secret: the first brings its own secret file, the others take it from the database', async (t) => {
+  const url = await server.createDatabase();
+  const { openApp } = await import('../../src/app.js');
+  const { writeFile, mkdir } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const machine = async (secretFile?: string) => {
+    const site = await makeSite(t, {}, null);
+    if (secretFile) {
+      await mkdir(join(site.dir, '.herald'), { recursive: true });
+      await writeFile(join(site.dir, '.herald', 'secret'), secretFile);
+    }
+    const config = parseConfig({ site: { url: 'https://news.example.com/' }, database: { url } }, undefined, site.dir);
+    const app = await openApp(config, { cwd: site.dir, env: {}, clock: { now: () => new Date() } });
+    t.after(() => app.close());
+    return app;
+  };
+  const moved = 'the-secret-of-the-machine-that-moved-from-sqlite-0123456789';
+  const first = await machine(moved);
+  const second = await machine('another-machines-own-secret-file-that-must-not-win-012345');
+  const third = await machine();
+  assert.equal(first.newsletter.deps.secret, moved, "the first machine's links keep working");
+  assert.equal(second.newsletter.deps.secret, moved);
+  assert.equal(third.newsletter.deps.secret, moved);
+  assert.equal(second.newsletter.webhookKey('bounce'), first.newsletter.webhookKey('bounce'), 'one webhook key behind a load balancer');
+});

@@ -73,3 +73,16 @@ test('herald inbound applies a DSN sent back to the VERP address, an ARF complai
   // matched by token; each message carried its own.
   assert.equal(new Set(tokens.values()).size, 3);
 });
+
+test('herald inbound exits 75 (EX_TEMPFAIL) when herald cannot work, so Postfix and Exim keep the message and try again; a message over 10 MB is read no further', async (t) => {
+  const site = await makeSite(t, {}, SITE_CONFIG);
+  await site.write('.herald/herald.db', 'not a database, whatever its name says'.repeat(200));
+  const dsn = await readFile(join(FIXTURES, 'postfix-user-unknown.eml'), 'utf8');
+  const broken = await inbound(site, dsn);
+  assert.equal(broken.code, 75);
+  assert.match(broken.err, /herald\.db.*cannot read herald's database/);
+  await site.write('herald.config.yml', 'site: [this is not a mapping\n');
+  assert.equal((await inbound(site, dsn)).code, 75, 'a broken config too');
+  const huge = await inbound(await makeSite(t, {}, SITE_CONFIG), 'Subject: x\r\n\r\n' + 'a'.repeat(12 * 1024 * 1024));
+  assert.equal(huge.code, 0);
+});

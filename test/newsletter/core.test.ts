@@ -964,3 +964,24 @@ test("a provider whose quota is used up (pausedUntil) pauses the pass like a cap
   f.at('2026-03-06T13:00:01Z');
   assert.equal((await f.pass()).posts[0]!.sent, 2);
 });
+
+test("reports are matched by the message's own token whatever the provider's id, and after site.url changes; the message, not the address a report names, says who the reader is", async (t) => {
+  const f = await fixture(t, { readers: ['ann@example.com', 'bob@example.com', 'cy@example.com'] });
+  reconfigure(f, { email: { bounces: 'bounces@news.example.com' } });
+  // A provider with ids of its own (Postmark, SES): the token still names the message.
+  f.transport.script = (address) => ({ ok: true, providerId: `pm-${address}` });
+  await f.site.write('posts/one.md', postAt('One', '2026-03-06'));
+  f.at('2026-03-06T12:00:00Z');
+  await f.pass();
+  const token = (address: string) => /^bounces\+([0-9a-f]{32})@/.exec(f.transport.tries.find(({ message }) => message.to.address === address)!.message.returnPath!)![1]!;
+  const annToken = token('ann@example.com');
+  // The site moves to its real address: messages sent before still match.
+  f.deps.config = parseConfig({ site: { title: 'Test News', url: 'https://newsletter.example.org/' }, email: { from: 'Test News <news@example.com>', bounces: 'bounces@newsletter.example.org' } }, undefined, f.site.dir);
+  const results = await f.newsletter.feedback([
+    { kind: 'unsubscribe', permanent: false, returnPathToken: annToken, reason: 'mailto', source: 'mailto' },
+    { kind: 'complaint', permanent: false, messageId: `<${token('bob@example.com')}@news.example.com>`, reason: 'abuse', source: 'arf' },
+    // The message names its reader, whatever address the report names (a forwarded copy's).
+    { kind: 'bounce', permanent: true, returnPathToken: token('cy@example.com'), recipient: 'cy@forwarded.example', reason: '550', source: 'dsn' },
+  ]);
+  assert.deepEqual(results.map((result) => [result.result, result.email, result.outcome]), [['applied', 'ann@example.com', 'unsubscribed'], ['applied', 'bob@example.com', 'complained'], ['applied', 'cy@example.com', 'bounced']]);
+});

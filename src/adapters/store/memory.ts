@@ -71,6 +71,7 @@ export class MemoryStore implements Store {
           queuedAt: before?.queuedAt ?? update.at,
           at: update.at,
           ...((update.providerId ?? before?.providerId) ? { providerId: update.providerId ?? before?.providerId } : {}),
+          ...((update.token ?? before?.token) ? { token: update.token ?? before?.token } : {}),
           ...(update.reason ? { reason: update.reason } : {}),
           ...(before?.returned ? { returned: before.returned } : {}),
         });
@@ -95,6 +96,7 @@ export class MemoryStore implements Store {
     sentSince: async (since) => [...new Set([...this.log.values()].filter((row) => row.state === 'sent' && row.at >= since).map((row) => `${row.at}\0${row.recipient}`))].map((id) => id.split('\0')[0]!).sort(),
     latestRound: async (post) => Math.max(0, ...[...this.log.values()].filter((row) => row.post === post).map((row) => row.round)),
     byProviderId: async (providerId) => copy([...this.log.values()].filter((row) => row.providerId === providerId)),
+    byToken: async (token) => copy([...this.log.values()].filter((row) => row.token === token)),
   };
 
   readonly state: NewsletterState = {

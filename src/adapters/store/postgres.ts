@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
   returned TEXT,
   returned_at TEXT,
   returned_reason TEXT,
+  token TEXT,
   claimed_by TEXT,
   claimed_until TIMESTAMPTZ,
   PRIMARY KEY (post, recipient, round)
@@ -65,6 +66,7 @@ CREATE INDEX IF NOT EXISTS deliveries_queued ON deliveries (recipient, post, rou
 CREATE INDEX IF NOT EXISTS deliveries_resends ON deliveries (post, round) WHERE round > 0;
 CREATE INDEX IF NOT EXISTS deliveries_submitted ON deliveries (post, round) WHERE state = 'submitted';
 CREATE INDEX IF NOT EXISTS deliveries_by_provider_id ON deliveries (provider_id) WHERE provider_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS deliveries_by_token ON deliveries (token) WHERE token IS NOT NULL;
 CREATE INDEX IF NOT EXISTS deliveries_claimed ON deliveries (claimed_by) WHERE claimed_by IS NOT NULL;
 `;
 
@@ -231,7 +233,7 @@ async function writeDeliveries(client: Queryable, updates: DeliveryUpdate[]): Pr
     const id = `${update.post}\0${update.recipient}\0${update.round}`;
     const before = byId.get(id);
     byId.set(id, {
-      update: { ...update, providerId: update.providerId ?? before?.update.providerId },
+      update: { ...update, providerId: update.providerId ?? before?.update.providerId, token: update.token ?? before?.update.token },
       tries: (before?.tries ?? 0) + (update.tried ? 1 : 0),
       firstAt: before?.firstAt ?? update.at,
     });
@@ -240,10 +242,10 @@ async function writeDeliveries(client: Queryable, updates: DeliveryUpdate[]): Pr
   // Rows are locked in one order by every writer, so two batches never wait on each other in a circle.
   const merged = [...byId.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);
   await client.query(
-    `INSERT INTO deliveries (post, recipient, round, state, attempts, queued_at, at, provider_id, reason)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
+    `INSERT INTO deliveries (post, recipient, round, state, attempts, queued_at, at, provider_id, reason, token)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
      ON CONFLICT (post, recipient, round) DO UPDATE SET state = excluded.state, at = excluded.at, attempts = deliveries.attempts + excluded.attempts,
-       provider_id = coalesce(excluded.provider_id, deliveries.provider_id), reason = excluded.reason,
+       provider_id = coalesce(excluded.provider_id, deliveries.provider_id), token = coalesce(excluded.token, deliveries.token), reason = excluded.reason,
        claimed_by = CASE WHEN excluded.state = 'submitted' THEN deliveries.claimed_by END,
        claimed_until = CASE WHEN excluded.state = 'submitted' THEN deliveries.claimed_until END`,
     [
@@ -256,6 +258,7 @@ async function writeDeliveries(client: Queryable, updates: DeliveryUpdate[]): Pr
       merged.map(({ update }) => update.at),
       merged.map(({ update }) => update.providerId ?? null),
       merged.map(({ update }) => update.reason ?? null),
+      merged.map(({ update }) => update.token ?? null),
     ],
   );
 }
@@ -288,7 +291,12 @@ export class PostgresStore implements Store {
   readonly state: NewsletterState;
   readonly lock: SendLock;
   /** Small facts about the store itself, as SqliteStore's `meta` (which answers synchronously). */
-  readonly meta: { get(key: string): Promise<string | undefined>; set(key: string, value: string): Promise<void> };
+  readonly meta: {
+    get(key: string): Promise<string | undefined>;
+    set(key: string, value: string): Promise<void>;
+    /** Sets the value unless one is set already (first writer wins); the value that holds. */
+    setOnce(key: string, value: string): Promise<string>;
+  };
   /** Outcomes waiting for the end of this turn of the event loop, and the write of the last batch. */
   private waiting: { updates: DeliveryUpdate[]; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private flushing: Promise<void> = Promise.resolve();
@@ -427,6 +435,7 @@ export class PostgresStore implements Store {
         (await query('SELECT * FROM deliveries WHERE post = $1 AND round = $2 AND recipient > $3 ORDER BY recipient LIMIT $4', [post, round, after, limit])).rows.map(toDelivery),
       latestRound: async (post) => Number((await query('SELECT max(round) AS round FROM deliveries WHERE post = $1 AND round > 0', [post])).rows[0]!.round ?? 0),
       byProviderId: async (providerId) => (await query('SELECT * FROM deliveries WHERE provider_id = $1 ORDER BY post, recipient, round LIMIT 100', [providerId])).rows.map(toDelivery),
+      byToken: async (token) => (await query('SELECT * FROM deliveries WHERE token = $1 ORDER BY post, recipient, round LIMIT 100', [token])).rows.map(toDelivery),
     }, description);
 
     const meta = async (key: string) => (await query('SELECT value FROM meta WHERE key = $1', [key])).rows[0]?.value as string | undefined;
@@ -455,7 +464,11 @@ export class PostgresStore implements Store {
       servedAt: () => meta('served'),
       markServed: (at) => putMeta('served', at),
     }, description);
-    this.meta = guarded({ get: meta, set: putMeta }, description);
+    const putMetaOnce = async (key: string, value: string) => {
+      await query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
+      return (await meta(key))!;
+    };
+    this.meta = guarded({ get: meta, set: putMeta, setOnce: putMetaOnce }, description);
 
     this.lock = guarded<SendLock>({
       // Other herald processes send at the same time: each claims its own recipients (`queued`).

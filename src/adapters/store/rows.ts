@@ -27,6 +27,7 @@ export const toDelivery = (row: Row): Delivery => ({
   queuedAt: row.queued_at as string,
   at: row.at as string,
   ...(row.provider_id ? { providerId: row.provider_id as string } : {}),
+  ...(row.token ? { token: row.token as string } : {}),
   ...(row.reason ? { reason: row.reason as string } : {}),
   ...(row.returned ? { returned: { state: row.returned as ReturnedState, at: row.returned_at as string, ...(row.returned_reason ? { reason: row.returned_reason as string } : {}) } } : {}),
 });

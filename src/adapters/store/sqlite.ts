@@ -23,7 +23,8 @@ const MIGRATIONS: Record<number, string> = {
   2: `ALTER TABLE subscribers ADD COLUMN soft_bounces INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE deliveries ADD COLUMN returned TEXT;
       ALTER TABLE deliveries ADD COLUMN returned_at TEXT;
-      ALTER TABLE deliveries ADD COLUMN returned_reason TEXT;`,
+      ALTER TABLE deliveries ADD COLUMN returned_reason TEXT;
+      ALTER TABLE deliveries ADD COLUMN token TEXT;`,
 };
 
 const SCHEMA = `
@@ -64,12 +65,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
   returned TEXT,
   returned_at TEXT,
   returned_reason TEXT,
+  token TEXT,
   PRIMARY KEY (post, recipient, round)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_queued ON deliveries (recipient, post, round) WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS deliveries_resends ON deliveries (post, round) WHERE round > 0;
 CREATE INDEX IF NOT EXISTS deliveries_submitted ON deliveries (post, round) WHERE state = 'submitted';
 CREATE INDEX IF NOT EXISTS deliveries_by_provider_id ON deliveries (provider_id) WHERE provider_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS deliveries_by_token ON deliveries (token) WHERE token IS NOT NULL;
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
@@ -195,16 +198,16 @@ export class SqliteStore implements Store {
     const listByStatus = statement('SELECT * FROM subscribers WHERE status = ? AND key > ? ORDER BY key LIMIT ?');
     const countByStatus = statement('SELECT status, count(*) AS n FROM subscribers GROUP BY status');
     const recordDelivery = statement(
-      `INSERT INTO deliveries (post, recipient, round, state, attempts, queued_at, at, provider_id, reason)
-       VALUES (@post, @recipient, @round, @state, @tried, @at, @at, @providerId, @reason)
+      `INSERT INTO deliveries (post, recipient, round, state, attempts, queued_at, at, provider_id, token, reason)
+       VALUES (@post, @recipient, @round, @state, @tried, @at, @at, @providerId, @token, @reason)
        ON CONFLICT (post, recipient, round) DO UPDATE SET state = excluded.state, at = excluded.at, attempts = attempts + excluded.attempts,
-         provider_id = coalesce(excluded.provider_id, provider_id), reason = excluded.reason`,
+         provider_id = coalesce(excluded.provider_id, provider_id), token = coalesce(excluded.token, token), reason = excluded.reason`,
     );
 
     const recordReturned = statement('UPDATE deliveries SET returned = ?, returned_at = ?, returned_reason = ? WHERE post = ? AND recipient = ? AND round = ?');
     const writeDeliveries = (updates: DeliveryUpdate[]) => {
       for (const update of updates) {
-        recordDelivery.run({ post: update.post, recipient: update.recipient, round: update.round, state: update.state, tried: update.tried ? 1 : 0, at: update.at, providerId: update.providerId ?? null, reason: update.reason ?? null });
+        recordDelivery.run({ post: update.post, recipient: update.recipient, round: update.round, state: update.state, tried: update.tried ? 1 : 0, at: update.at, providerId: update.providerId ?? null, token: update.token ?? null, reason: update.reason ?? null });
       }
     };
     const applyChange = <T>(key: string, change: Change<T>): T => {
@@ -274,6 +277,7 @@ export class SqliteStore implements Store {
     const received = statement(`SELECT recipient FROM deliveries WHERE post = ? AND state = 'sent' AND recipient IN (SELECT value FROM json_each(?))`);
     const receivedInRound = statement(`SELECT recipient FROM deliveries WHERE post = ? AND round = ? AND state = 'sent' AND recipient IN (SELECT value FROM json_each(?))`);
     const byProviderId = statement('SELECT * FROM deliveries WHERE provider_id = ? LIMIT 100');
+    const byToken = statement('SELECT * FROM deliveries WHERE token = ? LIMIT 100');
     // One statement per number of jobs in a send (1, or the posts of a digest).
     const queuedStatements = new Map<number, { recipients: Query; rows: Query }>();
     const queuedFor = (jobs: number) => {
@@ -342,6 +346,7 @@ export class SqliteStore implements Store {
       sentSince: async (since) => (sentSince.all(since) as Row[]).map((row) => row.at as string),
       latestRound: async (post) => Number((latestRound.get(post) as Row).round ?? 0),
       byProviderId: async (providerId) => (byProviderId.all(providerId) as Row[]).map(toDelivery),
+      byToken: async (token) => (byToken.all(token) as Row[]).map(toDelivery),
     }, shown);
 
     const getMeta = statement('SELECT value FROM meta WHERE key = ?');

@@ -42,9 +42,15 @@ export function bareMessageId(messageId: string): string {
   return messageId.trim().replace(/^<|>$/g, '');
 }
 
-/** The Message-ID a VERP token stands for, or undefined if it is not one of herald's tokens. */
-export function messageIdOfToken(token: string, config: Config): string | undefined {
-  return new RegExp(`^[0-9a-f]{${RETURN_TOKEN_LENGTH}}$`).test(token) ? `${token}@${new URL(config.site.url).hostname}` : undefined;
+const TOKEN = new RegExp(`^[0-9a-f]{${RETURN_TOKEN_LENGTH}}$`);
+
+/**
+ * A message's token: the digest of a Message-ID herald wrote (<token@host>, whatever the host was
+ * then), or a VERP token as it is; undefined for anything that is not one of herald's.
+ */
+export function messageToken(value: string): string | undefined {
+  const token = bareMessageId(value).split('@')[0]!.toLowerCase();
+  return TOKEN.test(token) ? token : undefined;
 }
 
 /**
