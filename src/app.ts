@@ -106,6 +106,9 @@ export async function checkMailSetup(config: Config, cwd: string, env: NodeJS.Pr
       problems.push(...error.problems);
     }
   };
+  // The transport smtp.url names is made (not connected): a postmark:// without its token or an
+  // ses:// with half its credentials is said now, not at the first send.
+  await attempt(() => createTransport(config).close());
   await attempt(() => loadMailTemplates(config, cwd, 'email'));
   await attempt(() => loadMailTemplates(config, cwd, 'confirm'));
   await attempt(async () => {

@@ -200,3 +200,20 @@ test('a key left empty, its lines below commented out, counts as not set', () =>
   assert.equal(config.site.url, 'https://example.com/');
   assert.equal(config.smtp.url, undefined);
 });
+
+test('check makes the transport smtp.url names: a postmark:// URL without its token or stream, an ses:// one with half its credentials or no region, is a problem naming smtp.url', async (t) => {
+  const cases: [string, RegExp][] = [
+    ['postmark://api.postmarkapp.com', /smtp\.url.*a postmark:\/\/ URL needs the server token/],
+    ['postmark://token@api.postmarkapp.com?stream=', /smtp\.url.*stream "" is not a message stream's ID/],
+    ['ses://AKIAEXAMPLE@eu-west-1', /smtp\.url.*half its credentials/],
+    ['ses://nowhere', /"nowhere" in the ses:\/\/ URL is not an AWS region/],
+  ];
+  for (const [url, expected] of cases) {
+    const site = await makeSite(t, {}, `${SITE_CONFIG}smtp:\n  url: "${url}"\n`);
+    const result = await site.run('check');
+    assert.equal(result.code, 1, url);
+    assert.match(result.err, expected, url);
+  }
+  const good = await makeSite(t, {}, `${SITE_CONFIG}email:\n  address: PO Box 1\nsmtp:\n  url: "postmark://token@api.postmarkapp.com?stream=broadcast"\n`);
+  assert.equal((await good.run('check')).code, 0);
+});

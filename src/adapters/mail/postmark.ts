@@ -28,9 +28,11 @@ const RECIPIENT_REFUSED = new Set([300, 406]);
 /** The options in a postmark:// URL: postmark://TOKEN@api.postmarkapp.com?stream=broadcast (http only for a loopback stand-in). */
 export function postmarkOptions(url: URL): PostmarkOptions {
   const token = decodeURIComponent(url.username);
-  if (!token) throw new HeraldError({ code: 'E_CONFIG', field: 'smtp.url', message: 'a postmark:// URL needs the server token as its user name', hint: 'write postmark://SERVER_TOKEN@api.postmarkapp.com?stream=broadcast' });
+  if (!token) throw new HeraldError({ code: 'E_CONFIG', field: 'smtp.url', message: 'smtp.url: a postmark:// URL needs the server token as its user name', hint: 'write postmark://SERVER_TOKEN@api.postmarkapp.com?stream=broadcast' });
+  const stream = url.searchParams.get('stream') ?? 'broadcast';
+  if (!/^[\w-]+$/.test(stream)) throw new HeraldError({ code: 'E_CONFIG', field: 'smtp.url', message: `smtp.url: the postmark:// URL's stream ${JSON.stringify(stream)} is not a message stream's ID`, hint: 'write ?stream=broadcast (the ID of the broadcast stream in your Postmark server), or leave it out' });
   const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
-  return { token, endpoint: `${loopback ? 'http' : 'https'}://${url.host}`, stream: url.searchParams.get('stream') ?? 'broadcast' };
+  return { token, endpoint: `${loopback ? 'http' : 'https'}://${url.host}`, stream };
 }
 
 export function postmarkTransport(options: PostmarkOptions): MailTransport {

@@ -251,7 +251,10 @@ function withoutHeaders(raw: Buffer, name: RegExp): Buffer {
 export function sesOptions(url: URL, rateLimit?: number): SesOptions {
   const region = url.hostname.toLowerCase();
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
-    throw new HeraldError({ code: 'E_CONFIG', field: 'smtp.url', message: `"${region}" in the ses:// URL is not an AWS region`, hint: 'write ses://REGION, such as ses://eu-west-1, the region SES verified your domain in' });
+    throw new HeraldError({ code: 'E_CONFIG', field: 'smtp.url', message: `smtp.url: "${region}" in the ses:// URL is not an AWS region`, hint: 'write ses://REGION, such as ses://eu-west-1, the region SES verified your domain in' });
+  }
+  if (Boolean(url.username) !== Boolean(url.password)) {
+    throw new HeraldError({ code: 'E_CONFIG', field: 'smtp.url', message: 'smtp.url: the ses:// URL has half its credentials (an access key id and a secret go together)', hint: 'write ses://ACCESS_KEY_ID:SECRET@REGION, or ses://REGION to take them from the AWS SDK (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, a role)' });
   }
   const query = url.searchParams;
   const tags = Object.fromEntries([...query].filter(([key]) => key.startsWith('tag.')).map(([key, value]) => [key.slice('tag.'.length), value]));
