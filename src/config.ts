@@ -205,6 +205,17 @@ const schema = v.strictObject({
       ),
       // Open connections at once; more wait in the kernel's backlog, then are refused.
       maxConnections: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 1000),
+      // The SNS topics whose SES events POST /webhooks/ses takes (their ARNs). Unset: any topic's,
+      // as each event must still name a message herald sent; set, a subscription or event from
+      // any other topic is refused.
+      sesTopics: v.optional(
+        v.pipe(
+          v.union([v.string(), v.array(v.string())], 'must be an SNS topic ARN or a list of them'),
+          v.transform((value) => (Array.isArray(value) ? value : [value])),
+          v.check((list) => list.every((arn) => /^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(arn)), 'must list SNS topic ARNs such as arn:aws:sns:eu-west-1:123456789012:ses-events'),
+        ),
+        [],
+      ),
       // Subscribe requests one client may make a minute (one-click unsubscribes are never limited).
       subscribeLimit: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 20),
     }),
@@ -309,7 +320,7 @@ export interface Config {
    * unless web.url says otherwise; always ends in /); trusted reverse proxies (addresses or CIDR
    * ranges), the connection cap, and subscribes a client may make a minute.
    */
-  readonly web: Readonly<{ url: string; trustProxy: readonly string[]; maxConnections: number; subscribeLimit: number }>;
+  readonly web: Readonly<{ url: string; trustProxy: readonly string[]; maxConnections: number; subscribeLimit: number; sesTopics: readonly string[] }>;
   /** Absolute paths; static folders with where below output they go ('' for output itself, else ending in /). */
   readonly paths: Readonly<{ posts: string; subscribers: string; templates: string; output: string; state: string; outbox: string; includes: string; static: readonly Readonly<{ folder: string; path: string }>[] }>;
 }

@@ -44,7 +44,9 @@ const ALGORITHMS = new Map([
   ['1', 'RSA-SHA1'],
   ['2', 'RSA-SHA256'],
 ]);
-const SNS_HOST = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
+// A region's name (us-east-1, us-gov-west-1, cn-north-1), not any word: sns.s3.amazonaws.com
+// would be an S3 bucket named "sns", which anyone could own.
+const SNS_HOST = /^sns\.[a-z]{2}(-[a-z]+)+-\d+\.amazonaws\.com(\.cn)?$/;
 // SNS retries an HTTP/S delivery for an hour at most (a hard limit of delivery policies), so an
 // older message is a replay.
 const MAX_AGE_MS = 60 * 60 * 1000;

@@ -63,7 +63,7 @@ export function createWebServer(options: WebOptions): Server {
     if (route === '/unsubscribe') return unsubscribeRoute(routes, request, response, url);
     if (route === '/subscribe') return subscribeRoute(routes, request, response);
     if (route === '/confirm') return confirmRoute(routes, request, response, url);
-    if (route.startsWith('/webhooks/')) return webhookRoute(webhooks, route.slice('/webhooks/'.length), request, response, url);
+    if (route.startsWith('/webhooks/')) return webhookRoute(webhooks, route.slice('/webhooks/'.length), request, response);
     const pathname = sitePath(url.pathname);
     if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'This address only answers GET.');
     return serveStatic(request, response, pathname, files);

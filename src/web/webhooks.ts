@@ -18,26 +18,32 @@ export interface WebhookContext extends RouteContext {
   fetchFromAws: (url: string) => Promise<string>;
 }
 
-export async function webhookRoute(context: WebhookContext, name: string, request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
-  if (request.method !== 'POST') throw new HttpError(405, 'Webhooks only answer POST.');
-  const raw = await context.readRaw(request, WEBHOOK_BODY_LIMIT);
+export async function webhookRoute(context: WebhookContext, name: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
   try {
+    if (!WEBHOOKS.has(name)) throw new HttpError(404, 'There is no such webhook.');
+    if (request.method !== 'POST') throw new HttpError(405, 'Webhooks only answer POST.');
+    const raw = await context.readRaw(request, WEBHOOK_BODY_LIMIT);
     if (name === 'ses') return await ses(context, raw, response);
     if (name === 'postmark') {
-      if (!context.newsletter.isWebhookKey('postmark', credentials(request, url))) throw new WebhookRefused('the Postmark webhook key is missing or wrong');
+      if (!context.newsletter.isWebhookKey('postmark', credentials(request))) throw new WebhookRefused('the Postmark webhook key is missing or wrong');
       return await apply(context, response, 'postmark', postmarkFeedback(parseJson(raw)));
     }
     if (name === 'bounce') return await apply(context, response, 'bounce', genericFeedback(raw, header(request, 'x-herald-signature'), context.newsletter.webhookKey('bounce')));
   } catch (error) {
+    // Providers read JSON: every answer of a webhook is one, errors too.
+    if (error instanceof HttpError) return json(response, error.status, { error: error.message }, error.status === 405 ? { Allow: 'POST' } : {});
     if (!(error instanceof WebhookRefused)) throw error;
     context.log?.(`webhook ${name} refused: ${error.message}`);
     return json(response, 400, { error: error.message });
   }
-  throw new HttpError(404, 'There is no such webhook.');
 }
+
+const WEBHOOKS = new Set(['ses', 'postmark', 'bounce']);
 
 async function ses(context: WebhookContext, raw: Buffer, response: ServerResponse): Promise<void> {
   const message = await verifySnsMessage(raw.toString('utf8'), { fetchCertificate: context.fetchFromAws });
+  const topics = context.config.web.sesTopics;
+  if (topics.length && !topics.includes(message.topicArn)) throw new WebhookRefused(`SNS topic ${message.topicArn} is not in web.sesTopics`);
   if (message.type === 'SubscriptionConfirmation') {
     // Signed by AWS and on AWS's host: confirming it is what lets SES's events flow.
     await context.fetchFromAws(message.subscribeUrl!);
@@ -61,11 +67,10 @@ async function apply(context: WebhookContext, response: ServerResponse, name: st
 const count = (results: FeedbackResult[], kind: FeedbackResult['result']) => results.filter((result) => result.result === kind).length;
 const describe = (result: FeedbackResult) => `${result.email} ${result.outcome} (${result.feedback.reason})`;
 
-/** The key given as the password of the URL's credentials (https://postmark:KEY@host/...), or as ?key=. */
-function credentials(request: IncomingMessage, url: URL): string {
+/** The key given as the password of the URL's credentials (https://postmark:KEY@host/...), which reach herald as Basic auth (never in a query string, which logs keep). */
+function credentials(request: IncomingMessage): string {
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header(request, 'authorization') ?? '');
-  if (basic) return Buffer.from(basic[1]!, 'base64').toString('utf8').split(':').slice(1).join(':');
-  return url.searchParams.get('key') ?? '';
+  return basic ? Buffer.from(basic[1]!, 'base64').toString('utf8').split(':').slice(1).join(':') : '';
 }
 
 function header(request: IncomingMessage, name: string): string | undefined {
@@ -81,8 +86,9 @@ function parseJson(raw: Buffer): unknown {
   }
 }
 
-function json(response: ServerResponse, status: number, body: object): void {
-  response.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+function json(response: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
+  // After a body too large the connection is not reused: the client may still be sending it.
+  response.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...(status === 413 ? { Connection: 'close' } : {}), ...headers });
   response.end(JSON.stringify(body));
 }
 

@@ -129,6 +129,7 @@ test('SNS: a changed message, a wrong key, or a signature of the wrong kind is r
 test('SNS: a certificate URL that is not https, not on an SNS host or not a .pem is refused without fetching', async () => {
   const certificates = fetcher();
   const urls = [
+    'https://sns.s3.amazonaws.com/SimpleNotificationService-1.pem', // an S3 bucket named sns, not SNS
     'https://sns.us-east-1.amazonaws.com.evil.com/SimpleNotificationService-1.pem',
     'http://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem',
     'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.txt',

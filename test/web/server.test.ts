@@ -24,13 +24,13 @@ interface Served {
   status(email: string): Promise<string | undefined>;
 }
 
-async function serve(t: TestContext, options: { subscribers?: string; postsPerMinute?: number; trustProxy?: string[]; reply?: Parameters<typeof startSmtpSink>[0]; siteUrl?: string; webUrl?: string; fetchFromAws?: (url: string) => Promise<string> } = {}): Promise<Served> {
+async function serve(t: TestContext, options: { subscribers?: string; postsPerMinute?: number; trustProxy?: string[]; reply?: Parameters<typeof startSmtpSink>[0]; siteUrl?: string; webUrl?: string; sesTopics?: string[]; fetchFromAws?: (url: string) => Promise<string> } = {}): Promise<Served> {
   const site = await makeSite(t, { 'hello.md': post({ title: 'Hello' }) });
   await site.write('subscribers/subscribers.csv', options.subscribers ?? 'email,name,status,topics,created_at,updated_at\nann@example.com,Ann,active,,,\n');
   assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
   const sink = await startSmtpSink(options.reply);
   const config = parseConfig(
-    { site: { title: 'Test site', url: options.siteUrl ?? 'https://example.com/' }, email: { from: 'Test site <news@example.com>', replyTo: 'editor@example.com' }, web: { subscribeLimit: options.postsPerMinute ?? 1000, ...(options.webUrl ? { url: options.webUrl } : {}), ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) } },
+    { site: { title: 'Test site', url: options.siteUrl ?? 'https://example.com/' }, email: { from: 'Test site <news@example.com>', replyTo: 'editor@example.com' }, web: { subscribeLimit: options.postsPerMinute ?? 1000, ...(options.webUrl ? { url: options.webUrl } : {}), ...(options.sesTopics ? { sesTopics: options.sesTopics } : {}), ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}) } },
     join(site.dir, 'herald.config.yml'),
     site.dir,
     { HERALD_SMTP_URL: sink.url },
@@ -437,6 +437,10 @@ test('SES through SNS: a signed subscription confirmation is confirmed, a signed
   assert.equal(await status('bob@example.com'), 'active');
   assert.equal(await status('ann@example.com'), 'active');
 
+  // A signed event of another AWS account's topic, when web.sesTopics names ours: refused.
+  const strict = await serve(t, { sesTopics: ['arn:aws:sns:eu-west-1:123456789012:other-topic'], fetchFromAws: async () => aws.certificate });
+  assert.equal((await fetch(`${strict.base}/webhooks/ses`, postJson(signed))).status, 400);
+
   const answer = await fetch(`${base}/webhooks/ses`, postJson(signed));
   assert.equal(answer.status, 200);
   assert.deepEqual(await answer.json(), { applied: 1, repeated: 0, unmatched: 0 });
@@ -467,6 +471,12 @@ test('Postmark: its key in the URL\'s credentials; the generic webhook: an HMAC 
   assert.equal(await status('bob@example.com'), 'active');
   assert.equal((await fetch(`${base}/webhooks/bounce`, postJson(body, { 'X-Herald-Signature': signature }))).status, 200);
   assert.equal(await status('bob@example.com'), 'bounced');
-  assert.equal((await fetch(`${base}/webhooks/nothing`, postJson(body))).status, 404);
-  assert.equal((await fetch(`${base}/webhooks/bounce`)).status, 405);
+  const missing = await fetch(`${base}/webhooks/nothing`, postJson(body));
+  assert.deepEqual([missing.status, await missing.json()], [404, { error: 'There is no such webhook.' }]);
+  const get = await fetch(`${base}/webhooks/bounce`);
+  assert.deepEqual([get.status, get.headers.get('allow'), get.headers.get('content-type')], [405, 'POST', 'application/json']);
+  const huge = await fetch(`${base}/webhooks/bounce`, postJson('x'.repeat(300 * 1024), { 'X-Herald-Signature': signature }));
+  assert.equal(huge.status, 413);
+  // A key in a query string would be kept in every proxy's log: only the URL's credentials count.
+  assert.equal((await fetch(`${base}/webhooks/postmark?key=${key}`, postJson(complaint, { 'Content-Type': 'application/json' }))).status, 400);
 });
