@@ -61,9 +61,21 @@ export async function parseInbound(raw: Buffer): Promise<InboundReport> {
 
 /** A message whose subject is "unsubscribe": the token of the address it was sent to names the message, and so the reader. */
 function readUnsubscribe(message: Part): Reading | undefined {
-  const subject = values(message.fields, 'subject')[0] ?? '';
+  const subject = decodeWords(values(message.fields, 'subject')[0] ?? '');
   if (!/^\s*unsubscribe\s*$/i.test(subject)) return undefined;
   return { kind: 'unsubscribe', feedback: [{ kind: 'unsubscribe', permanent: false, reason: 'unsubscribed by email (List-Unsubscribe mailto:)', source: 'mailto' }], returnPaths: [] };
+}
+
+/** RFC 2047 encoded words (=?UTF-8?B?dW5zdWJzY3JpYmU=?=) as text; anything undecodable is left as it was. */
+function decodeWords(value: string): string {
+  return value.replace(/=\?([\w-]+)\?([BbQq])\?([^?]*)\?=/g, (word, charset: string, encoding: string, text: string) => {
+    try {
+      const bytes = encoding.toUpperCase() === 'B' ? Buffer.from(text, 'base64') : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+      return new TextDecoder(charset).decode(bytes);
+    } catch {
+      return word;
+    }
+  });
 }
 
 // ---- Reports: multipart/report with a delivery-status or feedback-report part ----

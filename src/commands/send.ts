@@ -6,6 +6,7 @@ import { GIVE_UP_MS, type PassReport, type SendReport } from '../newsletter/pass
 import { parseAddress } from '../newsletter/subscriptions.js';
 import type { PostMeta } from '../posts/parse.js';
 import { stoppable, withApp, type CommandContext } from './context.js';
+import { plural } from '../text.js';
 import { findPost } from './preview.js';
 
 function progress(context: CommandContext): ((done: number, total: number) => void) | undefined {
@@ -102,7 +103,7 @@ async function runOnce(context: CommandContext, json: boolean): Promise<number> 
       }
       printSendReport(context, report);
       if (!report.baseline) {
-        io.out(report.posts.length ? `pass done: ${sums.sent} sent, ${sums.failed} failed, ${sums.due} posts still due, ${sums.bounced} bounced` : 'pass done: nothing due');
+        io.out(report.posts.length ? `pass done: ${sums.sent} sent, ${sums.failed} failed, ${plural(sums.due, 'post')} still due, ${sums.bounced} bounced` : 'pass done: nothing due');
       }
     }
     return sums.failed || problems || report.halted ? 1 : 0;

@@ -55,7 +55,7 @@ async function status({ config, now, io }: CommandContext, newsletter: Newslette
     return row.state === 'published' ? `published ${when}` : 'draft';
   };
   const returnsText = (returns: Returns | undefined) =>
-    returns ? `: ${returns.delivered} delivered, ${returns.bounced} bounced (${returns.bounceRate}%), ${returns.complained} complained (${returns.complaintRate}%)` : '';
+    returns ? `: ${returns.accepted} accepted${returns.delivered ? ` (${returns.delivered} delivered)` : ''}, ${returns.bounced} bounced (${returns.bounceRate}%), ${returns.complained} complained (${returns.complaintRate}%)` : '';
   const mailText = (mail: StatusRow['mail']) => {
     if (!mail) return '';
     if (mail.state === 'sent') return `  [sent ${local(mail.sentAt)} to ${mail.recipients}${returnsText(mail.returns)}]`;

@@ -7,8 +7,9 @@ import { wantsPost } from './subscriber.js';
 
 /**
  * What became of a post's messages (its round 0): accepted by the provider, and of those, what
- * came back; `bounced` counts those refused at once too. Rates are percentages: bounces of all
- * messages answered, complaints of those accepted.
+ * came back: `delivered`, the provider's delivery notices (SES and Postmark send them; an SMTP
+ * relay does not); `bounced` counts those refused at once too. Rates are percentages: bounces of
+ * all messages answered, complaints of those accepted.
  */
 export interface Returns {
   accepted: number;
@@ -93,7 +94,7 @@ async function returnsOf({ store }: NewsletterDeps, post: string): Promise<Retur
   const percent = (part: number, whole: number) => (whole ? Math.round((part / whole) * 10_000) / 100 : 0);
   return {
     accepted: tally.sent,
-    delivered: tally.sent - returned.bounced,
+    delivered: returned.delivered,
     bounced,
     softBounced: returned['soft-bounced'],
     complained: returned.complained,

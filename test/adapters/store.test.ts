@@ -81,7 +81,7 @@ test('an upgrade in the middle of a send: the old ledger is brought in, so the r
   const status = JSON.parse((await herald(site.dir, {}, 'status', '--json', '--now', '2026-03-05T11:00:00Z')).out);
   const { returns, ...sent } = status.posts.find((row: { slug: string }) => row.slug === 'new').mail;
   assert.deepEqual(sent, { state: 'sent', sentAt: '2026-03-05T11:00:00.000Z', recipients: 3 });
-  assert.equal(returns.delivered, 3);
+  assert.equal(returns.accepted, 3);
   assert.equal(status.posts.find((row: { slug: string }) => row.slug === 'old').mail.state, 'before-baseline');
 });
 
