@@ -47,6 +47,18 @@ export async function diagnose(config: Config, options: DoctorOptions): Promise<
   // Receivers check SPF against the envelope sender: the From address unless email.bounces is set.
   const envelope = config.email.bounces ?? fromAddress;
   const envelopeDomain = mailboxDomain(envelope)!.toLowerCase();
+  const web = [httpsCheck(config), unsubscribeCheck(config, options.fetch ?? fetch, options.timeoutMs ?? 5000)];
+  // A From domain DNS has never heard of (or a resolver that answers so for every name: no
+  // network) makes every record check below a false "add this record".
+  if (await nonexistent(resolver, from)) {
+    const domain: Check = {
+      name: 'domain',
+      status: 'problem',
+      detail: `${from}, the domain of email.from, does not exist in DNS (NXDOMAIN): receivers refuse mail from a domain that does not resolve, so SPF, DKIM and DMARC were not checked`,
+      fix: `check email.from's domain; if it does exist, check the DNS server (--dns) or the network, then run herald doctor again`,
+    };
+    return { checks: [domain, ...(await Promise.all(web))] };
+  }
   const sender = await sendingServer(config, resolver);
   const spfChecks =
     envelopeDomain === from
@@ -60,8 +72,7 @@ export async function diagnose(config: Config, options: DoctorOptions): Promise<
     dnsCheck('DKIM', dkimCheck(config, resolver)),
     dnsCheck('DMARC', dmarcCheck(from, resolver)),
     alignmentCheck(config, from, envelopeDomain),
-    httpsCheck(config),
-    unsubscribeCheck(config, options.fetch ?? fetch, options.timeoutMs ?? 5000),
+    ...web,
   ]);
   return { checks };
 }
@@ -84,6 +95,16 @@ async function txtRecords(resolver: Resolver, name: string): Promise<string[]> {
   } catch (error) {
     if (isMissing(error)) return [];
     throw error;
+  }
+}
+
+/** Whether DNS says the name does not exist at all (NXDOMAIN), not merely that it has no TXT record. */
+async function nonexistent(resolver: Resolver, name: string): Promise<boolean> {
+  try {
+    await resolver(name, 'TXT');
+    return false;
+  } catch (error) {
+    return (error as { code?: string }).code === 'ENOTFOUND';
   }
 }
 

@@ -113,6 +113,12 @@ test('a newsletter set up as providers want it passes every check, herald start 
   assert.match(check('one-click unsubscribe').detail, /answered 400/);
 });
 
+test('a From domain DNS does not know (or a resolver that knows none: no network) is one problem saying so, not a list of records to add', async (t) => {
+  const { report, check } = await diagnoseSetup(t, { zone: (zone) => delete zone['example.com'] });
+  assertStatus(check('domain'), 'problem', /example\.com, the domain of email\.from, does not exist in DNS \(NXDOMAIN\)/, /check the DNS server \(--dns\) or the network/);
+  assert.deepEqual(report.checks.map((entry) => entry.name), ['domain', 'HTTPS', 'one-click unsubscribe']);
+});
+
 test('SPF: a missing record is a problem whose fix is a record naming the sending address', async (t) => {
   const { check } = await diagnoseSetup(t, { zone: (zone) => (zone['example.com'] = { TXT: ['google-site-verification=abc'] }) });
   assertStatus(check('SPF'), 'problem', /no SPF record at example\.com/, /TXT record at example\.com such as "v=spf1 ip4:203\.0\.113\.5 -all"/);
