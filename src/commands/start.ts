@@ -35,6 +35,7 @@ export async function startCommand(context: CommandContext, options: { port?: st
   // The worker's clock runs on from --now, so ticks and scheduled posts still come.
   const running = { ...context, clock: clockFrom(context.nowGiven, 'on') };
   return withApp(running, async (app) => {
+    if ('checkpointInBackground' in app.store) app.store.checkpointInBackground();
     const log = (line: string) => io.out(`${app.clock.now().toISOString()} ${line}`);
     let stopping = false;
     let inFlight: Promise<void> | undefined;

@@ -129,3 +129,23 @@ test('a database made by the herald before bounces came back is brought up to da
   const [delivery] = await store.deliveries.byProviderId('id-1@example.com');
   assert.deepEqual(delivery?.returned, { state: 'soft-bounced', at: '2026-01-03T00:00:00.000Z', reason: 'mailbox full' });
 });
+
+test('with checkpoints in a worker thread (herald start), thousands of commits while it copies the log lose nothing, and closing stops it', async (t) => {
+  const site = await makeSite(t, {}, CONFIG);
+  const { openSqliteStore } = await import('../../src/adapters/store/sqlite.js');
+  const file = join(site.dir, 'herald.db');
+  const store = openSqliteStore(file);
+  store.checkpointInBackground();
+  const keys = Array.from({ length: 3000 }, (_, i) => `r${i}@example.com`);
+  const at = '2026-01-01T00:00:00.000Z';
+  for (const key of keys) {
+    await store.subscribers.change(key, () => ({ next: { key, email: key, name: '', status: 'active', topics: [], createdAt: at, updatedAt: at, statusAt: at, extra: {} }, result: 'added' }));
+    if (key.endsWith('00@example.com')) await new Promise((resolve) => setTimeout(resolve, 5)); // turns for the worker
+  }
+  await new Promise((resolve) => setTimeout(resolve, 700)); // a checkpoint at least
+  await store.close();
+  const again = openSqliteStore(file);
+  t.after(() => again.close());
+  await again.verify();
+  assert.equal((await again.subscribers.counts()).active, 3000);
+});

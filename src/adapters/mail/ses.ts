@@ -35,6 +35,7 @@ export interface SesError extends Error {
 // SES's quota changes as the day's count rolls on and as AWS raises the limits; an hour is
 // fresh enough for both, and costs one call.
 const QUOTA_TTL_MS = 3_600_000;
+const RATE_MARGIN = 0.99;
 // SES's own advice for "Maximum sending rate exceeded" is to wait and send again; a few tries,
 // a second apart and doubling, outlast a burst from other senders on the account. Longer than
 // that, the core's retries (and the next pass) take over.
@@ -181,7 +182,9 @@ class Pace {
       this.full = false;
     }
     const quota = await this.quota!;
-    this.interval = 1000 / quota.rate;
+    // 1% under the rate: the slots' own spacing then leaves room for a request the network or a
+    // pause of the event loop moved, and a second never holds more than the rate.
+    this.interval = 1000 / (quota.rate * RATE_MARGIN);
     const sent = quota.sent + this.taken;
     if (this.full) return 'SES daily quota reached (SES refused a message for it); the rest waits for the quota to free up';
     if (sent >= quota.max) return `SES daily quota reached (${sent} of ${quota.max} messages in the last 24 hours); the rest waits for the quota to free up`;
@@ -213,8 +216,12 @@ class Pace {
     const mine = this.queue.then(async () => {
       // Waking is checked against the clock, not trusted: a timer may fire early, and a pause may
       // have begun meanwhile.
-      for (let wait; (wait = Math.max(this.last + this.interval, this.pausedUntil) - this.now()) > 0; ) await this.sleep(wait);
-      this.last = this.now();
+      const due = Math.max(this.last + this.interval, this.pausedUntil);
+      for (let wait; (wait = due - this.now()) > 0; ) await this.sleep(wait);
+      // The next slot counts from this one's due time, so a timer's lateness is not lost on every
+      // message (which ran SES at 96% of its rate); a turn later than a whole slot (a stall)
+      // starts afresh, so the slots missed are never made up in a burst.
+      this.last = this.now() - due > this.interval ? this.now() : due;
     });
     this.queue = mine;
     return mine;
@@ -284,6 +291,15 @@ export function sesTransport(options: SesOptions, signer: Signer | undefined): M
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const pace = new Pace(() => readQuota(() => client.send(new GetAccountCommand({})), options.rateLimit), now, sleep);
   const tags = sesTags(options.tags ?? {});
+  // The turn is taken in the SDK's innermost step, just before the request leaves: its own work
+  // (serialising, signing) then happens before the slot, and cannot push requests together.
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'SendEmailCommand') await pace.turn();
+      return next(args);
+    },
+    { step: 'deserialize', priority: 'low', name: 'heraldPace' },
+  );
   return {
     description: `ses:${options.region}`,
     async send(message) {
@@ -292,7 +308,6 @@ export function sesTransport(options: SesOptions, signer: Signer | undefined): M
       const full = await pace.take();
       if (full) return { ok: false, permanent: false, reason: full, pausedUntil: pace.reopens() };
       for (let attempt = 1; ; attempt++) {
-        await pace.turn();
         try {
           const sent = await client.send(
             new SendEmailCommand({

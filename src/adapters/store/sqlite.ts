@@ -6,6 +6,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import Database from 'libsql';
 import { HeraldError } from '../../errors.js';
 import type { Change, DeliveryLog, DeliveryUpdate, NewsletterState, PostRecord, SendLock, Store, SubscriberStore } from '../../newsletter/ports.js';
@@ -456,14 +458,43 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * For a long-running herald (start): WAL checkpoints, which copy the log back into the file and
+   * sync it (50-120 ms every few thousand commits), move to a worker thread with a connection of
+   * its own, so they never hold up the web side's answers. The one-shot commands keep SQLite's own.
+   */
+  checkpointInBackground(): void {
+    if (this.checkpointer) return;
+    this.db.exec('PRAGMA wal_autocheckpoint = 0');
+    this.checkpointer = new Worker(CHECKPOINTER, { eval: true, workerData: { file: this.file, driver: createRequire(import.meta.url).resolve('libsql'), everyMs: CHECKPOINT_EVERY_MS } });
+    // Should the worker fail, SQLite checkpoints on the main thread again: the log never grows unchecked.
+    this.checkpointer.on('error', () => this.db.open && this.db.exec('PRAGMA wal_autocheckpoint = 10000'));
+    this.checkpointer.unref();
+  }
+
+  private checkpointer: Worker | undefined;
+
   async close(): Promise<void> {
     this.flush();
+    await this.checkpointer?.terminate();
     if (this.db.open) this.db.close();
   }
 
   /** Commits outcomes waiting for the end of this turn of the event loop. */
   private readonly flush: () => void;
 }
+
+const CHECKPOINT_EVERY_MS = 500;
+// The checkpointer's whole code (a worker evaluated from a string needs no file of its own in the
+// bundle). PASSIVE copies what it can without waiting for readers or writers.
+const CHECKPOINTER = `
+const { workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.exec('PRAGMA busy_timeout = 1000');
+const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+setInterval(() => { try { checkpoint.all(); } catch {} }, workerData.everyMs);
+`;
 
 const LOCK_TTL_MS = 30_000;
 // The locks this process holds, by owner: the pid alone cannot tell a lock of ours from one left by
