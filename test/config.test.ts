@@ -167,11 +167,11 @@ test('a bad HERALD_SMTP_URL is a config error naming the variable, without echoi
 test('web: trusted proxies as a list or one entry, a connection cap, and defaults that trust nobody', async (t) => {
   const site = await makeSite(t, {}, null);
   const file = join(site.dir, 'herald.config.yml');
-  assert.deepEqual(parseConfig({}, file, site.dir).web, { url: 'http://localhost:8080/', trustProxy: [], maxConnections: 1000, subscribeLimit: 20 });
+  assert.deepEqual(parseConfig({}, file, site.dir).web, { url: 'http://localhost:8080/', trustProxy: [], maxConnections: 1000, subscribeLimit: 20, sesTopics: [] });
   assert.equal(parseConfig({ site: { url: 'https://example.com/blog' }, web: { url: 'https://news.example.com/herald' } }, file, site.dir).web.url, 'https://news.example.com/herald/', 'web.url ends in / as site.url does');
   assert.deepEqual(parseConfig({ web: { trustProxy: '10.0.0.1' } }, file, site.dir).web.trustProxy, ['10.0.0.1']);
   const config = parseConfig({ web: { trustProxy: ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', '::ffff:192.168.0.1'], maxConnections: 50 } }, file, site.dir);
-  assert.deepEqual(config.web, { url: 'http://localhost:8080/', trustProxy: ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', '::ffff:192.168.0.1'], maxConnections: 50, subscribeLimit: 20 });
+  assert.deepEqual(config.web, { url: 'http://localhost:8080/', trustProxy: ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', '::ffff:192.168.0.1'], maxConnections: 50, subscribeLimit: 20, sesTopics: [] });
   assert.ok(Object.isFrozen(config.web.trustProxy));
 });
 
@@ -184,7 +184,8 @@ test('a trusted proxy that is not an address or range, or a bad web key, is an e
     ['web:\n  trustProxy: [5]\n', /"web\.trustProxy" .*; 5 is neither/],
     ['web:\n  trustProxy: 5\n', /"web\.trustProxy" must be an IP address, a CIDR range, or a list of them/],
     ['web:\n  maxConnections: 0\n', /:9: "web\.maxConnections" must be at least 1/],
-    ['web:\n  trustproxy: 10.0.0.1\n', /:9: unknown key "web\.trustproxy" \(allowed under "web": url, trustProxy, maxConnections, subscribeLimit\)/],
+    ['web:\n  trustproxy: 10.0.0.1\n', /:9: unknown key "web\.trustproxy" \(allowed under "web": url, trustProxy, maxConnections, sesTopics, subscribeLimit\)/],
+    ['web:\n  sesTopics: ses-events\n', /:9: "web\.sesTopics" must list SNS topic ARNs such as arn:aws:sns:eu-west-1:123456789012:ses-events/],
     ['web:\n  url: news.example.com\n', /:9: "web\.url" must be an absolute http\(s\) URL where herald start answers/],
   ];
   for (const [yaml, expected] of cases) {
