@@ -13,6 +13,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GENERATOR_VERSION, generateCorpus } from './gen-corpus.js';
+import { PROVIDER_SECTIONS } from './providers.js';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const WORK = join(ROOT, 'bench', 'work');
@@ -806,7 +807,7 @@ async function subscribe() {
 }
 
 // `email` is the send section's old name; send-1m takes about 25 minutes and runs only when named.
-const SECTIONS = { feeds, send, http, latency, import: importSection, subscribe, 'send-1m': sendMillion };
+const SECTIONS = { feeds, send, http, latency, import: importSection, subscribe, 'send-1m': sendMillion, ...PROVIDER_SECTIONS };
 const ALIASES = { email: 'send' };
 const BY_DEFAULT = ['feeds', 'send', 'http', 'latency', 'import', 'subscribe'];
 const chosen = process.argv.slice(2).map((name) => ALIASES[name] ?? name);
