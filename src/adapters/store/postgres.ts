@@ -82,7 +82,6 @@ const CLAIM_LOCK = SCHEMA_LOCK + 1;
 
 // How long a claim stands without its sender renewing it: longer than any one message takes.
 const LEASE_MS = 5 * 60_000;
-const ANALYZE_AFTER = 5000;
 
 export interface PostgresOptions {
   /** Shown in messages instead of the URL (which is shown without its password). */
@@ -367,8 +366,6 @@ export class PostgresStore implements Store {
       },
     }, description);
 
-    // Rows queued by this store since the planner last counted the table.
-    let unanalyzed = 0;
     this.deliveries = guarded<DeliveryLog>({
       enqueue: async (post, round, recipients, at) => {
         if (!recipients.length) return 0;
@@ -379,17 +376,10 @@ export class PostgresStore implements Store {
            ON CONFLICT (post, recipient, round) DO NOTHING`,
           [post, round, recipients, at],
         );
-        unanalyzed += rowCount ?? 0;
         return rowCount ?? 0;
       },
       queued: async (jobs, after = '', limit) => {
         if (!jobs.length || limit < 1) return [];
-        // A post just queued for thousands is a table the planner has no figures for: the claim
-        // below would join every page against every queued row (2 s a page at 20,000 readers).
-        if (unanalyzed >= ANALYZE_AFTER) {
-          unanalyzed = 0;
-          await query('ANALYZE deliveries');
-        }
         const { rows } = await transaction(pool, async (client) => {
           await client.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
           return client.query(claimStatement(jobs.length), [after, owner, limit, leaseMs, ...jobs.flatMap((job) => [job.post, job.round])]);
