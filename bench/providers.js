@@ -14,38 +14,14 @@ import { chownSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openS
 import { Agent, createServer, request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer as createTcpServer } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'libsql';
+import { BENCH_ENV, CLEAN_ENV, GNU_TIME, HERALD, HERALD_NODE_ARGS, machine, percentile, ROOT, thousands, WORK } from './common.js';
 import pg from 'pg';
 
 // The settings below are bench/run.js's own (it runs its sections when imported, so it exports
 // nothing): herald from dist/, without NODE_EXTRA_CA_CERTS, with a fixed signing secret.
-const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const WORK = join(ROOT, 'bench', 'work');
-const HERALD = join(ROOT, 'dist', 'cli.js');
-const HERALD_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_EXTRA_CA_CERTS'));
-const SECRET = 'bench-only-secret-not-for-any-real-list-0123456789';
-const BENCH_ENV = { ...CLEAN_ENV, HERALD_SECRET: SECRET };
-
-const thousands = (n) => n.toLocaleString('en-US');
-
-/** Nearest-rank percentile (p in 0..100) of a list of numbers. */
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-function machine() {
-  const load = loadavg()[0];
-  const cores = cpus().length;
-  if (load > cores / 2) console.log(`note: load average ${load.toFixed(1)} on ${cores} cores before this section; something else is running, and the figures will show it`);
-  return { load: Number(load.toFixed(2)), cores, node: process.version };
-}
-
 function report(name, value, target, ok, shown) {
   console.log(`${ok ? 'PASS' : 'MISS'}  ${name}: ${shown}`);
   return { name, value, target, ok };

@@ -9,29 +9,13 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GENERATOR_VERSION, generateCorpus } from './gen-corpus.js';
+import { BENCH_ENV, CLEAN_ENV, GNU_TIME, HERALD, HERALD_NODE_ARGS, machine, percentile, ROOT, thousands, WORK } from './common.js';
 import { PROVIDER_SECTIONS } from './providers.js';
 
-const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const WORK = join(ROOT, 'bench', 'work');
-const HERALD = join(ROOT, 'dist', 'cli.js');
-// Extra node options for every herald the bench starts, e.g. BENCH_NODE_ARGS="--cpu-prof
-// --cpu-prof-dir=bench/work/profiles" to see where a section's time goes (it slows herald a little).
-const HERALD_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const RUNS = 7;
 const POSTS = 10_000;
-const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-// NODE_EXTRA_CA_CERTS makes every Node process parse the whole CA bundle before running a line:
-// 36 ms per start on the sandbox this bench was written on, which sets it for its registry proxy.
-// A writer's machine does not, and a feed build makes no TLS connection, so herald's timed runs go
-// without it; when it is set, the feeds section also times herald with it, and prints both.
-const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_EXTRA_CA_CERTS'));
-// herald refuses a signing secret under 32 characters; with one in the environment it writes none.
-const SECRET = 'bench-only-secret-not-for-any-real-list-0123456789';
-const BENCH_ENV = { ...CLEAN_ENV, HERALD_SECRET: SECRET };
 
 // GNU time's last line of stderr: peak RSS in KB, then user and system CPU seconds.
 const TIME_FORMAT = ['-f', '%M %U %S'];
@@ -94,22 +78,6 @@ function under(name, value, target, unit, digits = 0) {
   const ok = value < target;
   console.log(`${ok ? 'PASS' : 'MISS'}  ${name}: ${value.toFixed(digits)}${unit} (target < ${target}${unit})`);
   return { name, value, target, ok };
-}
-
-const thousands = (n) => n.toLocaleString('en-US');
-
-/** Nearest-rank percentile (p in 0..100) of a list of numbers. */
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-/** The 1-minute load average before a section starts: other work on the machine shows in every figure. */
-function machine() {
-  const load = loadavg()[0];
-  const cores = cpus().length;
-  if (load > cores / 2) console.log(`note: load average ${load.toFixed(1)} on ${cores} cores before this section; something else is running, and the figures will show it`);
-  return { load: Number(load.toFixed(2)), cores, node: process.version };
 }
 
 function atLeast(name, value, target) {
