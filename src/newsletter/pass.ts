@@ -373,8 +373,9 @@ class Sender {
   /** Bounces of this send's posts that came back after acceptance (webhooks, herald inbound), as last read. */
   private lateBounces = 0;
   private answered = 0;
-  /** The caps' clock: the command's moment, running on at the real pace (a --now clock stands still). */
-  private readonly capsNow: () => Date;
+  /** When this send began, by the command's clock; and the real time spent waiting out a minute's cap since. */
+  private readonly capsStart: number;
+  private waitedMs = 0;
 
   constructor(
     private readonly deps: NewsletterDeps,
@@ -387,8 +388,15 @@ class Sender {
   ) {
     this.templates = loadMailTemplates(deps.config, deps.cwd, 'email');
     this.transport = deps.transport();
-    const started = deps.clock.now().getTime() - performance.now();
-    this.capsNow = () => new Date(started + performance.now());
+    this.capsStart = deps.clock.now().getTime();
+  }
+
+  /**
+   * The caps' clock: the one the delivery log's times come from, so a pause says the moment the
+   * log will bear out; a --now clock, which stands still, moves on by the caps' own waits.
+   */
+  private capsNow(): Date {
+    return new Date(Math.max(this.deps.clock.now().getTime(), this.capsStart + this.waitedMs));
   }
 
   batchApi(): BatchApi | undefined {
@@ -419,7 +427,9 @@ class Sender {
         this.paused ??= { until: verdict.until.toISOString(), cap: verdict.cap };
         return false;
       }
+      const slept = performance.now();
       await new Promise((resolve) => setTimeout(resolve, Math.min(verdict.waitMs, 1000)));
+      this.waitedMs += performance.now() - slept;
     }
   }
 
