@@ -2,6 +2,7 @@
 // providers count them), and a new domain's warm-up, messages a day on its first days of sending.
 // Counted from the delivery log, so a cap holds across passes, restarts and commands.
 import type { Config } from '../config.js';
+import type { DeliveryLog } from './ports.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -27,10 +28,11 @@ export class SendingCaps {
     this.times = sentInLastDay.map((at) => Date.parse(at)).sort((a, b) => a - b);
   }
 
-  /** Whether any cap is set: without one, nothing is counted. */
-  static needed(config: Config): boolean {
+  /** The caps as the delivery log has them at `now`; undefined when none is set (nothing is counted). */
+  static async read(config: Config, log: DeliveryLog, now: Date): Promise<SendingCaps | undefined> {
     const { limits, warmup } = config.smtp;
-    return Boolean(limits.perMinute || limits.perHour || limits.perDay || warmup.length);
+    if (!limits.perMinute && !limits.perHour && !limits.perDay && !warmup.length) return undefined;
+    return new SendingCaps(config, await log.sentSince(new Date(now.getTime() - DAY).toISOString()), await log.firstSent());
   }
 
   /** Whether a message may go now; when it may, it is counted at once (workers ask concurrently). */

@@ -5,7 +5,7 @@
 import { messageToken } from './email/message.js';
 import type { NewsletterDeps } from './pass.js';
 import { RETURNED, type Delivery, type DeliveryLog, type ReturnedState, type ReturnedUpdate } from './ports.js';
-import { transition, type Outcome, type SubscriptionEvent } from './subscriptions.js';
+import { applyEvent, type Outcome, type SubscriptionEvent } from './subscriptions.js';
 
 /** 'unsubscribe': the reader asked by email, through the mailto: List-Unsubscribe. */
 export type FeedbackKind = 'bounce' | 'complaint' | 'delivery' | 'unsubscribe';
@@ -61,9 +61,11 @@ export async function applyFeedback(deps: Pick<NewsletterDeps, 'config' | 'store
       continue;
     }
     const recipient = deliveries[0]!.recipient;
+    // The reader is on the list by this key (none of these events adds anyone): the key will do as the address.
+    const address = { key: recipient, email: recipient };
     if (feedback.kind === 'unsubscribe') {
       // The reader's own choice: no delivery record to add, and twice is fine.
-      const outcome = await store.subscribers.change(recipient, (current) => transition({ key: recipient, email: current?.email ?? recipient }, current, { type: 'unsubscribe' }, clock.now()));
+      const outcome = await applyEvent(store.subscribers, clock, address, { type: 'unsubscribe' });
       results.push({ feedback, result: outcome === 'already' ? 'repeated' : 'applied', email: recipient, outcome });
       continue;
     }
@@ -81,7 +83,7 @@ export async function applyFeedback(deps: Pick<NewsletterDeps, 'config' | 'store
       : state === 'bounced' ? { type: 'bounce', reason: feedback.reason, returned }
       : state === 'soft-bounced' ? { type: 'soft-bounce', reason: feedback.reason, limit: config.bounces.softLimit, returned }
       : { type: 'delivered', returned };
-    const outcome = await store.subscribers.change(recipient, (current) => transition({ key: recipient, email: current?.email ?? recipient }, current, event, clock.now()));
+    const outcome = await applyEvent(store.subscribers, clock, address, event);
     results.push({ feedback, result: 'applied', email: recipient, outcome });
   }
   return results;

@@ -300,7 +300,7 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
 
   const report: SendReport = { posts: [...stats.values()], failures: [], bounces: [], warnings };
   if (total) {
-    const caps = SendingCaps.needed(config) ? new SendingCaps(config, await log.sentSince(new Date(clock.now().getTime() - 86_400_000).toISOString()), await log.firstSent()) : undefined;
+    const caps = await SendingCaps.read(config, log, clock.now());
     const sender = new Sender(deps, byKey, stats, report, total, options, caps);
     // Pages are read as the workers need them, so the next page is ready before this one ends.
     async function* messages(): AsyncGenerator<Message> {

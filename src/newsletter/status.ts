@@ -3,6 +3,7 @@ import type { PostMeta } from '../posts/parse.js';
 import { SendingCaps } from './caps.js';
 import { duePosts, PostIndex } from './due.js';
 import type { NewsletterDeps } from './pass.js';
+import type { DeliveryState } from './ports.js';
 import { wantsPost } from './subscriber.js';
 
 /**
@@ -54,11 +55,11 @@ export async function mailStatus(deps: NewsletterDeps, posts: PostMeta[]): Promi
       .sort((a, b) => b.date - a.date)
       .slice(0, RETURNS_OF_NEWEST),
   );
-  const caps = SendingCaps.needed(config) ? new SendingCaps(config, await store.deliveries.sentSince(new Date(now.getTime() - 86_400_000).toISOString()), await store.deliveries.firstSent()) : undefined;
+  const caps = await SendingCaps.read(config, store.deliveries, now);
   for (const post of published) {
     const record = index.find(post);
     if (record?.sentAt) {
-      const returns = newestSent.has(post) ? await returnsOf(deps, record.key) : undefined;
+      const returns = newestSent.has(post) ? await returnsOf(deps, record.key, await store.deliveries.tally(record.key, 0)) : undefined;
       result.set(post.file, { state: 'sent', sentAt: record.sentAt, recipients: record.recipients ?? 0, ...(returns ? { returns } : {}) });
     } else if (due.has(post)) {
       const tally = record ? await store.deliveries.tally(record.key, 0) : undefined;
@@ -66,7 +67,7 @@ export async function mailStatus(deps: NewsletterDeps, posts: PostMeta[]): Promi
       if (tally?.sent) {
         const verdict = caps?.check(now);
         const paused = verdict && !verdict.go && 'until' in verdict ? { until: verdict.until.toISOString(), cap: verdict.cap } : undefined;
-        result.set(post.file, { state: 'sending', delivered: tally.sent, recipients, returns: await returnsOf(deps, record!.key), ...(paused ? { paused } : {}) });
+        result.set(post.file, { state: 'sending', delivered: tally.sent, recipients, returns: await returnsOf(deps, record!.key, tally), ...(paused ? { paused } : {}) });
       }
       else if (recipients) result.set(post.file, { state: 'due', recipients });
       else notStarted.push(post);
@@ -86,8 +87,8 @@ export async function mailStatus(deps: NewsletterDeps, posts: PostMeta[]): Promi
   return { baseline, posts: result };
 }
 
-async function returnsOf({ store }: NewsletterDeps, post: string): Promise<Returns> {
-  const tally = await store.deliveries.tally(post, 0);
+/** From the post's round-0 tally (read already by the caller) and what came back. */
+async function returnsOf({ store }: NewsletterDeps, post: string, tally: Record<DeliveryState, number>): Promise<Returns> {
   const returned = await store.deliveries.returnedTally(post, 0);
   const bounced = tally.bounced + returned.bounced;
   const answered = tally.sent + tally.bounced;
