@@ -8,7 +8,7 @@ import { mailboxDomain, type Config } from './config.js';
 import { HeraldError, type Problem } from './errors.js';
 import type { PostMeta } from './posts/parse.js';
 import { compose, dkimSigner } from './adapters/mail/compose.js';
-import { createTransport } from './adapters/mail/index.js';
+import { createTransport, mailTarget } from './adapters/mail/index.js';
 import { loadSecret, sharedSecret } from './adapters/secret.js';
 import { importLegacyFiles, type LegacyReport } from './adapters/store/legacy.js';
 import type { PostgresStore } from './adapters/store/postgres.js';
@@ -106,9 +106,9 @@ export async function checkMailSetup(config: Config, cwd: string, env: NodeJS.Pr
       problems.push(...error.problems);
     }
   };
-  // The transport smtp.url names is made (not connected): a postmark:// without its token or an
-  // ses:// with half its credentials is said now, not at the first send.
-  await attempt(() => createTransport(config).close());
+  // What smtp.url names is read: a postmark:// without its token or an ses:// with half its
+  // credentials is said now, not at the first send.
+  await attempt(() => mailTarget(config));
   await attempt(() => loadMailTemplates(config, cwd, 'email'));
   await attempt(() => loadMailTemplates(config, cwd, 'confirm'));
   await attempt(async () => {
