@@ -330,7 +330,8 @@ function genericEvent(event: Record<string, unknown>, where: string): Feedback {
 
 // ---- reading JSON that anyone may have written ----
 
-function parseJson(source: string, what: string): unknown {
+/** JSON from anyone: a refusal (400) naming `what` when it is not. */
+export function parseJson(source: string, what: string): unknown {
   try {
     return JSON.parse(source);
   } catch {

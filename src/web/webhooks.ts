@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FeedbackResult } from '../newsletter/feedback.js';
 import { HttpError } from './http.js';
-import { genericFeedback, postmarkFeedback, sesFeedback, verifySnsMessage, WebhookRefused } from './provider-events.js';
+import { genericFeedback, parseJson, postmarkFeedback, sesFeedback, verifySnsMessage, WebhookRefused } from './provider-events.js';
 import type { RouteContext } from './routes.js';
 
 /** SNS messages are at most 256 KB; a batch of Postmark or generic events as much. */
@@ -26,7 +26,7 @@ export async function webhookRoute(context: WebhookContext, name: string, reques
     if (name === 'ses') return await ses(context, raw, response);
     if (name === 'postmark') {
       if (!context.newsletter.isWebhookKey('postmark', credentials(request))) throw new WebhookRefused('the Postmark webhook key is missing or wrong');
-      return await apply(context, response, 'postmark', postmarkFeedback(parseJson(raw)));
+      return await apply(context, response, 'postmark', postmarkFeedback(parseJson(raw.toString('utf8'), 'Postmark webhook')));
     }
     if (name === 'bounce') return await apply(context, response, 'bounce', genericFeedback(raw, header(request, 'x-herald-signature'), context.newsletter.webhookKey('bounce')));
   } catch (error) {
@@ -76,14 +76,6 @@ function credentials(request: IncomingMessage): string {
 function header(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-function parseJson(raw: Buffer): unknown {
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new WebhookRefused('the body is not JSON');
-  }
 }
 
 function json(response: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
