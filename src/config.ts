@@ -30,6 +30,15 @@ const feedPath = (fallback: string) =>
 /** A message's token in a VERP return path (its Message-ID's hex digest): see buildMessage. */
 export const RETURN_TOKEN_LENGTH = 32;
 
+/** Where herald start serves by default; a site.url left unset follows its --port and --host. */
+export const DEFAULT_SITE_URL = 'http://localhost:8080/';
+
+// An absolute http(s) URL, or a path that resolves against site.url.
+const imageUrl = v.pipe(
+  v.string(),
+  v.check((value) => (/^https?:\/\//i.test(value) && URL.canParse(value)) || /^\/?[^\s:]+$/.test(value), 'must be a URL such as https://example.com/icon.png or a path such as /icon.png'),
+);
+
 const schema = v.strictObject({
   site: v.optional(
     v.strictObject({
@@ -39,7 +48,7 @@ const schema = v.strictObject({
           v.string(),
           v.check((value) => /^https?:\/\/[^/]+/i.test(value) && URL.canParse(value), 'must be an absolute http(s) URL, like https://example.com/'),
         ),
-        'http://localhost:8080/',
+        DEFAULT_SITE_URL,
       ),
       description: v.optional(v.string(), 'Notes, sent as they are written.'),
       author: v.optional(
@@ -51,6 +60,12 @@ const schema = v.strictObject({
       ),
       language: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a language tag such as en or pt-BR')), 'en'),
       timezone: v.optional(v.pipe(v.string(), v.check(isTimeZone, 'must be an IANA time zone name such as UTC or Europe/Berlin')), 'UTC'),
+      // A small square image (favicon) and a wider one (logo) readers show beside the feed: URLs,
+      // or paths below site.url such as /icon.png.
+      icon: v.optional(imageUrl),
+      logo: v.optional(imageUrl),
+      // Posts on each page of the archive index and of each topic's page.
+      perPage: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')), 20),
     }),
     {},
   ),
@@ -113,6 +128,8 @@ const schema = v.strictObject({
       // A post's default entry id: its URL (Hugo, Eleventy, herald), or jekyll-feed's post.id, the
       // URL without .html or the trailing slash, ending in the slug.
       ids: v.optional(v.picklist(['url', 'jekyll'], 'must be url or jekyll'), 'url'),
+      // WebSub hubs: every feed names them, and herald tells each one when a feed changed.
+      hubs: v.optional(v.array(v.pipe(v.string(), v.check((value) => /^https?:\/\//i.test(value) && URL.canParse(value), 'must be an http(s) URL such as https://pubsubhubbub.appspot.com/'))), []),
     }),
     {},
   ),
@@ -287,7 +304,9 @@ export interface Config {
   /** The file the config came from, or undefined for the embedded defaults. */
   readonly file: string | undefined;
   readonly site: Readonly<Omit<RawConfig['site'], 'author'>> & { readonly author: Readonly<RawConfig['site']['author']> };
-  readonly feed: Readonly<{ limit: number; paths: Readonly<{ rss: string; atom: string; json: string }>; ids: 'url' | 'jekyll' }>;
+  /** site.url was not set: it is DEFAULT_SITE_URL, which herald start replaces with where it listens. */
+  readonly siteUrlIsDefault: boolean;
+  readonly feed: Readonly<{ limit: number; paths: Readonly<{ rss: string; atom: string; json: string }>; ids: 'url' | 'jekyll'; hubs: readonly string[] }>;
   /** How the posts folder is read (exclude patterns, topic keys, Liquid). */
   readonly posts: Readonly<{ exclude: readonly string[]; topicKeys: readonly string[]; ignoredTopics: ReadonlySet<string>; liquid: boolean }>;
   readonly permalink: string;
@@ -433,7 +452,12 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
       description: dropXmlForbidden(site.description),
       author: { ...site.author, name: dropXmlForbidden(site.author.name) },
       url: withSlash(site.url),
+      // Paths are made absolute here, once: feeds and pages need full URLs.
+      icon: site.icon && new URL(site.icon, withSlash(site.url)).href,
+      logo: site.logo && new URL(site.logo, withSlash(site.url)).href,
     },
+    /** True when site.url is herald's own default: herald start then links to where it really listens. */
+    siteUrlIsDefault: (raw as { site?: { url?: unknown } } | undefined)?.site?.url === undefined,
     feed: value.feed,
     posts: { exclude: posts.exclude, topicKeys: posts.topics, ignoredTopics: new Set(posts.ignoreTopics.map((name) => slugify(name))), liquid: posts.liquid },
     permalink: value.permalink,
