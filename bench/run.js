@@ -2,107 +2,22 @@
 // Sections: feeds (herald build vs Hugo on 10,000 posts), send (herald send vs a plain nodemailer
 // pool, 10,000 and 100,000 subscribers; `email` is its old name), http (herald start serving
 // feeds), latency (new post file -> first email), import (a 1,000,000-row CSV into a new list),
-// subscribe (POST /subscribe and GET /rss.xml under bursts, at 1,000 to 1,000,000 subscribers).
+// site (a 10,000-post site with archives, topic pages and precompression against herald before
+// them, bench/site.js), subscribe (POST /subscribe and GET /rss.xml under bursts, at 1,000 to 1,000,000 subscribers).
 // No argument runs them all but send-1m (one post to 1,000,000 subscribers, about 25 minutes on
 // 2 cores), which runs only when named. Figures go to the terminal and to
 // bench/work/results-<section>.json; the README quotes them.
 import { spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
-import { GENERATOR_VERSION, generateCorpus } from './gen-corpus.js';
-import { BENCH_ENV, CLEAN_ENV, GNU_TIME, HERALD, HERALD_NODE_ARGS, machine, percentile, ROOT, thousands, WORK } from './common.js';
+import { generateCorpus } from './gen-corpus.js';
+import { atLeast, BENCH_ENV, CLEAN_ENV, countItems, ensureCorpus, GNU_TIME, HERALD, HERALD_NODE_ARGS, machine, mb, percentile, printTable, ROOT, runTimed, startWorker, summarize, thousands, toMb, under, verdict, WORK } from './common.js';
 import { PROVIDER_SECTIONS } from './providers.js';
+import { SITE_SECTIONS } from './site.js';
 
 const RUNS = 7;
 const POSTS = 10_000;
-
-// GNU time's last line of stderr: peak RSS in KB, then user and system CPU seconds.
-const TIME_FORMAT = ['-f', '%M %U %S'];
-
-function timeLine(stderr) {
-  if (!GNU_TIME) return { peakKb: NaN, cpuMs: NaN };
-  const [peakKb, user, system] = stderr.trim().split('\n').pop().split(' ').map(Number);
-  return { peakKb, cpuMs: (user + system) * 1000 };
-}
-
-/**
- * Runs a command once from the project root: wall time in ms, peak RSS in KB and CPU time in ms
- * (user + system; both from GNU time, NaN without it), and its stdout. Prints the output and
- * aborts on a non-zero exit.
- */
-function runTimed(command, args, { env = process.env } = {}) {
-  const [file, argv] = GNU_TIME ? [GNU_TIME, [...TIME_FORMAT, command, ...args]] : [command, args];
-  const started = process.hrtime.bigint();
-  const child = spawnSync(file, argv, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 << 20 });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (child.status !== 0) {
-    console.error(`${command} ${args.join(' ')} failed (${child.error?.message ?? `exit ${child.status ?? child.signal}`}):\n${child.stdout ?? ''}\n${child.stderr ?? ''}`);
-    process.exit(1);
-  }
-  return { ms, ...timeLine(child.stderr), stdout: child.stdout };
-}
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const toMb = (kb) => kb / 1024;
-const mb = (value) => (Number.isNaN(value) ? 'n/a' : value.toFixed(0));
-
-function summarize(label, samples) {
-  const ms = samples.map((s) => s.ms);
-  return { label, runs: ms.length, medianMs: median(ms), minMs: Math.min(...ms), peakMb: toMb(Math.max(...samples.map((s) => s.peakKb))) };
-}
-
-function printTable(rows) {
-  console.log(`${'command'.padEnd(34)}${'median ms'.padStart(11)}${'min ms'.padStart(9)}${'peak MB'.padStart(9)}`);
-  for (const row of rows) {
-    console.log(`${row.label.padEnd(34)}${row.medianMs.toFixed(0).padStart(11)}${row.minMs.toFixed(0).padStart(9)}${mb(row.peakMb).padStart(9)}`);
-  }
-}
-
-function verdict(name, value, target, unit = 'x', digits = unit === 'x' ? 3 : 0) {
-  if (Number.isNaN(value)) {
-    console.log(`n/a   ${name}: not measured (target <= ${target}${unit})`);
-    return { name, value: null, target, ok: null };
-  }
-  const ok = value <= target;
-  console.log(`${ok ? 'PASS' : 'MISS'}  ${name}: ${value.toFixed(digits)}${unit} (target <= ${target}${unit})`);
-  return { name, value, target, ok };
-}
-
-/** Like verdict, for targets written as "under": the value must stay strictly below. */
-function under(name, value, target, unit, digits = 0) {
-  if (Number.isNaN(value)) {
-    console.log(`n/a   ${name}: not measured (target < ${target}${unit})`);
-    return { name, value: null, target, ok: null };
-  }
-  const ok = value < target;
-  console.log(`${ok ? 'PASS' : 'MISS'}  ${name}: ${value.toFixed(digits)}${unit} (target < ${target}${unit})`);
-  return { name, value, target, ok };
-}
-
-function atLeast(name, value, target) {
-  const ok = value >= target;
-  console.log(`${ok ? 'PASS' : 'MISS'}  ${name}: ${value.toFixed(3)}x (target >= ${target}x)`);
-  return { name, value, target, ok };
-}
-
-function countItems(xml) {
-  return (xml.match(/<item>/g) ?? []).length;
-}
-
-/** Writes the feeds corpus to bench/work/posts unless the same generator already wrote it there. */
-function ensureCorpus(posts) {
-  const marker = join(WORK, 'corpus.json');
-  const wanted = JSON.stringify({ generator: GENERATOR_VERSION, posts: POSTS });
-  const current = existsSync(marker) ? readFileSync(marker, 'utf8') : '';
-  const files = existsSync(posts) ? readdirSync(posts).filter((name) => name.endsWith('.md')).length : 0;
-  if (current === wanted && files === POSTS) return;
-  console.log(`generating ${POSTS} posts in ${posts} ...`);
-  rmSync(marker, { force: true });
-  rmSync(posts, { recursive: true, force: true });
-  generateCorpus(POSTS, posts);
-  writeFileSync(marker, wanted);
-}
 
 /** Makes path a symlink to target (relative to path's folder), replacing whatever was there. */
 function linkDir(target, path) {
@@ -115,7 +30,7 @@ function linkDir(target, path) {
 
 function feeds() {
   const posts = join(WORK, 'posts');
-  ensureCorpus(posts);
+  ensureCorpus(posts, POSTS);
 
   // Hugo builds only an RSS feed of the newest 20 posts with full content, from the same files
   // (content/posts is a symlink to bench/work/posts; Hugo follows it).
@@ -489,34 +404,6 @@ async function sendMillion() {
  * Starts `herald start` in `dir` and resolves once its first pass is done: to the port it serves
  * (the one it reports, so `--port 0` works), its pid, and a way to stop it.
  */
-async function startWorker(dir, args, env) {
-  const { spawn } = await import('node:child_process');
-  const child = spawn('node', [...HERALD_NODE_ARGS, HERALD, '--config', join(dir, 'herald.config.yml'), 'start', ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (data) => (log += data));
-  child.stderr.on('data', (data) => (log += data));
-  await new Promise((resolve, reject) => {
-    const poll = setInterval(() => {
-      if (/next pass at/.test(log)) {
-        clearInterval(poll);
-        resolve();
-      }
-      if (child.exitCode !== null) reject(new Error(`herald start exited:\n${log}`));
-    }, 20);
-  });
-  const port = Number(/serving http:\/\/\S+:(\d+)\//.exec(log)?.[1] ?? NaN);
-  // A bench that stops early (process.exit on a failed run) must not leave herald running.
-  const kill = () => child.kill('SIGTERM');
-  process.on('exit', kill);
-  const stop = () =>
-    new Promise((resolve) => {
-      process.off('exit', kill);
-      child.on('exit', resolve);
-      kill();
-    });
-  return { port, pid: child.pid, log: () => log, stop };
-}
-
 async function http() {
   const { default: autocannon } = await import('autocannon');
   const dir = join(WORK, 'http');
@@ -775,9 +662,9 @@ async function subscribe() {
 }
 
 // `email` is the send section's old name; send-1m takes about 25 minutes and runs only when named.
-const SECTIONS = { feeds, send, http, latency, import: importSection, subscribe, 'send-1m': sendMillion, ...PROVIDER_SECTIONS };
+const SECTIONS = { feeds, send, http, latency, import: importSection, subscribe, 'send-1m': sendMillion, ...PROVIDER_SECTIONS, ...SITE_SECTIONS };
 const ALIASES = { email: 'send' };
-const BY_DEFAULT = ['feeds', 'send', 'http', 'latency', 'import', 'subscribe'];
+const BY_DEFAULT = ['feeds', 'site', 'send', 'http', 'latency', 'import', 'subscribe'];
 const chosen = process.argv.slice(2).map((name) => ALIASES[name] ?? name);
 for (const name of chosen.length ? chosen : BY_DEFAULT) {
   if (!SECTIONS[name]) {
