@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 // Node's require cache makes it one copy whoever asks.
 const load = createRequire(import.meta.url);
 
+// htmlparser2's tokenizer alone: what raw HTML in a post is scanned with for relative URLs.
+export const loadHtmlparser2 = (): typeof import('htmlparser2') => load('htmlparser2');
 export const loadHtmlToText = (): typeof import('html-to-text') => load('html-to-text');
 export const loadLiquidjs = (): typeof import('liquidjs') => load('liquidjs');
 export const loadPicomatch = (): typeof import('picomatch') => load('picomatch');

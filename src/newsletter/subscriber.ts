@@ -1,7 +1,7 @@
 import { domainToASCII } from 'node:url';
-import { slug as slugify } from 'github-slugger';
 import isEmailModule from 'validator/lib/isEmail.js';
 import type { Topic } from '../posts/parse.js';
+import { topicSlug } from '../posts/topics.js';
 
 // pending: asked, not confirmed. complained: marked a message as spam; never mailed again.
 export const STATUSES = ['active', 'pending', 'unsubscribed', 'bounced', 'complained'] as const;
@@ -70,5 +70,5 @@ export function parseTopicList(value: string): string[] {
 
 /** An active subscriber wants a post when they follow no topics (every post) or one of its topics. */
 export function wantsPost(subscriber: Pick<Subscriber, 'status' | 'topics'>, topics: Topic[]): boolean {
-  return subscriber.status === 'active' && (subscriber.topics.length === 0 || subscriber.topics.some((topic) => topics.some((own) => own.slug === slugify(topic))));
+  return subscriber.status === 'active' && (subscriber.topics.length === 0 || subscriber.topics.some((topic) => topics.some((own) => own.slug === topicSlug(topic))));
 }

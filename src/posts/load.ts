@@ -120,8 +120,8 @@ function rejectDuplicateUrls(posts: PostMeta[], problems: Problem[]): PostMeta[]
     problems.push({
       code: 'E_POST_SLUG',
       file: post.file,
-      line: post.slugLine,
-      field: 'slug',
+      line: post.urlSource.line,
+      field: post.urlSource.field,
       message: post.slug === owner.slug ? `slug "${post.slug}" is already used by ${owner.file}` : `its URL ${post.url} is already ${owner.file}'s`,
       hint: `both would be at ${post.url}; give this post its own address: rename the file, or set another slug (or url, or permalink) in its front matter`,
     });

@@ -1,3 +1,5 @@
+import type { TokenizerCallbacks } from 'htmlparser2';
+import { loadHtmlparser2 } from '../lazy.js';
 import { Marked, type Token, type Tokens } from 'marked';
 import markedFootnote from 'marked-footnote';
 import { gfmHeadingId } from 'marked-gfm-heading-id';
@@ -49,9 +51,10 @@ export function renderMarkdown(markdown: string, baseUrl: string): RenderedMarkd
     marked = createMarked();
     throw error;
   }
-  // Every link written in the post is absolute by now (its quotes, in text or code, are escaped
-  // as &quot;), so a bare `href="#` left is one marked-footnote wrote from its renderers.
-  html = html.replace(/ href="(#[^"]*)"/g, (_all, fragment: string) => ` href="${absoluteUrl(fragment, baseUrl).replace(/"/g, '&quot;')}"`);
+  // Every link written in the post is absolute by now, so an <a> with a bare `href="#` left is one
+  // marked-footnote wrote from its renderers. A tag, not just the attribute: a raw <pre> may show
+  // href="#x" as text, which must stay as written.
+  html = html.replace(/(<a (?:id="[^"]*" )?)href="(#[^"]*)"/g, (_all, start: string, fragment: string) => `${start}href="${absoluteUrl(fragment, baseUrl).replace(/"/g, '&quot;')}"`);
   return { html, firstParagraph };
 }
 
@@ -78,20 +81,115 @@ export function absoluteUrl(href: string, baseUrl: string): string {
   }
 }
 
+// The attributes that hold a URL, and the elements each does on (null: any element).
+const URL_ATTRIBUTES = new Map<string, ReadonlySet<string> | null>([
+  ['href', null],
+  ['src', null],
+  ['srcset', new Set(['img', 'source'])],
+  ['poster', new Set(['video'])],
+  ['data', new Set(['object'])],
+  ['cite', new Set(['blockquote', 'q', 'del', 'ins'])],
+  ['action', new Set(['form'])],
+]);
+// Most HTML in a post has none of them: it is returned as it is, without being read.
+const MAY_HOLD_URL = /(?:href|src|srcset|poster|data|cite|action)\s*=/i;
+const SCHEME = /^\s*[a-z][a-z0-9+.-]*:/i;
+
 /**
- * Raw HTML (typed into a post, or a template's output): rewrite its src and href attributes the
- * same way. `keep` leaves some values as they are.
+ * Raw HTML (typed into a post, or a template's output): makes the relative URLs in its attributes
+ * absolute against `baseUrl`, each candidate of a srcset too. Only those attribute values change:
+ * text (a <pre> code sample that shows src="..."), comments, scripts and absolute URLs stay as
+ * written, byte for byte. `keep` leaves some relative values as they are.
  */
 export function absoluteHtmlUrls(html: string, baseUrl: string, keep: (url: string) => boolean = () => false): string {
-  return html.replace(
-    /(\s(?:src|href|poster)\s*=\s*)("([^"]*)"|'([^']*)'|([^\s"'>]+))/gi,
-    (all, prefix: string, _value, double?: string, single?: string, bare?: string) => {
-      const value = double ?? single ?? bare ?? '';
-      if (keep(value)) return all;
-      const url = absoluteUrl(value, baseUrl);
-      return `${prefix}"${url.replace(/"/g, '&quot;')}"`;
-    },
-  );
+  if (!MAY_HOLD_URL.test(html)) return html;
+  Object.assign(scan, { html, out: '', copied: 0, tag: '', attribute: '', valueStart: -1 });
+  scan.rewrite = (url) => (url.trim() && !SCHEME.test(url) && !keep(url) ? absoluteUrl(url, baseUrl) : url);
+  // A tokenizer per call: one reused would carry an unclosed <script> or <style> into the next.
+  const { Tokenizer, QuoteType } = loadHtmlparser2();
+  Object.assign(scan, { noValue: QuoteType.NoValue, unquoted: QuoteType.Unquoted });
+  const tokenizer = new Tokenizer({ decodeEntities: false }, SCAN_CALLBACKS);
+  tokenizer.write(html);
+  tokenizer.end();
+  const result = scan.copied ? scan.out + html.slice(scan.copied) : html;
+  scan.html = scan.out = '';
+  return result;
+}
+
+// What the tokenizer's callbacks share while absoluteHtmlUrls reads one piece of HTML. Module
+// state, so a call makes no closures; absoluteHtmlUrls is synchronous and never re-entered.
+// htmlparser2 loads only for a post whose raw HTML may hold a URL, so its QuoteType values are kept here.
+const scan = { html: '', out: '', copied: 0, tag: '', attribute: '', valueStart: -1, rewrite: (url: string) => url, noValue: -1, unquoted: -1 };
+const ignore = () => {};
+
+// Entities are left as written, so a value is its bytes: `?a=1&amp;b=2` resolves to itself behind
+// the new base and reads back the same. It also lets the tokenizer skip through text.
+const SCAN_CALLBACKS: TokenizerCallbacks = {
+  onopentagname(start, end) {
+    scan.tag = scan.html.slice(start, end).toLowerCase();
+  },
+  onattribname(start, end) {
+    scan.attribute = scan.html.slice(start, end).toLowerCase();
+    scan.valueStart = -1;
+  },
+  onattribdata(start) {
+    if (scan.valueStart < 0) scan.valueStart = start;
+  },
+  onattribend(quote, end) {
+    const { html, attribute, valueStart } = scan;
+    const elements = URL_ATTRIBUTES.get(attribute);
+    if (elements === undefined || elements?.has(scan.tag) === false || valueStart < 0 || quote === scan.noValue) return;
+    const quoted = quote !== scan.unquoted;
+    const value = html.slice(valueStart, quoted ? end - 1 : end);
+    const url = attribute === 'srcset' ? rewriteSrcset(value, scan.rewrite) : scan.rewrite(value);
+    if (url === value) return;
+    scan.out += `${html.slice(scan.copied, quoted ? valueStart - 1 : valueStart)}"${url.replace(/"/g, '&quot;')}"`;
+    scan.copied = end;
+  },
+  onattribentity: ignore,
+  oncdata: ignore,
+  onclosetag: ignore,
+  oncomment: ignore,
+  ondeclaration: ignore,
+  onend: ignore,
+  onopentagend: ignore,
+  onprocessinginstruction: ignore,
+  onselfclosingtag: ignore,
+  ontext: ignore,
+  ontextentity: ignore,
+};
+
+const SEPARATORS = /[\s,]*/y;
+const NOT_SPACE = /\S+/y;
+
+/**
+ * A srcset with each candidate's URL rewritten, and its width or density descriptor, the commas
+ * and the spaces kept. A URL is a run without spaces (a data: URL's own comma included); commas
+ * at its end separate it from the next candidate, as browsers read it.
+ */
+function rewriteSrcset(srcset: string, rewrite: (url: string) => string): string {
+  let out = '';
+  let at = 0;
+  while (at < srcset.length) {
+    SEPARATORS.lastIndex = at;
+    const separators = SEPARATORS.exec(srcset)![0];
+    out += separators;
+    at += separators.length;
+    if (at >= srcset.length) break;
+    NOT_SPACE.lastIndex = at;
+    const run = NOT_SPACE.exec(srcset)![0];
+    const url = run.replace(/,+$/, '');
+    out += rewrite(url);
+    at += url.length;
+    if (url.length === run.length) {
+      // The descriptors, up to and with the comma that ends the candidate.
+      const comma = srcset.indexOf(',', at);
+      const end = comma < 0 ? srcset.length : comma + 1;
+      out += srcset.slice(at, end);
+      at = end;
+    }
+  }
+  return out;
 }
 
 // Hugo's and WordPress's summary divider; Jekyll sites set excerpt_separator to it too.
@@ -114,6 +212,11 @@ export function excerptText(markdown: string): string | undefined {
     blocks.push(token);
   }
   return blocksText(blocks).replace(/\s+/g, ' ').trim();
+}
+
+/** The plain text of a whole post, as an excerpt reads it: headings, lists, tables and code, no raw HTML. */
+export function markdownText(markdown: string): string {
+  return blocksText(marked.lexer(markdown)).replace(/\s+/g, ' ').trim();
 }
 
 function blocksText(tokens: Token[]): string {

@@ -1,13 +1,17 @@
-import { basename, dirname } from 'node:path';
+import { basename, dirname, relative, sep } from 'node:path';
 import matter from 'gray-matter';
 import yaml from 'js-yaml';
 import { slug as slugify } from 'github-slugger';
 import { parse as parseToml } from 'smol-toml';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
+import { ARCHIVE_DIR, PAGE_DIR, reservedPaths, SITE_FILES, TOPICS_DIR } from '../layout.js';
+import { ENCODINGS } from '../output.js';
+import { pagePath } from '../pages/paths.js';
 import { dropXmlForbidden } from '../text.js';
 import { calendarParts, parsePostDate } from './dates.js';
 import { BUNDLE_INDEX, POST_FILE } from './scan.js';
+import { topicSlug } from './topics.js';
 
 export interface Topic {
   name: string;
@@ -54,8 +58,11 @@ export interface PostMeta {
   format: 'markdown' | 'html';
   /** A page bundle's folder (the post is its index file): its other files are published beside the post. */
   bundle?: string;
-  /** Line of the `slug:` field, or of the opening front matter, for reporting slug clashes. */
-  slugLine: number;
+  /**
+   * The front matter field that decides the post's URL, the one to change when the URL is taken:
+   * slug (line 1 when the file name gives it), url or permalink, or title for a {title} permalink.
+   */
+  urlSource: { field: string; line: number };
   /** The file line where the body starts, for reporting what is in it. */
   bodyLine: number;
 }
@@ -189,24 +196,44 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
 
   const id = stringField('id');
   if (id && !isAbsoluteUri(id)) {
-    problem(lineOf('id') ?? 1, 'id', `id "${id}" is not an absolute URI, which feed readers need to tell entries apart`, 'write a URL such as https://example.com/my-post/ or a tag: or urn: URI, or remove the line (the post\'s URL is its id)');
+    problem(lineOf('id') ?? 1, 'id', `id "${id}" is not an absolute URI (a scheme, a colon, then the rest), which feeds need to tell entries apart`, idHint(id, config, date));
   }
   if (problems.length || !title || !date || typeof authors === 'string') return { ok: false, problems };
 
-  // Jekyll's :categories are the categories (and a single category:) alone, not the tags.
+  // Jekyll's :categories are the categories (and a single category:) alone, not the tags. Their
+  // path segments are slugged as herald always has (C++ is c), so posts keep their addresses.
   const categories = () => [
-    ...new Set([parseTopics(data.categories, true), parseTopics(data.category, false)].flatMap((names) => (typeof names === 'string' ? [] : names.map((topic) => topic.slug)))),
+    ...new Set([parseTopics(data.categories, true), parseTopics(data.category, false)].flatMap((names) => (typeof names === 'string' ? [] : names.map((topic) => slugify(topic.name))))),
   ];
   const placeholders = { slug, title, date, dateOffset, categories };
   const urlKey = first(URL_KEYS);
   let url = permalinkUrl(config, placeholders);
+  const slugSource = { field: 'slug', line: slugValue === undefined ? 1 : (lineOf('slug') ?? 1) };
+  let urlSource = placesSlug(permalinkParts(config)) ? slugSource : { field: 'title', line: lineOf('title') ?? 1 };
   if (urlKey) {
     const own = ownUrl(config, String(data[urlKey]), placeholders);
-    if (own) url = own;
-    else warnings.push({ code: 'E_POST_FIELD', file, line: lineOf(urlKey) ?? 1, field: urlKey, message: `${urlKey} "${String(data[urlKey])}" is not a path herald can use, so the post is at ${url}`, hint: 'write a path from the site root such as /2015/07/01/my-post/, or remove the line' });
+    if (own) {
+      url = own;
+      urlSource = slugValue !== undefined && placesSlug(pathParts(String(data[urlKey]))) ? slugSource : { field: urlKey, line: lineOf(urlKey) ?? 1 };
+    } else warnings.push({ code: 'E_POST_FIELD', file, line: lineOf(urlKey) ?? 1, field: urlKey, message: `${urlKey} "${String(data[urlKey])}" is not a path herald can use, so the post is at ${url}`, hint: 'write a path from the site root such as /2015/07/01/my-post/, or remove the line' });
   }
   const aliasKey = first(ALIAS_KEYS);
   const aliases = aliasKey ? parseAliases(data[aliasKey], config) : [];
+  // A page there would replace one of herald's own files, or be shadowed by it.
+  const taken = reservedPlace(config, url);
+  if (taken) {
+    const { field, line } = urlSource;
+    let change = `set ${field}: to another path`;
+    if (field === 'slug') change = slugValue === undefined ? 'rename the file, or set slug: to another name in its front matter' : 'set slug: to another name';
+    else if (field === 'title') change = 'change the title, or set url: to a path of its own';
+    problem(line, field, `the post's URL ${url} is ${taken.what}`, `${change}; herald keeps ${taken.url} for itself`, 'E_POST_SLUG');
+  }
+  for (const alias of aliases) {
+    const href = new URL(alias, config.site.url).href;
+    const place = href.startsWith(config.site.url) ? reservedPlace(config, href) : undefined;
+    if (place) problem(lineOf(aliasKey!) ?? 1, aliasKey, `the old address ${alias} is ${place.what}`, `remove it from ${aliasKey}; herald keeps ${place.url} for itself`, 'E_POST_SLUG');
+  }
+  if (problems.length) return { ok: false, problems };
   const image = imageOf(data.image ?? data.cover);
 
   return {
@@ -233,7 +260,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
       aliases,
       format: /\.html?$/i.test(name) ? 'html' : 'markdown',
       bundle,
-      slugLine: slugValue === undefined ? 1 : (lineOf('slug') ?? 1),
+      urlSource,
       bodyLine: split.bodyLine,
     },
   };
@@ -263,7 +290,7 @@ function parseTopics(value: unknown, spaceSeparated: boolean): Topic[] | string 
   const topics = new Map<string, Topic>();
   for (const raw of names) {
     const name = dropXmlForbidden(String(raw)).trim();
-    const slug = slugify(name);
+    const slug = topicSlug(name);
     if (!name) continue;
     if (!slug) return `topic "${name}" has no letters or digits to name its feed by`;
     if (!topics.has(slug)) topics.set(slug, { name, slug });
@@ -320,6 +347,14 @@ function jekyllPostId(url: string, slug: string): string {
   return new URL(`${path.slice(0, path.lastIndexOf('/') + 1)}${encodeURIComponent(slug)}`, url).href;
 }
 
+/** Two ids the writer could use instead of `id`, made from it where it is a plain word like post-42. */
+function idHint(id: string, config: Config, date: Date | undefined): string {
+  const { hostname, origin } = new URL(config.site.url);
+  const name = /^[\w.~-]+$/.test(id.replace(/^\/+|\/+$/g, '')) ? id.replace(/^\/+|\/+$/g, '') : 'post-42';
+  const year = date ? date.getUTCFullYear() : 'YYYY';
+  return `use a full URL such as ${origin}/${name} or a tag URI such as tag:${hostname},${year}:${name}, or remove the line (the post's URL is then its id)`;
+}
+
 function isAbsoluteUri(value: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\S+$/i.test(value) && URL.canParse(value);
 }
@@ -358,6 +393,10 @@ function pathParts(pattern: string): PathParts {
   return parts;
 }
 
+function placesSlug(parts: PathParts): boolean {
+  return parts.some((part) => typeof part !== 'string' && part.key === 'slug');
+}
+
 /** A path pattern filled in for one post. */
 function fillPath(parts: PathParts, config: Config, values: Placeholders): string {
   let day: ReturnType<typeof calendarParts> | undefined;
@@ -390,10 +429,14 @@ function fillPath(parts: PathParts, config: Config, values: Placeholders): strin
 // The site's permalink, cut once: it is filled for every post.
 let permalink: { pattern: string; parts: PathParts } | undefined;
 
-export function permalinkUrl(config: Config, values: Placeholders): string {
+function permalinkParts(config: Config): PathParts {
   if (permalink?.pattern !== config.permalink) permalink = { pattern: config.permalink, parts: pathParts(config.permalink) };
+  return permalink.parts;
+}
+
+export function permalinkUrl(config: Config, values: Placeholders): string {
   // site.url ends in "/" and the path is already encoded, so joining them is a valid URL.
-  return config.site.url + fillPath(permalink.parts, config, values).replace(/^\/+/, '');
+  return config.site.url + fillPath(permalinkParts(config), config, values).replace(/^\/+/, '');
 }
 
 /** A post's own url or permalink (Hugo, Jekyll): a path from the site root, undefined if unusable. */
@@ -402,14 +445,83 @@ function ownUrl(config: Config, value: string, values: Placeholders): string | u
   // Eleventy permalinks are templates ({{ page.fileSlug }}); herald does not run them.
   if (!path || path.includes('{{') || path.includes('{%') || /^[a-z][a-z0-9+.-]*:/i.test(path) || path.includes('..')) return undefined;
   const filled = fillPath(pathParts(path), config, values).replace(/^\/+/, '');
-  return URL.canParse(config.site.url + filled) ? new URL(config.site.url + filled).href : undefined;
+  return URL.canParse(config.site.url + filled) && namesAFile(filled) ? new URL(config.site.url + filled).href : undefined;
+}
+
+// The page is written at the decoded path, so a % that starts no %XX escape names no file.
+function namesAFile(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// reservedPaths for the config the posts are read with, and the first path segment of each
+// ('' for the root's index.html): a page whose first segment is none of them is clear, which is
+// all most posts need asking.
+let reserved: { config: Config; paths: string[]; firsts: Set<string> } | undefined;
+const SERVED_AS = /(?:\.(?:gz|br))?(?:\.html?)?$/;
+
+/**
+ * The herald path that a page at `url` (below site.url) would collide with, and what herald has
+ * there. The page's file is what counts: /rss.xml/ would need rss.xml to be a folder, /rss.xml is
+ * written as rss.xml.html, which hosts serve at /rss.xml, and /rss.xml.gz is the feed's copy.
+ */
+function reservedPlace(config: Config, url: string): { url: string; what: string } | undefined {
+  if (reserved?.config !== config) {
+    const paths = reservedPaths(config);
+    const firsts = new Set(paths.map((path) => path.toLowerCase().split('/')[0]!));
+    if (firsts.has('index.html')) firsts.add('');
+    reserved = { config, paths, firsts };
+  }
+  const below = url.slice(config.site.url.length);
+  const end = below.search(/[/?#]|$/);
+  const first = decodeURIComponent(below.slice(0, end)).toLowerCase();
+  if (!reserved.firsts.has(first) && !reserved.firsts.has(first.replace(SERVED_AS, ''))) return undefined;
+  const file = relative(config.paths.output, pagePath(config, url)).split(sep).join('/').toLowerCase();
+  // Both the file and the address it is served at: x/index.html is /x/, and x.html is /x unless
+  // the URL names x.html itself.
+  const names = [file, file.replace(/\.html?$/i.test(new URL(url).pathname) ? /\/index\.html$/ : /\/index\.html$|\.html$/, '')];
+  const path = reserved.paths.find((reservedPath) => {
+    // As the duplicate check does: a case-insensitive disk or host makes RSS.xml rss.xml.
+    const path = reservedPath.toLowerCase();
+    return names.some((name) =>
+      path.endsWith('/')
+        ? name.startsWith(path) || name === path.slice(0, -1)
+        : name === path || name.startsWith(`${path}/`) || ENCODINGS.some(({ suffix }) => name === path + suffix),
+    );
+  });
+  return path === undefined ? undefined : { url: config.site.url + path, what: whatHeraldHasAt(config, path) };
+}
+
+function whatHeraldHasAt(config: Config, path: string): string {
+  const feeds = config.feed.paths;
+  const files: Record<string, string> = {
+    [feeds.rss]: 'the RSS feed',
+    [feeds.atom]: 'the Atom feed',
+    [feeds.json]: 'the JSON feed',
+    'index.html': "the site's front page",
+    [`${TOPICS_DIR}/`]: 'the topic pages and feeds',
+    [`${ARCHIVE_DIR}/`]: "the site feed's archive",
+    [`${PAGE_DIR}/`]: "the front page's further pages",
+    [SITE_FILES.stylesheet]: "the feeds' stylesheet",
+    [SITE_FILES.opml]: 'the list of every feed (OPML)',
+    [SITE_FILES.sitemap]: 'the sitemap',
+    [SITE_FILES.robots]: 'robots.txt',
+  };
+  const what = files[path];
+  // The rest are herald start's routes, reserved because web.url puts them inside site.url.
+  return what ? `where herald writes ${what}` : `where herald start answers /${path} (web.url is inside site.url)`;
 }
 
 /** Old paths (Hugo's aliases, jekyll-redirect-from's redirect_from), from the site root. */
 function parseAliases(value: unknown, config: Config): string[] {
   const list = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
   const base = new URL(config.site.url).pathname;
-  return [...new Set(list.flatMap((item) => (typeof item === 'string' && item.trim() && !item.includes('..') && !/^[a-z]+:/i.test(item) ? [new URL(item.trim().replace(/^\/+/, ''), `http://x${base}`).pathname] : [])))];
+  const paths = list.flatMap((item) => (typeof item === 'string' && item.trim() && !item.includes('..') && !/^[a-z]+:/i.test(item) ? [new URL(item.trim().replace(/^\/+/, ''), `http://x${base}`).pathname] : []));
+  return [...new Set(paths.filter(namesAFile))];
 }
 
 const parseYaml = (front: string) => (yaml.load(front, { schema: yaml.CORE_SCHEMA }) ?? {}) as object;

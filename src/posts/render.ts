@@ -5,13 +5,17 @@ import { prepareBody } from './generator-syntax.js';
 import { renderBodyLiquid } from './liquid.js';
 import { readPostBody } from './load.js';
 import { htmlAsText } from '../html-text.js';
-import { absoluteHtmlUrls, excerptText, MORE, renderMarkdown, summarize } from './markdown.js';
+import { absoluteHtmlUrls, excerptText, markdownText, MORE, renderMarkdown, summarize } from './markdown.js';
 import type { PostMeta } from './parse.js';
 
 export interface RenderedPost {
   meta: PostMeta;
   html: string;
-  /** Plain text: the writer's summary, else what comes before <!--more-->, else the start of the first paragraph. */
+  /**
+   * Plain text, never empty (an RSS item needs a description): the writer's summary, else what
+   * comes before <!--more-->, else the start of the first paragraph, else of the post's text
+   * (a post of headings, lists or code), else the title.
+   */
   summary: string;
   /** What readers would see raw: template syntax of the generator the post was written for. */
   warnings: Problem[];
@@ -44,11 +48,13 @@ export function renderBody(body: string, meta: PostMeta, config: Config): Render
   if (meta.format === 'html') {
     const html = absoluteHtmlUrls(prepared.markdown, meta.url);
     const more = MORE.exec(html);
-    const summary = meta.summary ?? (more ? summarize(htmlAsText(html.slice(0, more.index), TEXT_OPTIONS), EXCERPT_MAX) : summarize(htmlAsText(html, TEXT_OPTIONS)));
+    const summary =
+      meta.summary || (more && summarize(htmlAsText(html.slice(0, more.index), TEXT_OPTIONS), EXCERPT_MAX)) || summarize(htmlAsText(html, TEXT_OPTIONS)) || meta.title;
     return { meta, html, summary, warnings };
   }
   const rendered = renderMarkdown(prepared.markdown, meta.url);
   const excerpt = meta.summary ? undefined : excerptText(prepared.markdown);
-  const summary = meta.summary ?? (excerpt !== undefined ? summarize(excerpt, EXCERPT_MAX) : summarize(rendered.firstParagraph));
+  const summary =
+    meta.summary || (excerpt && summarize(excerpt, EXCERPT_MAX)) || summarize(rendered.firstParagraph) || summarize(markdownText(prepared.markdown)) || meta.title;
   return { meta, html: rendered.html, summary, warnings };
 }

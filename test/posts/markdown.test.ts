@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { renderMarkdown, summarize } from '../../src/posts/markdown.js';
+import { absoluteHtmlUrls, renderMarkdown, summarize } from '../../src/posts/markdown.js';
 
 const BASE = 'https://example.com/blog/my-post/';
 
@@ -132,4 +132,56 @@ test('code that shows footnote markup or fragment links is left as written', () 
   const { html } = renderMarkdown('```html\n<a href="#fn-1" data-fn-backref>↩</a> [^1]\n```\n\nInline `[^1]` and `href="#x"`.\n', BASE);
   assert.match(html, /<code class="language-html">&lt;a href=&quot;#fn-1&quot; data-fn-backref&gt;↩&lt;\/a&gt; \[\^1\]\n<\/code>/);
   assert.match(html, /<code>\[\^1\]<\/code> and <code>href=&quot;#x&quot;<\/code>/);
+});
+
+test('every relative URL in raw HTML becomes absolute: srcset candidates, poster, object data, cite, form action', () => {
+  const html = absoluteHtmlUrls(
+    [
+      '<picture><source srcset="s.webp 400w,  /t.webp 800w" type="image/webp"><img src=i.png srcset="a.png, ../b.png 2x,c.png 3x" alt=x></picture>',
+      '<video poster=\'p.jpg\' src="v.mp4"></video><object data="o.svg"></object>',
+      '<blockquote cite="../src/">a</blockquote><q cite="q.html">b</q><del cite="#why">c</del><ins cite="log/">d</ins>',
+      '<form action="/subscribe"></form><a href="?a=1&amp;b=2">e</a>',
+    ].join(''),
+    BASE,
+  );
+  assert.equal(
+    html,
+    [
+      '<picture><source srcset="https://example.com/blog/my-post/s.webp 400w,  https://example.com/t.webp 800w" type="image/webp">',
+      '<img src="https://example.com/blog/my-post/i.png" srcset="https://example.com/blog/my-post/a.png, https://example.com/blog/b.png 2x,https://example.com/blog/my-post/c.png 3x" alt=x></picture>',
+      '<video poster="https://example.com/blog/my-post/p.jpg" src="https://example.com/blog/my-post/v.mp4"></video><object data="https://example.com/blog/my-post/o.svg"></object>',
+      '<blockquote cite="https://example.com/blog/src/">a</blockquote><q cite="https://example.com/blog/my-post/q.html">b</q>',
+      '<del cite="https://example.com/blog/my-post/#why">c</del><ins cite="https://example.com/blog/my-post/log/">d</ins>',
+      '<form action="https://example.com/subscribe"></form><a href="https://example.com/blog/my-post/?a=1&amp;b=2">e</a>',
+    ].join(''),
+  );
+  // A data: URL's comma is its own, not a separator between candidates.
+  assert.equal(absoluteHtmlUrls('<img srcset="data:image/png;base64,iVBO= 1x, big.png 2x">', BASE), '<img srcset="data:image/png;base64,iVBO= 1x, https://example.com/blog/my-post/big.png 2x">');
+  // The same names on other elements are not URLs.
+  const other = '<div data="x.png" cite="y" poster="z" action="w" srcset="v"></div>';
+  assert.equal(absoluteHtmlUrls(other, BASE), other);
+});
+
+test('text that shows URL attributes (a raw <pre> code sample), comments and scripts stay exactly as written', () => {
+  const sample = '<pre><code>&lt;img src="photo.jpg" srcset="a.png 2x"&gt;\n&lt;a href="#top"&gt; href="x"</code></pre>';
+  const markdown = `Intro with a note[^1].\n\n${sample}\n\n<!-- <img src="draft.png"> -->\n\n<script>const tag = '<img src="a.png">';</script>\n\n[^1]: A note.\n`;
+  const { html } = renderMarkdown(markdown, BASE);
+  assert.ok(html.includes(sample), html);
+  assert.ok(html.includes('<!-- <img src="draft.png"> -->'));
+  assert.ok(html.includes(`<script>const tag = '<img src="a.png">';</script>`));
+  // The footnote's own links are still made absolute.
+  assert.match(html, /<a id="fn-ref-1" href="https:\/\/example\.com\/blog\/my-post\/#fn-1"/);
+  assert.match(html, /<a href="https:\/\/example\.com\/blog\/my-post\/#fn-ref-1" data-fn-backref/);
+  // An HTML post goes through the same rewrite.
+  assert.equal(absoluteHtmlUrls(`<p><img src="a.png"></p>${sample}`, BASE), `<p><img src="https://example.com/blog/my-post/a.png"></p>${sample}`);
+});
+
+test('HTML without relative URLs comes out byte for byte as it went in', () => {
+  const html = [
+    "<p><a href='https://Example.com'>as typed</a> <a href=\"mailto:a@b.c\">mail</a> <a href=\"\">empty</a> <a name=x>anchor</a></p>",
+    '<img src="https://cdn.example.com/a.png" srcset="https://cdn.example.com/a.png 1x,https://cdn.example.com/b.png 2x" ALT="A &amp; B">',
+    '<P CLASS=x>Upper case</P><input disabled><br/>',
+  ].join('\n');
+  assert.equal(absoluteHtmlUrls(html, BASE), html);
+  assert.equal(renderMarkdown(`${html}\n\nSome *text*.\n`, BASE).html, `${html}<p>Some <em>text</em>.</p>\n`);
 });

@@ -4,7 +4,8 @@ import { parseConfig } from '../../src/config.js';
 import { entryId } from '../../src/feeds/model.js';
 import { parsePost } from '../../src/posts/parse.js';
 import { renderBody } from '../../src/posts/render.js';
-import { post } from '../helpers.js';
+import { readWithFeedParser } from '../feeds/readers.js';
+import { makeSite, post, SITE_CONFIG } from '../helpers.js';
 
 const config = parseConfig({ site: { url: 'https://example.com/blog/', timezone: 'Europe/Berlin' } }, undefined, '/tmp');
 
@@ -35,7 +36,7 @@ test('topics may be a list or a comma-separated string; topic feeds get path-saf
   assert.deepEqual(ok(post({ topics: ['Machine Learning', 'life'] })).meta.topics.map((t) => t.slug), ['machine-learning', 'life']);
   assert.deepEqual(ok(post({ topics: 'work, life' })).meta.topics.map((t) => t.name), ['work', 'life']);
   assert.deepEqual(ok(post({ topics: '日本語' })).meta.topics, [{ name: '日本語', slug: '日本語' }]);
-  assert.deepEqual(ok(post({ topics: ['C++', 'c'] })).meta.topics.map((t) => t.slug), ['c']);
+  assert.deepEqual(ok(post({ topics: ['C++', 'c', 'C#', 'F#', 'R&D', 'Web Dev', 'web-dev'] })).meta.topics.map((t) => t.slug), ['c-plus-plus', 'c', 'c-sharp', 'f-sharp', 'r-and-d', 'web-dev']);
 });
 
 test('slug: front matter wins, else the file name without a leading date and .md', () => {
@@ -143,7 +144,7 @@ test('<!--more--> ends the summary: the text before it, whole, in a markdown or 
   assert.equal(markdown.summary, 'Start First part, with a link. one two a b 1 2');
   const inline = ok('---\ntitle: T\ndate: 2026-01-26\n---\nIntro, then <!--more--> the rest.\n');
   assert.equal(renderBody(inline.body(), inline.meta, config).summary, 'Intro, then');
-  const html = ok(`---\ntitle: T\ndate: 2026-01-26\n---\n<h2>Start</h2>\n<p>First &amp; <a href="x">best</a>.<img src="i.png" alt="pic"></p>\n<!--more-->\n<p>After.</p>\n`, 'posts/2026-01-26-page.html');
+  const html = ok(`---\ntitle: T\ndate: 2026-01-26\n---\n<h2>Start</h2>\n<p>First &amp; <a href="x">best</a>.<img src="i.png" alt="pic"></p>\n<!--more-->\n<p>After.</p>\n`, 'posts/2026-01-26-in-html.html');
   assert.equal(renderBody(html.body(), html.meta, config).summary, 'Start\n\nFirst & best.'.replace(/\s+/g, ' '));
 });
 
@@ -157,4 +158,123 @@ test('{categories} in a permalink is the categories alone (categories: and Jekyl
   assert.equal(url('categories: jekyll update\ntags: [a, b]\n'), 'https://example.com/jekyll/update/2026/trip/');
   assert.equal(url('category: Travel Notes\n'), 'https://example.com/travel-notes/2026/trip/');
   assert.equal(url('tags: [a]\n'), 'https://example.com/2026/trip/');
+  // Topic slugs spell C++ out; addresses keep the path segment herald has always given it.
+  assert.equal(url('category: C++\n'), 'https://example.com/c/2026/trip/');
+});
+
+test('an id that is not an absolute URI is refused at its line, with ids the writer could use instead', () => {
+  const [problem] = problems('---\ntitle: T\ndate: 2026-01-26\nid: post-42\n---\n');
+  assert.deepEqual(
+    { line: problem!.line, field: problem!.field },
+    { line: 4, field: 'id' },
+  );
+  assert.match(problem!.message, /id "post-42" is not an absolute URI/);
+  assert.match(problem!.hint!, /https:\/\/example\.com\/post-42 .*tag:example\.com,2026:post-42/);
+  for (const id of ['42', 'example.com/post-42', '/2026/post-42/']) assert.equal(problems(`---\ntitle: T\ndate: 2026-01-26\nid: "${id}"\n---\n`)[0]!.field, 'id', id);
+  for (const id of ['https://example.com/p', 'urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427', 'tag:example.com,2026:post-42']) {
+    assert.equal(ok(`---\ntitle: T\ndate: 2026-01-26\nid: "${id}"\n---\n`).meta.entryId, id);
+  }
+});
+
+/** The problem with a post that `config` reads, where one is expected. */
+function addressProblem(site: ReturnType<typeof parseConfig>, front: string, file: string) {
+  const result = parsePost(`---\ntitle: T\ndate: 2026-01-26\n${front}---\nBody\n`, file, site);
+  assert.ok(!result.ok, `${file} should be refused`);
+  assert.equal(result.problems.length, 1, JSON.stringify(result.problems));
+  return result.problems[0]!;
+}
+
+test('a post whose page would land on a path herald writes or answers is refused, at the field that put it there', () => {
+  const plain = parseConfig({ site: { url: 'https://example.com/' } }, undefined, '/tmp');
+  const flat = parseConfig({ site: { url: 'https://example.com/' }, permalink: '/{slug}' }, undefined, '/tmp');
+  // Default permalink: /rss.xml/ needs rss.xml to be a folder; /{slug}: /rss.xml is the feed's address.
+  for (const site of [plain, flat]) {
+    const problem = addressProblem(site, '', 'posts/rss.xml.md');
+    assert.deepEqual({ code: problem.code, line: problem.line, field: problem.field }, { code: 'E_POST_SLUG', line: 1, field: 'slug' });
+    assert.match(problem.message, /the post's URL https:\/\/example\.com\/rss\.xml\/? is where herald writes the RSS feed/);
+    assert.match(problem.hint!, /rename the file, or set slug: .*herald keeps https:\/\/example\.com\/rss\.xml for itself/);
+  }
+  const cases: [ReturnType<typeof parseConfig>, string, RegExp, { line: number; field: string }][] = [
+    [plain, 'slug: index.html\n', /the site's front page/, { line: 4, field: 'slug' }],
+    [plain, 'url: /\n', /the site's front page/, { line: 4, field: 'url' }],
+    [plain, 'url: /topics/rust/\n', /the topic pages and feeds/, { line: 4, field: 'url' }],
+    [plain, 'permalink: /page/2/\n', /the front page's further pages/, { line: 4, field: 'permalink' }],
+    [plain, 'slug: feed.json\n', /the JSON feed/, { line: 4, field: 'slug' }],
+    [plain, 'slug: sitemap.xml\n', /the sitemap/, { line: 4, field: 'slug' }],
+    // A slug placed by the post's own permalink is still the slug's fault.
+    [plain, 'slug: atom.xml\npermalink: /{slug}\n', /the Atom feed/, { line: 4, field: 'slug' }],
+    [flat, 'slug: RSS.xml.gz\n', /the RSS feed/, { line: 4, field: 'slug' }],
+    [flat, 'slug: topics\n', /the topic pages and feeds/, { line: 4, field: 'slug' }],
+    [plain, 'slug: subscribe\n', /where herald start answers \/subscribe/, { line: 4, field: 'slug' }],
+    [flat, 'slug: unsubscribe\n', /where herald start answers \/unsubscribe/, { line: 4, field: 'slug' }],
+  ];
+  for (const [site, front, what, where] of cases) {
+    const problem = addressProblem(site, front, 'posts/a.md');
+    assert.match(problem.message, what, front);
+    assert.deepEqual({ line: problem.line, field: problem.field }, where, front);
+  }
+  // Web routes are herald's only where web.url puts them inside site.url.
+  const elsewhere = parseConfig({ site: { url: 'https://example.com/' }, permalink: '/{slug}', web: { url: 'https://news.example.com/' } }, undefined, '/tmp');
+  const fine = parsePost('---\ntitle: T\ndate: 2026-01-26\n---\n', 'posts/subscribe.md', elsewhere);
+  assert.ok(fine.ok && fine.meta.url === 'https://example.com/subscribe');
+  // Names that only start like herald's are the writer's.
+  for (const slug of ['rss', 'rss.xml.html', 'topic', 'pages', 'feed']) assert.ok(parsePost(`---\ntitle: T\ndate: 2026-01-26\nslug: ${slug}\n---\n`, 'posts/a.md', flat).ok, slug);
+});
+
+test('an old address (aliases, redirect_from) on a path herald writes is refused too', () => {
+  // As jekyll-redirect-from reads them: below the site's own path (/blog/).
+  const blog = parseConfig({ site: { url: 'https://example.com/blog/' } }, undefined, '/tmp');
+  const problem = addressProblem(blog, 'summary: x\naliases: [/old/, /atom.xml]\n', 'posts/a.md');
+  assert.deepEqual({ code: problem.code, line: problem.line, field: problem.field }, { code: 'E_POST_SLUG', line: 5, field: 'aliases' });
+  assert.match(problem.message, /the old address \/blog\/atom\.xml is where herald writes the Atom feed/);
+  assert.match(problem.hint!, /remove it from aliases; herald keeps https:\/\/example\.com\/blog\/atom\.xml for itself/);
+  assert.equal(addressProblem(blog, 'redirect_from: /topics/\n', 'posts/a.md').field, 'redirect_from');
+  const fine = parsePost('---\ntitle: T\ndate: 2026-01-26\naliases: [/old/, /2019/atom/]\n---\n', 'posts/a.md', blog);
+  assert.ok(fine.ok && fine.meta.aliases.length === 2);
+});
+
+test("build and check refuse a post on herald's own paths, exit 1, and keep the feeds herald's", async (t) => {
+  for (const permalink of ['/{slug}/', '/{slug}']) {
+    const site = await makeSite(
+      t,
+      {
+        'rss.xml.md': post({ title: 'Not a feed' }),
+        'good.md': post({ title: 'A real post' }),
+        'moved.md': `---\ntitle: Moved\ndate: 2026-01-20\naliases: [/old/, /atom.xml]\n---\nBody.\n`,
+      },
+      `${SITE_CONFIG}permalink: ${permalink}\n`,
+    );
+    const expected = [
+      /^posts\/rss\.xml\.md:1: the post's URL https:\/\/example\.com\/rss\.xml\/? is where herald writes the RSS feed \(rename the file, .*herald keeps https:\/\/example\.com\/rss\.xml for itself\)$/m,
+      /^posts\/moved\.md:4: the old address \/atom\.xml is where herald writes the Atom feed \(remove it from aliases; /m,
+    ];
+    const check = await site.run('check', '--now', '2026-06-01');
+    assert.equal(check.code, 1, permalink);
+    for (const pattern of expected) assert.match(check.err, pattern);
+    const build = await site.run('build', '--now', '2026-06-01');
+    assert.equal(build.code, 1, permalink);
+    for (const pattern of expected) assert.match(build.err, pattern);
+    assert.doesNotMatch(build.err, /\n\s+at /, 'no stack trace');
+    assert.deepEqual(readWithFeedParser(await site.read('public/rss.xml')).entries.map((entry) => entry.title), ['A real post']);
+    assert.deepEqual(readWithFeedParser(await site.read('public/atom.xml')).entries.map((entry) => entry.title), ['A real post']);
+  }
+});
+
+test('a post may be at /subscribe when herald start answers on another host', async (t) => {
+  const posts = { 'subscribe.md': post({ title: 'How to subscribe' }) };
+  const same = await makeSite(t, posts, `${SITE_CONFIG}permalink: /{slug}\n`);
+  const refused = await same.run('build', '--now', '2026-06-01');
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /^posts\/subscribe\.md:1: the post's URL https:\/\/example\.com\/subscribe is where herald start answers \/subscribe/m);
+  const other = await makeSite(t, posts, `${SITE_CONFIG}permalink: /{slug}\nweb:\n  url: https://news.example.com/\n`);
+  const built = await other.run('build', '--now', '2026-06-01');
+  assert.equal(built.code, 0, built.err);
+  assert.match(await other.read('public/subscribe.html'), /How to subscribe/);
+});
+
+test('a url with a stray % names no file: the post keeps its permalink, with a warning, and an alias like it is dropped', () => {
+  const result = ok('---\ntitle: T\ndate: 2026-01-26\nurl: /100%-sure/\naliases: [/old%/, /older/]\n---\n', 'posts/sure.md');
+  assert.equal(result.meta.url, 'https://example.com/blog/sure/');
+  assert.deepEqual(result.meta.aliases, ['/blog/older/']);
+  assert.match(result.warnings[0]!.message, /url "\/100%-sure\/" is not a path herald can use, so the post is at https:\/\/example\.com\/blog\/sure\//);
 });
