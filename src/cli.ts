@@ -58,8 +58,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   program
     .command('start')
     .description('the worker: a pass now and on every tick of the schedule, and the web side (feeds, unsubscribe)')
-    .option('--port <n>', 'HTTP port (default: $PORT, else 8080)')
-    .option('--host <h>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)')
+    .option('--port <n>', 'HTTP port (default: $PORT, else 8080); with no site.url set, links point here')
+    .option('--host <h>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for every interface); with no site.url set, links name it (localhost for these two)')
     .option('--no-http', 'run passes only, serve nothing')
     .action(async (options: { port?: string; host?: string; http: boolean }) => {
       const { startCommand } = await import('./commands/start.js');

@@ -2,9 +2,9 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import yaml from 'js-yaml';
-import { slug as slugify } from 'github-slugger';
 import * as v from 'valibot';
 import { HeraldError, type Problem } from './errors.js';
+import { topicSlug } from './posts/topics.js';
 import { dropXmlForbidden } from './text.js';
 
 export const DEFAULT_CONFIG_FILE = 'herald.config.yml';
@@ -352,8 +352,14 @@ export function locateConfig(explicit: string | undefined, env: NodeJS.ProcessEn
   return existsSync(local) ? local : undefined;
 }
 
-export function loadConfig(file: string | undefined, cwd: string, env: NodeJS.ProcessEnv = {}): Config {
-  if (file === undefined) return parseConfig({}, undefined, cwd, env);
+/** What a command puts in place of the embedded defaults; what the config sets still wins. */
+export interface ConfigDefaults {
+  /** site.url where the config sets none: herald start's own address (see siteUrlIsDefault). */
+  siteUrl?: string;
+}
+
+export function loadConfig(file: string | undefined, cwd: string, env: NodeJS.ProcessEnv = {}, defaults: ConfigDefaults = {}): Config {
+  if (file === undefined) return parseConfig({}, undefined, cwd, env, defaults);
   const shown = relative(cwd, file) || file;
   let text: string;
   try {
@@ -380,7 +386,7 @@ export function loadConfig(file: string | undefined, cwd: string, env: NodeJS.Pr
       hint: 'fix the syntax at that line; JSON is accepted too',
     });
   }
-  return parseConfig(raw, file, cwd, env);
+  return parseConfig(raw, file, cwd, env, defaults);
 }
 
 /**
@@ -392,9 +398,12 @@ function withoutEmptyKeys(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).flatMap(([key, inner]) => (inner === null ? [] : [[key, withoutEmptyKeys(inner)]])));
 }
 
-export function parseConfig(raw: unknown, file: string | undefined, cwd: string, env: NodeJS.ProcessEnv = {}): Config {
+export function parseConfig(raw: unknown, file: string | undefined, cwd: string, env: NodeJS.ProcessEnv = {}, defaults: ConfigDefaults = {}): Config {
   const shown = file ? relative(cwd, file) || file : '(embedded defaults)';
-  const result = v.safeParse(schema, withoutEmptyKeys(raw));
+  const given = withoutEmptyKeys(raw);
+  const siteUrlIsDefault = (given as { site?: { url?: unknown } } | undefined)?.site?.url === undefined;
+  // Given before validation, so every URL made from site.url below (web.url, email.from, icon, logo) follows it.
+  const result = v.safeParse(schema, siteUrlIsDefault && defaults.siteUrl ? withSiteUrl(given, defaults.siteUrl) : given);
   if (!result.success) {
     const text = file ? readFileSync(file, 'utf8') : '';
     const [first, ...more] = result.issues.map((issue): Problem => {
@@ -457,9 +466,9 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
       logo: site.logo && new URL(site.logo, withSlash(site.url)).href,
     },
     /** True when site.url is herald's own default: herald start then links to where it really listens. */
-    siteUrlIsDefault: (raw as { site?: { url?: unknown } } | undefined)?.site?.url === undefined,
+    siteUrlIsDefault,
     feed: value.feed,
-    posts: { exclude: posts.exclude, topicKeys: posts.topics, ignoredTopics: new Set(posts.ignoreTopics.map((name) => slugify(name))), liquid: posts.liquid },
+    posts: { exclude: posts.exclude, topicKeys: posts.topics, ignoredTopics: new Set(posts.ignoreTopics.map(topicSlug)), liquid: posts.liquid },
     permalink: value.permalink,
     pages: value.pages,
     schedule: value.schedule,
@@ -479,6 +488,14 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
     web: { ...value.web, url: withSlash(value.web.url ?? site.url) },
     paths,
   });
+}
+
+// A site that is not a mapping is left as it is, for the schema to report.
+function withSiteUrl(given: unknown, url: string): unknown {
+  const isMapping = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!isMapping(given)) return given;
+  const site = given.site ?? {};
+  return isMapping(site) ? { ...given, site: { ...site, url } } : given;
 }
 
 // A trailing slash makes every path resolve below the URL's own path, not beside it.

@@ -2,15 +2,19 @@ import { build, postState } from '../build.js';
 import type { Config } from '../config.js';
 import { formatProblem, HeraldError, type Problem } from '../errors.js';
 import type { PostMeta } from '../posts/parse.js';
+import { plural } from '../text.js';
+import { hubPolicy, type Notification } from '../websub.js';
 import type { CommandContext } from './context.js';
 
 export async function buildCommand({ config, now, io }: CommandContext, write: boolean): Promise<number> {
   const started = performance.now();
-  const report = await build(config, { now, cwd: io.cwd, write });
+  const report = await build(config, { now, cwd: io.cwd, write, hubs: hubPolicy(io.env) });
   if (!write) report.problems.push(...(await checkMail(config, io, report.posts ?? [], now)));
   for (const path of report.written) io.out(`wrote ${path}`);
   for (const problem of report.problems) io.err(formatProblem(problem));
   for (const warning of report.warnings) io.err(`warning: ${formatProblem(warning)}`);
+  for (const told of report.notifications.filter((notification) => notification.ok)) io.out(`notified ${told.hub}: ${told.feed} changed`);
+  for (const warning of notificationWarnings(report.notifications)) io.err(warning);
   const { counts } = report;
   const rejected = report.problems.length ? `, ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}` : '';
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
@@ -23,6 +27,24 @@ export async function buildCommand({ config, now, io }: CommandContext, write: b
     io.out(`checked config, posts, templates and subscribers: ${counts.published} published, ${counts.draft} draft, ${counts.scheduled} scheduled${rejected || ', no problems'}`);
   }
   return report.problems.length ? 1 : 0;
+}
+
+/** The WebSub notices no hub took, as warnings: the feeds are published all the same. */
+export function notificationWarnings(notifications: readonly Notification[]): string[] {
+  return notifications
+    .filter((notification) => !notification.ok)
+    .map(({ hub, feed, reason, pending }) =>
+      pending
+        ? `warning: the WebSub hub ${hub} was not told that ${feed} changed: ${reason} (herald tells it on the next build)`
+        : `warning: the WebSub hub ${hub} refused the notice that ${feed} changed: ${reason} (check that feed.hubs lists the hub's publish URL; herald does not send this notice again)`,
+    );
+}
+
+/** What the hubs were told, in one line, for the passes of herald run and herald start. */
+export function notifiedLine(notifications: readonly Notification[]): string | undefined {
+  const told = notifications.filter((notification) => notification.ok);
+  if (!told.length) return undefined;
+  return `told ${plural(new Set(told.map((notification) => notification.hub)).size, 'WebSub hub')} of ${plural(new Set(told.map((notification) => notification.feed)).size, 'changed feed')}`;
 }
 
 // check also reads what sending needs: the mail templates, the subscriber list, the secret and

@@ -44,6 +44,14 @@ export async function commandContext(options: GlobalOptions, io: Io): Promise<Co
 }
 
 /**
+ * The context with its config read again, site.url being `siteUrl` where the config sets none:
+ * herald start's own address, so every URL made from site.url (web.url, email.from) follows it.
+ */
+export function withDefaultSiteUrl(context: CommandContext, siteUrl: string): CommandContext {
+  return { ...context, config: loadConfig(context.config.file, context.io.cwd, context.io.env, { siteUrl }) };
+}
+
+/**
  * Opens the newsletter (its database, created on first use) for the length of `body`; with
  * `mail`, its mail transport too. What the first use brought in from older files is printed once.
  */

@@ -8,6 +8,8 @@ import type { PostMeta } from '../posts/parse.js';
 import { stoppable, withApp, type CommandContext } from './context.js';
 import { plural } from '../text.js';
 import { findPost } from './preview.js';
+import { notificationWarnings, notifiedLine } from './build.js';
+import { hubPolicy, type Notification } from '../websub.js';
 
 function progress(context: CommandContext): ((done: number, total: number) => void) | undefined {
   if (!context.io.tty) return undefined;
@@ -55,16 +57,17 @@ function totals(report: SendReport) {
 }
 
 /** One pass with an open app: build the feeds, then send what is due. The worker calls this on every tick. */
-export async function pass(context: CommandContext, app: App): Promise<{ report: PassReport; problems: number; written: number; unchanged: number }> {
+export async function pass(context: CommandContext, app: App): Promise<{ report: PassReport; problems: number; written: number; unchanged: number; notifications: Notification[] }> {
   const { config, io } = context;
   const now = app.clock.now();
-  const built = await build(config, { now, cwd: io.cwd, write: true });
+  const built = await build(config, { now, cwd: io.cwd, write: true, hubs: hubPolicy(io.env) });
   for (const problem of built.problems) io.err(formatProblem(problem));
   for (const warning of built.warnings) io.err(`warning: ${formatProblem(warning)}`);
+  for (const warning of notificationWarnings(built.notifications)) io.err(warning);
   // The build loaded the posts unless nothing changed; then the post cache has them all.
   const posts: PostMeta[] = built.posts ?? (await readPosts(config, io.cwd)).posts;
   const report = await withSmallHeap(() => app.newsletter.runPass(posts, { stopped: context.stopped, onProgress: progress(context) }));
-  return { report, problems: built.problems.length, written: built.written.length, unchanged: built.unchanged };
+  return { report, problems: built.problems.length, written: built.written.length, unchanged: built.unchanged, notifications: built.notifications };
 }
 
 /** What the first pass of a newsletter says it did. */
@@ -92,12 +95,14 @@ async function runOnce(context: CommandContext, json: boolean): Promise<number> 
   const { io } = context;
   warnIfNotHttps(context);
   return withApp(context, async (app) => {
-    const { report, problems, written, unchanged } = await pass(context, app);
+    const { report, problems, written, unchanged, notifications } = await pass(context, app);
     const sums = totals(report);
     if (json) {
-      io.out(JSON.stringify({ baseline: report.baseline?.at, ...sums, posts: report.posts, failures: report.failures, bounces: report.bounces, halted: report.halted, paused: report.paused }, null, 2));
+      io.out(JSON.stringify({ baseline: report.baseline?.at, ...sums, posts: report.posts, failures: report.failures, bounces: report.bounces, halted: report.halted, paused: report.paused, hubs: notifications }, null, 2));
     } else {
       if (written) io.out(`wrote ${written} files (feeds and pages), ${unchanged} feeds unchanged`);
+      const notified = notifiedLine(notifications);
+      if (notified) io.out(notified);
       if (report.baseline) {
         io.out(baselineLine(report.baseline));
       }

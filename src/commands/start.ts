@@ -1,10 +1,12 @@
 import cron from 'node-cron';
 import type { Server } from 'node:http';
+import { createServer, isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
 import { HeraldError } from '../errors.js';
 import { closeServer, createWebServer } from '../web/server.js';
 import { clockFrom } from '../clock.js';
-import { withApp, type CommandContext } from './context.js';
+import { notifiedLine } from './build.js';
+import { withApp, withDefaultSiteUrl, type CommandContext } from './context.js';
 import { baselineLine, pass, printSendReport } from './send.js';
 
 export function validateSchedule(config: Config): void {
@@ -24,14 +26,21 @@ export function validateSchedule(config: Config): void {
  * never two at a time; the web side in the same process, on the same newsletter core and clock.
  * SIGINT or SIGTERM stops it cleanly.
  */
-export async function startCommand(context: CommandContext, options: { port?: string; host?: string; http: boolean }): Promise<number> {
-  const { config, io } = context;
-  validateSchedule(config);
-  const port = Number(options.port ?? io.env.PORT ?? 8080);
+export async function startCommand(given: CommandContext, options: { port?: string; host?: string; http: boolean }): Promise<number> {
+  const { io } = given;
+  validateSchedule(given.config);
+  let port = Number(options.port ?? io.env.PORT ?? 8080);
   const host = options.host ?? '127.0.0.1';
   if (options.http && (!Number.isInteger(port) || port < 0 || port > 65535)) {
     throw new HeraldError({ code: 'E_USAGE', field: '--port', message: `port "${options.port ?? io.env.PORT}" is not a port number`, hint: 'give a whole number from 1 to 65535, such as --port 8080' });
   }
+  // With the embedded default site.url, every link (feeds, pages, emails, the forms) points at
+  // where this herald listens. The links are made before the server listens: port 0's port is
+  // chosen first.
+  const follow = options.http && given.config.siteUrlIsDefault;
+  if (follow && port === 0) port = (await freePort(host)) ?? 0;
+  const context = follow ? withDefaultSiteUrl(given, siteUrlServedAt(host, port)) : given;
+  const { config } = context;
   // The worker's clock runs on from --now, so ticks and scheduled posts still come.
   const running = { ...context, clock: clockFrom(context.nowGiven, 'on') };
   return withApp(running, async (app) => {
@@ -49,7 +58,9 @@ export async function startCommand(context: CommandContext, options: { port?: st
       const work = (async () => {
         const started = performance.now();
         try {
-          const { report, problems } = await pass(passContext, app);
+          const { report, problems, notifications } = await pass(passContext, app);
+          const notified = notifiedLine(notifications);
+          if (notified) log(notified);
           if (report.baseline) {
             log(baselineLine(report.baseline));
           }
@@ -116,4 +127,37 @@ export async function startCommand(context: CommandContext, options: { port?: st
     await task.destroy();
     return 0;
   }, { mail: true });
+}
+
+/**
+ * The site.url of a site served on host:port. Loopback and every-interface addresses are reached
+ * from this machine as localhost (a browser opens it, and a link to 0.0.0.0 leads nowhere);
+ * another host or address is named as it is.
+ */
+export function siteUrlServedAt(host: string, port: number): string {
+  const name = host.replace(/^\[(.*)\]$/, '$1');
+  if (isLocal(name)) return `http://localhost:${port}/`;
+  return `http://${isIPv6(name) ? `[${name}]` : name}:${port}/`;
+}
+
+function isLocal(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  if (isIPv4(host)) return host === '0.0.0.0' || host.startsWith('127.');
+  if (!isIPv6(host)) return false;
+  // ::1 and :: however written (0:0:0:0:0:0:0:1), and IPv4 loopback mapped into IPv6.
+  const { hostname } = new URL(`http://[${host}]/`);
+  return hostname === '[::1]' || hostname === '[::]' || /^\[::ffff:7f/.test(hostname);
+}
+
+// A port the system gives out as free now; undefined if host cannot be listened on, which the
+// real listen then reports.
+async function freePort(host: string): Promise<number | undefined> {
+  const probe = createServer();
+  return new Promise((resolve) => {
+    probe.once('error', () => resolve(undefined));
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
