@@ -171,3 +171,81 @@ test('in a real browser: a rich post email and a digest fit a phone and a deskto
     }
   }
 });
+
+test('in a real browser: the RSS and Atom feeds open as a readable page through the feed stylesheet', async (t) => {
+  const { parseConfig } = await import('../src/config.js');
+  const { createWebServer } = await import('../src/web/server.js');
+  const { testApp } = await import('./helpers.js');
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}/`;
+  const config = `site:\n  title: Feed Page News\n  url: ${base}\n  description: Notes from the harbour.\n`;
+  const site = await makeSite(
+    t,
+    {
+      'hello.md': post({ title: 'Hello, readers', date: '2026-01-01', summary: 'The first post.' }),
+      'tricky.md': post({ title: 'Tags <img src=x onerror=alert(1)> & <script>alert(2)</script> stay text', date: '2026-01-02', summary: 'Its <b>summary</b> is text too.' }),
+    },
+    config,
+  );
+  assert.equal((await site.run('build')).code, 0);
+  for (const name of ['rss.xml', 'atom.xml']) assert.match(await site.read(`public/${name}`), /<\?xml-stylesheet type="text\/xsl" href="[^"]*feed\.xsl"\?>/, name);
+  const parsed = parseConfig({ site: { title: 'Feed Page News', url: base, description: 'Notes from the harbour.' } }, join(site.dir, 'herald.config.yml'), site.dir);
+  const app = await testApp(t, site.dir, parsed);
+  const server = createWebServer({ config: parsed, cwd: site.dir, newsletter: app.newsletter });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  }));
+
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  // Chrome is removing XSLT (chromestatus.com/feature/4709671889534976): a browser without it shows the XML.
+  if (!(await page.evaluate('typeof XSLTProcessor !== "undefined"'))) return t.skip(`${browser.version()} no longer runs XSLT`);
+  const refused: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/.test(message.text())) refused.push(message.text());
+  });
+  await mkdir(ARTIFACTS, { recursive: true });
+  for (const name of ['rss.xml', 'atom.xml']) {
+    const response = await page.goto(`${base}${name}`);
+    assert.equal(response?.headers()['content-type'], 'application/xml; charset=utf-8', name);
+    assert.equal(response?.headers()['content-encoding'], 'br', name);
+    assert.equal(await page.locator('h1').innerText(), 'Feed Page News', name);
+    const text = await page.locator('body').innerText();
+    assert.match(text, /Notes from the harbour\./, name);
+    assert.match(text, /This is a web feed\. Copy its address into your feed reader app to follow new posts\./, name);
+    assert.equal(await page.locator('.note code').innerText(), `${base}${name}`, name);
+    assert.doesNotMatch(text, /<rss|<feed|<channel/, name);
+    const posts = page.locator('.posts li');
+    assert.equal(await posts.count(), 2, name);
+    assert.equal(await posts.nth(1).locator('h2 a').innerText(), 'Hello, readers', name);
+    assert.equal(await posts.nth(1).locator('h2 a').getAttribute('href'), `${base}hello/`, name);
+    assert.match(await posts.nth(1).innerText(), /The first post\./, name);
+    assert.match(await posts.nth(1).locator('time').innerText(), /2026|Jan/, name);
+    assert.match(await posts.nth(0).innerText(), /Its <b>summary<\/b> is text too\./, name);
+    // What a post says is shown as its words: nothing in it becomes an element on the page.
+    assert.equal(await posts.nth(0).locator('h2 a').innerText(), 'Tags <img src=x onerror=alert(1)> & <script>alert(2)</script> stay text', name);
+    assert.equal(await page.locator('img, script, b').count(), 0, name);
+    // Chromium's banner about removing XSLT covers the title: its close button must work.
+    const banner = page.locator('xslt-warning-banner');
+    if (await banner.count()) await banner.locator('button').click();
+    assert.equal(await banner.count(), 0, name);
+    await page.screenshot({ path: join(ARTIFACTS, `feed-${name.replace('.', '-')}.png`), fullPage: true });
+  }
+  // A feed from elsewhere (a writer's copy, a hand edit): links that would run script are shown as text.
+  const { writeOutput } = await import('../src/output.js');
+  const item = (link: string) => `<item><title>Go ${link.split(':')[0]}</title><link>${link}</link><description>&lt;img src=x onerror=alert(3)&gt; &amp;amp; more</description></item>`;
+  await writeOutput(
+    join(site.dir, 'public/hostile/rss.xml'),
+    `<?xml version="1.0"?><?xml-stylesheet type="text/xsl" href="${base}feed.xsl"?><rss version="2.0"><channel><title>Hostile</title><link>javascript:alert(1)</link>${item('javascript:alert(2)')}${item(' JavaScript:alert(4)')}${item('data:text/html,hi')}${item('https://example.com/ok')}</channel></rss>`,
+  );
+  await page.goto(`${base}hostile/rss.xml`);
+  assert.equal(await page.locator('h1').innerText(), 'Hostile');
+  assert.deepEqual(await page.evaluate('[...document.querySelectorAll("a")].map((link) => link.getAttribute("href"))'), ['https://example.com/ok']);
+  // An RSS description is HTML: its tags are dropped, its entities read.
+  assert.match(await page.locator('.posts li').first().innerText(), /^Go javascript\s+& more$/);
+  assert.equal(await page.locator('img').count(), 0);
+  assert.deepEqual(refused, []);
+});

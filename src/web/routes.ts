@@ -7,7 +7,7 @@ import { cleanText, parseTopicList } from '../newsletter/subscriber.js';
 import { parseAddress, type Outcome } from '../newsletter/subscriptions.js';
 import { rawToken } from '../newsletter/tokens.js';
 import { escapeHtml } from '../text.js';
-import { HttpError } from './http.js';
+import { HttpError, methodNotAllowed } from './http.js';
 import type { SubscribeQueue } from './subscribe-queue.js';
 import { page, type PageShell } from './pages.js';
 
@@ -24,6 +24,9 @@ export interface RouteContext {
   subscriptions: SubscribeQueue;
   log?: (line: string) => void;
 }
+
+/** The methods of the pages with a form, which post back to themselves. */
+const FORM_METHODS = ['GET', 'HEAD', 'POST'];
 
 const BAD_UNSUBSCRIBE = 'This unsubscribe link is not valid. Use the link from the newest email you got.';
 
@@ -46,7 +49,7 @@ export async function unsubscribeRoute(context: RouteContext, request: IncomingM
       page(shell, 'Unsubscribe', `<p>Stop sending ${escapeHtml(config.site.title)} to <strong>${escapeHtml(address.email)}</strong>?</p><form method="post" action="${escapeHtml(action)}"><button type="submit">Unsubscribe</button></form>`),
     );
   }
-  if (method !== 'POST') throw new HttpError(405, 'Use GET or POST.');
+  if (method !== 'POST') throw methodNotAllowed(FORM_METHODS);
   await context.readBody(request);
   const { outcome, email } = await newsletter.unsubscribe(token);
   if (outcome === 'invalid') throw new HttpError(400, BAD_UNSUBSCRIBE);
@@ -63,7 +66,7 @@ export async function subscribeRoute(context: RouteContext, request: IncomingMes
   const { config, shell } = context;
   const method = request.method ?? 'GET';
   if (method === 'GET' || method === 'HEAD') return context.send(response, 200, page(shell, 'Subscribe', subscribeForm(config)));
-  if (method !== 'POST') throw new HttpError(405, 'Use GET or POST.');
+  if (method !== 'POST') throw methodNotAllowed(FORM_METHODS);
   if (!context.allowSubscribe(request)) throw new HttpError(429, 'Too many requests. Try again in a minute.');
   const form = new URLSearchParams(await context.readBody(request));
   const given = form.get('email') ?? '';
@@ -115,7 +118,7 @@ export async function confirmRoute(context: RouteContext, request: IncomingMessa
       ),
     );
   }
-  if (method !== 'POST') throw new HttpError(405, 'Use GET or POST.');
+  if (method !== 'POST') throw methodNotAllowed(FORM_METHODS);
   const sent = await context.readBody(request);
   const form = new URLSearchParams(sent);
   const token = form.has('token') ? rawToken(sent) : rawToken(url.search);

@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Config } from '../config.js';
 import type { Newsletter } from '../newsletter/newsletter.js';
 import { escapeHtml } from '../text.js';
-import { HttpError, securityHeaders } from './http.js';
+import { feedSecurityHeaders, HttpError, methodNotAllowed, securityHeaders } from './http.js';
 import { page, pageShell } from './pages.js';
 import { clientAddress, createRateLimiter, limitKey, trustedProxies } from './rate-limit.js';
 import { subscribeQueue, type SubscribeQueue } from './subscribe-queue.js';
@@ -31,7 +32,7 @@ export function createWebServer(options: WebOptions): Server {
 
   const security = securityHeaders(config.site.url, config.web.url);
   const subscriptions = subscribeQueue(options.newsletter, options.log);
-  const files: StaticSite = { outputDir: config.paths.output, headers: security, feedTypes: feedTypes(config.feed.paths) };
+  const files: StaticSite = { outputDir: config.paths.output, headers: security, feedTypes: feedTypes(config.feed.paths), feedHeaders: feedSecurityHeaders(config.site.url, config.web.url) };
   const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
     response.writeHead(status, { ...security, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
     response.end(response.req.method === 'HEAD' ? undefined : body);
@@ -65,11 +66,11 @@ export function createWebServer(options: WebOptions): Server {
     if (route === '/confirm') return confirmRoute(routes, request, response, url);
     if (route.startsWith('/webhooks/')) return webhookRoute(webhooks, route.slice('/webhooks/'.length), request, response);
     const pathname = sitePath(url.pathname);
-    if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'This address only answers GET.');
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(['GET', 'HEAD']);
     return serveStatic(request, response, pathname, files);
   };
 
-  const server = createServer(TIMEOUTS, (request, response) => {
+  const onRequest = (request: IncomingMessage, response: ServerResponse) => {
     handle(request, response).catch((error: unknown) => {
       if (error instanceof ClientGone) return response.destroy();
       const status = error instanceof HttpError ? error.status : 500;
@@ -77,8 +78,15 @@ export function createWebServer(options: WebOptions): Server {
       if (response.headersSent) return response.destroy();
       const message = error instanceof HttpError ? error.message : 'Something went wrong on our side.';
       // After a body too large the connection is not reused: the client may still be sending it.
-      send(response, status, page(shell, status === 404 ? 'Not found' : 'Sorry', `<p>${escapeHtml(message)}</p>`), status === 413 ? { Connection: 'close' } : {});
+      const headers = error instanceof HttpError ? error.headers : {};
+      send(response, status, page(shell, status === 404 ? 'Not found' : 'Sorry', `<p>${escapeHtml(message)}</p>`), status === 413 ? { ...headers, Connection: 'close' } : headers);
     });
+  };
+  const server = createServer(TIMEOUTS, onRequest);
+  // Node would tell every such client to go on at once; readRaw does when it reads the body.
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    waitingToContinue.set(request, response);
+    onRequest(request, response);
   });
   // Past the cap, new connections are closed at once: a flood cannot exhaust file descriptors.
   server.maxConnections = config.web.maxConnections;
@@ -157,16 +165,21 @@ async function readBody(request: IncomingMessage): Promise<string> {
 
 function readRaw(request: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const tooLarge = () => new HttpError(413, 'The request is too large.');
+    const tooLarge = () => {
+      lingerOnClose(request.socket);
+      return new HttpError(413, 'The request is too large.');
+    };
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > limit) return reject(tooLarge());
+    // Told to go on only now, with a body within the limit: one too large is then never sent.
+    waitingToContinue.get(request)?.writeContinue();
+    waitingToContinue.delete(request);
     const chunks: Buffer[] = [];
     let size = 0;
     const collect = (chunk: Buffer) => {
       size += chunk.length;
       if (size <= limit) return void chunks.push(chunk);
-      // The rest is read and dropped (the request timeout bounds it), so the 413 reaches the
-      // client: closing with its data unread would reset the connection instead.
+      // The rest is read and dropped: a client whose sending stalled might never read the 413.
       request.off('data', collect);
       request.on('data', () => {});
       reject(tooLarge());
@@ -176,4 +189,27 @@ function readRaw(request: IncomingMessage, limit: number): Promise<Buffer> {
     request.on('error', () => reject(new ClientGone()));
     request.on('aborted', () => reject(new ClientGone()));
   });
+}
+
+/** Requests sent with Expect: 100-continue, whose body comes once readRaw asks for it. */
+const waitingToContinue = new WeakMap<IncomingMessage, ServerResponse>();
+
+const LINGER_MS = 5000;
+
+/**
+ * Makes the close after this connection's answer (a 413, sent with Connection: close) a lingering
+ * one, as nginx's lingering_close: the answer goes out, then the write side closes (FIN) and what
+ * the client still sends is read and dropped until it closes its side or LINGER_MS pass. Closed
+ * at once, the kernel would answer the rest of the body with a reset, and a reset throws away the
+ * answer the client has not read yet: it would see a broken connection instead of the 413. Node
+ * calls destroySoon to close a connection after an answer that ends it (server.test.ts's 413 test
+ * fails if a Node release stops doing so).
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    socket.once('end', () => socket.destroy());
+    socket.once('close', () => clearTimeout(timer));
+  };
 }

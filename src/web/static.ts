@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
-import { realpathSync, statSync, type Stats } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants, realpathSync, statSync, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, relative, sep } from 'node:path';
 import { lookup } from 'mime-types';
+import { COMPRESSIBLE, ENCODINGS } from '../output.js';
 import { HttpError } from './http.js';
+
+type Encoding = (typeof ENCODINGS)[number]['encoding'];
 
 /** What serving a site's output folder needs: where it is, the headers of every answer, and the feeds' file names. */
 export interface StaticSite {
@@ -12,14 +15,21 @@ export interface StaticSite {
   headers: Record<string, string>;
   /** File name -> content type, for the feeds (readers look for their own types). */
   feedTypes: Record<string, string>;
+  /** The headers of RSS and Atom answers, in place of `headers`: a browser shows them through the feed stylesheet (feedSecurityHeaders). */
+  feedHeaders: Record<string, string>;
 }
+
+const RSS_TYPE = 'application/rss+xml; charset=utf-8';
+const ATOM_TYPE = 'application/atom+xml; charset=utf-8';
+/** RSS and Atom as a browser opening them gets them (wantsPage). */
+const PAGE_TYPE = 'application/xml; charset=utf-8';
 
 /** The feeds' names (feed.paths) with the types feed readers look for. */
 export function feedTypes(paths: { rss: string; atom: string; json: string }): Record<string, string> {
   const name = (path: string) => path.split('/').pop()!;
   return {
-    [name(paths.rss)]: 'application/rss+xml; charset=utf-8',
-    [name(paths.atom)]: 'application/atom+xml; charset=utf-8',
+    [name(paths.rss)]: RSS_TYPE,
+    [name(paths.atom)]: ATOM_TYPE,
     [name(paths.json)]: 'application/feed+json; charset=utf-8',
   };
 }
@@ -121,21 +131,201 @@ function resolveFile(segments: string[], outputDir: string, rootReal: string): {
 
 // Files as last read, keyed by real path and valid while size and mtime hold: herald replaces
 // files by rename, so a changed file always has a new mtime. Small and bounded: feeds and pages are few.
-const fileCache = new Map<string, { size: number; mtimeMs: number; body: Buffer; etag: string }>();
+// One cache per site served, as the answers' headers are the site's.
+interface CachedFile {
+  size: number;
+  mtimeMs: number;
+  lastModifiedMs: number;
+  body: Buffer;
+  /** The body's SHA-1: each variant's ETag is made from it (variantTag). */
+  hash: string;
+  /** Compressed copies by encoding, read when first asked for; no body: none fresh when last looked. */
+  copies: Map<Encoding, { body?: Buffer; checkedAt: number }>;
+  /** Answers as sent, by the name asked for and the variant (answerFor): made once, not per request. */
+  answers: Map<string, Answer>;
+}
 
-async function cachedFile(path: string, size: number, mtimeMs: number): Promise<{ body: Buffer; etag: string }> {
-  const known = fileCache.get(path);
+interface Answer {
+  body: Buffer;
+  etag: string;
+  headers: Record<string, string>;
+  /** The headers of a 304 for this variant: no Content-Length or Content-Encoding, which describe a body. */
+  notModified: Record<string, string>;
+}
+
+const fileCaches = new WeakMap<StaticSite, Map<string, CachedFile>>();
+
+async function cachedFile(site: StaticSite, path: string, size: number, mtimeMs: number): Promise<CachedFile> {
+  let cache = fileCaches.get(site);
+  if (!cache) fileCaches.set(site, (cache = new Map()));
+  const known = cache.get(path);
   if (known && known.size === size && known.mtimeMs === mtimeMs) return known;
-  const body = await readFile(path);
-  const entry = { size, mtimeMs, body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
-  if (fileCache.size >= 512) fileCache.clear();
-  if (body.length <= 1 << 20) fileCache.set(path, entry);
+  // Stat and bytes of one open file: a build replacing it meanwhile cannot pair new bytes with the
+  // old mtime, against which the copies' freshness is judged.
+  const read = await readOpen(path, 0);
+  if (!read) throw new HttpError(404, NOT_FOUND);
+  const { body, info } = read;
+  const entry: CachedFile = {
+    size: info.size,
+    mtimeMs: info.mtimeMs,
+    // HTTP dates have whole seconds.
+    lastModifiedMs: Math.floor(info.mtimeMs / 1000) * 1000,
+    body,
+    hash: createHash('sha1').update(body).digest('base64url'),
+    copies: new Map(),
+    answers: new Map(),
+  };
+  if (cache.size >= 512) cache.clear();
+  if (body.length <= 1 << 20) cache.set(path, entry);
   return entry;
 }
 
+async function readOpen(path: string, flags: number): Promise<{ body: Buffer; info: Stats } | undefined> {
+  const file = await open(path, constants.O_RDONLY | flags).catch(() => undefined);
+  if (!file) return undefined;
+  try {
+    const info = await file.stat();
+    return info.isFile() ? { body: await file.readFile(), info } : undefined;
+  } finally {
+    await file.close();
+  }
+}
+
+// A copy missing or stale is looked for again after this long: a build that only remakes the
+// copies (of a site built before herald made them) leaves the file, and so its cache entry, as it was.
+const COPY_RECHECK_MS = 2000;
+
 /**
- * Answers a GET or HEAD for `pathname` from `outputDir`, with ETag, Last-Modified and 304s. Throws
- * HttpError 400 for an address that cannot be decoded, 404 for anything not servable.
+ * The compressed copy writeOutput made beside the file (`rss.xml.br`), when it is fresh: no older
+ * than the file (copiesFresh's rule) and the file still the entry's once the copy is read, so a
+ * build in between never pairs one version's copy with another's ETag. Not followed if it is a
+ * symlink: the file's real path was checked to be inside output, its copy's was not.
+ */
+async function loadCopy(path: string, entry: CachedFile, encoding: Encoding, suffix: string): Promise<Buffer | undefined> {
+  const read = await readOpen(path + suffix, constants.O_NOFOLLOW ?? 0);
+  const now = statOf(path);
+  const fresh = read !== undefined && read.info.mtimeMs >= entry.mtimeMs && now?.size === entry.size && now.mtimeMs === entry.mtimeMs;
+  entry.copies.set(encoding, { body: fresh ? read.body : undefined, checkedAt: Date.now() });
+  return fresh ? read.body : undefined;
+}
+
+const SUFFIXES = new Map(ENCODINGS.map(({ encoding, suffix }) => [encoding, suffix]));
+
+/** The best encoding among `encodings` (best first) with a fresh copy, or none: then the file is sent as it is. */
+async function chooseCopy(path: string, entry: CachedFile, encodings: readonly Encoding[]): Promise<Encoding | undefined> {
+  for (const encoding of encodings) {
+    const known = entry.copies.get(encoding);
+    if (known?.body) return encoding;
+    if (known && Date.now() - known.checkedAt < COPY_RECHECK_MS) continue;
+    if (await loadCopy(path, entry, encoding, SUFFIXES.get(encoding)!)) return encoding;
+  }
+  return undefined;
+}
+
+/**
+ * The encodings of ENCODINGS a client takes, best first, from its Accept-Encoding (RFC 9110
+ * 12.5.3): q-values, `*` for any coding it does not name, `x-gzip` for gzip; ties go to ENCODINGS'
+ * order (brotli is smaller). One the client ranks below identity is left out. No header: none, as
+ * every server does (a client that says nothing may decode nothing).
+ */
+export function acceptedEncodings(header: string | undefined): readonly Encoding[] {
+  if (!header) return [];
+  const known = acceptedCache.get(header);
+  if (known) return known;
+  const weights = new Map<string, number>();
+  for (const part of header.toLowerCase().split(',')) {
+    const [name = '', ...params] = part.split(';');
+    const coding = name.trim() === 'x-gzip' ? 'gzip' : name.trim();
+    if (coding) weights.set(coding, qValue(params));
+  }
+  const any = weights.get('*') ?? 0;
+  // An identity the header does not name is what is left when nothing else is taken.
+  const identity = weights.get('identity') ?? 0;
+  const accepted = ENCODINGS.map(({ encoding }) => ({ encoding, q: weights.get(encoding) ?? any }))
+    .filter(({ q }) => q > 0 && q >= identity)
+    .sort((a, b) => b.q - a.q)
+    .map(({ encoding }) => encoding);
+  // Clients send a handful of distinct headers; a bound keeps made-up ones from filling memory.
+  if (acceptedCache.size >= 256) acceptedCache.clear();
+  if (header.length <= 256) acceptedCache.set(header, accepted);
+  return accepted;
+}
+
+const acceptedCache = new Map<string, readonly Encoding[]>();
+
+// A malformed weight counts as 0: nothing is sent in a coding the client may not have asked for.
+function qValue(params: string[]): number {
+  for (const param of params) {
+    const [key = '', value = ''] = param.split('=');
+    if (key.trim() !== 'q') continue;
+    return /^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(value.trim()) ? Number(value) : 0;
+  }
+  return 1;
+}
+
+/**
+ * Whether a feed request comes from a browser opening the feed, which then gets it as
+ * application/xml: Chromium shows application/rss+xml and application/atom+xml as plain text and
+ * applies no stylesheet, while as application/xml it shows the page the stylesheet makes. A browser
+ * navigating asks for text/html and names no feed type; a feed reader names its types or takes
+ * anything (often without naming text/html), and keeps getting them.
+ */
+function wantsPage(accept: string | undefined, feedType: string): boolean {
+  if (!accept?.includes('text/html')) return false;
+  const own = feedType.split(';')[0]!;
+  let html = false;
+  for (const part of accept.toLowerCase().split(',')) {
+    const [range = '', ...params] = part.split(';');
+    if (qValue(params) <= 0) continue;
+    const type = range.trim();
+    if (type === own) return false;
+    if (type === 'text/html') html = true;
+  }
+  return html;
+}
+
+/**
+ * A variant's ETag: the same bytes compressed, or shown to a browser under another type, are another
+ * representation, and caches tell stored ones apart by their ETags (RFC 9111 4.3.4).
+ */
+function variantTag(hash: string, asPage: boolean, encoding: Encoding | undefined): string {
+  return `"${hash}${asPage ? '-xml' : ''}${encoding ? `-${encoding}` : ''}"`;
+}
+
+/** The answer of one variant of a file, under the name asked for (a symlink's, not its target's). */
+function answerFor(file: CachedFile, site: StaticSite, name: string, asPage: boolean, encoding: Encoding | undefined): Answer {
+  const key = `${asPage ? 'page' : 'file'} ${encoding ?? 'identity'} ${name}`;
+  const known = file.answers.get(key);
+  if (known) return known;
+  const styled = site.feedTypes[name] === RSS_TYPE || site.feedTypes[name] === ATOM_TYPE;
+  const etag = variantTag(file.hash, asPage, encoding);
+  const notModified: Record<string, string> = {
+    ...(styled ? site.feedHeaders : site.headers),
+    'Content-Type': asPage ? PAGE_TYPE : contentType(name, site.feedTypes),
+    ETag: etag,
+    'Last-Modified': new Date(file.lastModifiedMs).toUTCString(),
+    'Cache-Control': 'public, max-age=300',
+  };
+  if (COMPRESSIBLE.test(name)) notModified.Vary = styled ? 'Accept, Accept-Encoding' : 'Accept-Encoding';
+  const body = encoding ? file.copies.get(encoding)!.body! : file.body;
+  const headers = { ...notModified, ...(encoding ? { 'Content-Encoding': encoding } : {}), 'Content-Length': String(body.length) };
+  const answer = { body, etag, headers, notModified };
+  // A name reached by many symlinks cannot grow the map without bound.
+  if (file.answers.size < 16) file.answers.set(key, answer);
+  return answer;
+}
+
+/** The first of `tags` that If-None-Match names (weakly, RFC 9110 13.1.2), or for `*` the first. */
+function matchedTag(ifNoneMatch: string, tags: string[]): string | undefined {
+  const named = ifNoneMatch.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
+  if (named.includes('*')) return tags[0];
+  return tags.find((tag) => named.includes(tag));
+}
+
+/**
+ * Answers a GET or HEAD for `pathname` from `outputDir`, with ETag, Last-Modified and 304s, and a
+ * compressed copy the client takes when the build made one. Throws HttpError 400 for an address
+ * that cannot be decoded, 404 for anything not servable.
  */
 export async function serveStatic(request: IncomingMessage, response: ServerResponse, pathname: string, site: StaticSite): Promise<void> {
   const { outputDir } = site;
@@ -148,25 +338,27 @@ export async function serveStatic(request: IncomingMessage, response: ServerResp
   }
   if (!found) throw new HttpError(404, NOT_FOUND);
   const { path, name, info } = found;
-  const { body, etag } = await cachedFile(path, info.size, info.mtimeMs);
-  const lastModified = new Date(Math.floor(info.mtimeMs / 1000) * 1000);
-  const headers = {
-    ...site.headers,
-    // By the name asked for, not the symlink's target: that is the name the reader sees.
-    'Content-Type': contentType(name, site.feedTypes),
-    ETag: etag,
-    'Last-Modified': lastModified.toUTCString(),
-    'Cache-Control': 'public, max-age=300',
-  };
+  const file = await cachedFile(site, path, info.size, info.mtimeMs);
+  const feedType = site.feedTypes[name];
+  const asPage = (feedType === RSS_TYPE || feedType === ATOM_TYPE) && wantsPage(request.headers.accept, feedType);
+  const encoding = COMPRESSIBLE.test(name) ? await chooseCopy(path, file, acceptedEncodings(request.headers['accept-encoding'])) : undefined;
+  const answer = answerFor(file, site, name, asPage, encoding);
   const ifNoneMatch = request.headers['if-none-match'];
-  const ifModifiedSince = request.headers['if-modified-since'];
-  const notModified = ifNoneMatch
-    ? ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === `W/${etag}`)
-    : ifModifiedSince !== undefined && Date.parse(ifModifiedSince) >= lastModified.getTime();
-  if (notModified) {
-    response.writeHead(304, headers);
-    return void response.end();
+  if (ifNoneMatch) {
+    // A cache holding the uncompressed variant may ask with its ETag while taking br: its copy is
+    // current, and the 304 names the variant it holds.
+    const plain = encoding && answerFor(file, site, name, asPage, undefined);
+    const held = matchedTag(ifNoneMatch, plain ? [answer.etag, plain.etag] : [answer.etag]);
+    if (held !== undefined) return notModified(response, held === answer.etag ? answer : plain!);
+  } else {
+    const ifModifiedSince = request.headers['if-modified-since'];
+    if (ifModifiedSince !== undefined && Date.parse(ifModifiedSince) >= file.lastModifiedMs) return notModified(response, answer);
   }
-  response.writeHead(200, { ...headers, 'Content-Length': String(body.length) });
-  response.end(request.method === 'HEAD' ? undefined : body);
+  response.writeHead(200, answer.headers);
+  response.end(request.method === 'HEAD' ? undefined : answer.body);
+}
+
+function notModified(response: ServerResponse, answer: Answer): void {
+  response.writeHead(304, answer.notModified);
+  response.end();
 }

@@ -4,7 +4,7 @@
 // to the core, which matches each report to a message herald sent and decides.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FeedbackResult } from '../newsletter/feedback.js';
-import { HttpError } from './http.js';
+import { HttpError, methodNotAllowed } from './http.js';
 import { genericFeedback, parseJson, postmarkFeedback, sesFeedback, verifySnsMessage, WebhookRefused } from './provider-events.js';
 import type { RouteContext } from './routes.js';
 
@@ -21,7 +21,7 @@ export interface WebhookContext extends RouteContext {
 export async function webhookRoute(context: WebhookContext, name: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
   try {
     if (!WEBHOOKS.has(name)) throw new HttpError(404, 'There is no such webhook.');
-    if (request.method !== 'POST') throw new HttpError(405, 'Webhooks only answer POST.');
+    if (request.method !== 'POST') throw methodNotAllowed(['POST']);
     const raw = await context.readRaw(request, WEBHOOK_BODY_LIMIT);
     if (name === 'ses') return await ses(context, raw, response);
     if (name === 'postmark') {
@@ -31,7 +31,7 @@ export async function webhookRoute(context: WebhookContext, name: string, reques
     if (name === 'bounce') return await apply(context, response, 'bounce', genericFeedback(raw, header(request, 'x-herald-signature'), context.newsletter.webhookKey('bounce')));
   } catch (error) {
     // Providers read JSON: every answer of a webhook is one, errors too.
-    if (error instanceof HttpError) return json(response, error.status, { error: error.message }, error.status === 405 ? { Allow: 'POST' } : {});
+    if (error instanceof HttpError) return json(response, error.status, { error: error.message }, error.headers);
     if (!(error instanceof WebhookRefused)) throw error;
     context.log?.(`webhook ${name} refused: ${error.message}`);
     return json(response, 400, { error: error.message });

@@ -480,3 +480,112 @@ test('Postmark: its key in the URL\'s credentials; the generic webhook: an HMAC 
   // A key in a query string would be kept in every proxy's log: only the URL's credentials count.
   assert.equal((await fetch(`${base}/webhooks/postmark?key=${key}`, postJson(complaint, { 'Content-Type': 'application/json' }))).status, 400);
 });
+
+test('every 405 names in Allow the methods its address takes', async (t) => {
+  const { base } = await serve(t);
+  const token = signToken('unsubscribe', 'ann@example.com', SECRET);
+  const cases: [string, string, string][] = [
+    ['DELETE', '/rss.xml', 'GET, HEAD'],
+    ['POST', '/', 'GET, HEAD'],
+    ['OPTIONS', '/missing.html', 'GET, HEAD'],
+    ['PUT', '/subscribe', 'GET, HEAD, POST'],
+    ['PATCH', '/confirm', 'GET, HEAD, POST'],
+    ['DELETE', `/unsubscribe?token=${token}`, 'GET, HEAD, POST'],
+    ['GET', '/webhooks/bounce', 'POST'],
+    ['PUT', '/webhooks/ses', 'POST'],
+  ];
+  for (const [method, path, allow] of cases) {
+    const response = await fetch(base + path, { method });
+    assert.deepEqual([response.status, response.headers.get('allow')], [405, allow], `${method} ${path}`);
+  }
+});
+
+/**
+ * Sends a body too large, slowly, reading nothing until it has sent it all, as a client busy
+ * uploading does; returns what it then reads, and the error its writes met, if any.
+ */
+async function uploadTooMuch(base: string, path: string, framing: 'chunked' | 'length'): Promise<{ answer: string; writeError?: string }> {
+  const { connect } = await import('node:net');
+  const socket = connect(Number(new URL(base).port), '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.pause();
+  let writeError: string | undefined;
+  socket.on('error', (error: NodeJS.ErrnoException) => (writeError = error.code));
+  const chunk = 'x'.repeat(32 * 1024);
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n${framing === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${20 * chunk.length}`}\r\n\r\n`);
+  for (let i = 0; i < 20 && !writeError; i++) {
+    socket.write(framing === 'chunked' ? `${chunk.length.toString(16)}\r\n${chunk}\r\n` : chunk);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  let answer = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (data: string) => (answer += data));
+  socket.resume();
+  await new Promise((resolve) => {
+    socket.once('close', resolve);
+    setTimeout(resolve, 3000);
+  });
+  socket.destroy();
+  return { answer, writeError };
+}
+
+test('a 413 reaches a client still sending its body, chunked or not, and then the connection closes', async (t) => {
+  const { base, log } = await serve(t);
+  for (const path of ['/subscribe', '/webhooks/bounce']) {
+    for (const framing of ['chunked', 'length'] as const) {
+      const { answer, writeError } = await uploadTooMuch(base, path, framing);
+      assert.match(answer, /^HTTP\/1\.1 413 /, `${path} ${framing}: ${writeError}`);
+      assert.match(answer, /\r\nConnection: close\r\n/i, `${path} ${framing}`);
+      assert.equal(writeError, undefined, `${path} ${framing}`);
+    }
+  }
+  assert.deepEqual(log.filter((line) => /error serving/.test(line)), []);
+});
+
+test('a client that waits for 100 Continue is told to go on only with a body within the limit', async (t) => {
+  const { base } = await serve(t);
+  const { connect } = await import('node:net');
+  const first = async (path: string, length: number) => {
+    const socket = connect(Number(new URL(base).port), '127.0.0.1');
+    socket.setEncoding('utf8');
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`);
+    const line = await new Promise<string>((resolve) => socket.once('data', (data: string) => resolve(data.split('\r\n')[0]!)));
+    socket.destroy();
+    return line;
+  };
+  assert.equal(await first('/subscribe', 1024 * 1024), 'HTTP/1.1 413 Payload Too Large');
+  assert.equal(await first('/webhooks/bounce', 1024 * 1024), 'HTTP/1.1 413 Payload Too Large');
+  assert.equal(await first('/subscribe', 100), 'HTTP/1.1 100 Continue');
+  assert.equal(await first('/rss.xml', 100), 'HTTP/1.1 405 Method Not Allowed');
+});
+
+test('the build writes the feed stylesheet with its compressed copies; herald start sends RSS and Atom to a browser as XML that may load it', async (t) => {
+  const { base } = await serve(t);
+  const { readFile } = await import('node:fs/promises');
+  const { brotliDecompressSync } = await import('node:zlib');
+  const stylesheet = await fetch(`${base}/feed.xsl`, { headers: { 'Accept-Encoding': 'br' } });
+  assert.equal(stylesheet.status, 200);
+  assert.equal(stylesheet.headers.get('content-type'), 'application/xml; charset=utf-8');
+  const { request } = await import('node:http');
+  const compressed = await new Promise<{ encoding?: string; body: Buffer }>((resolve, reject) => {
+    request(`${base}/feed.xsl`, { headers: { 'Accept-Encoding': 'br' } }, (answer) => {
+      const chunks: Buffer[] = [];
+      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      answer.on('end', () => resolve({ encoding: answer.headers['content-encoding'], body: Buffer.concat(chunks) }));
+    })
+      .on('error', reject)
+      .end();
+  });
+  assert.equal(compressed.encoding, 'br');
+  assert.equal(brotliDecompressSync(compressed.body).toString(), await readFile(join(import.meta.dirname, '../../templates/feed.xsl'), 'utf8'));
+  const browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+  for (const [path, type] of [['/rss.xml', 'application/rss+xml'], ['/atom.xml', 'application/atom+xml']]) {
+    const page = await fetch(base + path, { headers: { Accept: browser } });
+    assert.equal(page.headers.get('content-type'), 'application/xml; charset=utf-8', path);
+    assert.match(page.headers.get('content-security-policy')!, /default-src 'none'.*; script-src-elem 'self'; script-src-attr 'unsafe-hashes' 'sha256-[\w+/=]+', script-src-elem \*:\*\/feed\.xsl$/, path);
+    const reader = await fetch(base + path, { headers: { Accept: `${type}, */*;q=0.5` } });
+    assert.equal(reader.headers.get('content-type'), `${type}; charset=utf-8`, path);
+  }
+  const own = await fetch(`${base}/subscribe`, { headers: { Accept: browser } });
+  assert.doesNotMatch(own.headers.get('content-security-policy')!, /script-src/);
+});

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { HttpError, securityHeaders } from '../../src/web/http.js';
-import { feedTypes, serveStatic, staticSegments } from '../../src/web/static.js';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { writeOutput } from '../../src/output.js';
+import { feedSecurityHeaders, HttpError, securityHeaders } from '../../src/web/http.js';
+import { acceptedEncodings, feedTypes, serveStatic, staticSegments, type StaticSite } from '../../src/web/static.js';
 
 /** A temp folder with the given files (text) and symlinks (absolute targets), removed when the test ends. */
 async function makeFolder(t: TestContext, files: Record<string, string>): Promise<string> {
@@ -24,11 +26,17 @@ async function link(target: string, path: string): Promise<void> {
   await symlink(target, path);
 }
 
+function staticSite(output: string): StaticSite {
+  const site = 'http://localhost:8080/';
+  return { outputDir: output, headers: securityHeaders(site, site), feedTypes: feedTypes({ rss: 'rss.xml', atom: 'atom.xml', json: 'feed.json' }), feedHeaders: feedSecurityHeaders(site, site) };
+}
+
 /** Serves `output` the way herald's web server does, with the HttpError status as the answer. */
 async function serve(t: TestContext, output: string): Promise<(path: string, headers?: Record<string, string>) => Promise<{ status: number; body: string; headers: IncomingHttpHeaders }>> {
+  const site = staticSite(output);
   const server = createServer((req, res) => {
     // The raw request path, as a client sent it: fetch() would normalise %2e%2e away first.
-    serveStatic(req, res, (req.url ?? '/').split('?')[0]!, { outputDir: output, headers: securityHeaders('http://localhost:8080/', 'http://localhost:8080/'), feedTypes: feedTypes({ rss: 'rss.xml', atom: 'atom.xml', json: 'feed.json' }) }).catch((error: unknown) => {
+    serveStatic(req, res, (req.url ?? '/').split('?')[0]!, site).catch((error: unknown) => {
       res.writeHead(error instanceof HttpError ? error.status : 500);
       res.end(error instanceof HttpError ? error.message : String(error));
     });
@@ -155,4 +163,202 @@ test('staticSegments decodes before splitting and refuses dot segments', () => {
     assert.throws(() => staticSegments(path), (error: unknown) => error instanceof HttpError && error.status === 404, path);
   }
   assert.throws(() => staticSegments('/%zz'), (error: unknown) => error instanceof HttpError && error.status === 400);
+});
+
+/** Like serve, with the body as bytes (compressed answers are not text) and any method. */
+async function serveBytes(t: TestContext, output: string): Promise<(path: string, headers?: Record<string, string>, method?: string) => Promise<{ status: number; body: Buffer; headers: IncomingHttpHeaders }>> {
+  const site = staticSite(output);
+  const server = createServer((req, res) => {
+    serveStatic(req, res, (req.url ?? '/').split('?')[0]!, site).catch((error: unknown) => {
+      res.writeHead(error instanceof HttpError ? error.status : 500);
+      res.end(error instanceof HttpError ? error.message : String(error));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  }));
+  const { port } = server.address() as AddressInfo;
+  return (path, headers = {}, method = 'GET') =>
+    new Promise((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path, headers, method }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks), headers: res.headers }));
+      })
+        .on('error', reject)
+        .end();
+    });
+}
+
+/** A folder with files as herald publishes them: writeOutput, so text files get their .br and .gz copies. */
+async function published(t: TestContext, files: Record<string, string>): Promise<string> {
+  const dir = await makeFolder(t, {});
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeOutput(join(dir, path), text);
+  }
+  return dir;
+}
+
+const FEED = `<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>News</title>${'<item><title>A post</title><description>Words, words, words.</description></item>'.repeat(40)}</channel></rss>`;
+const decoders: Record<string, (body: Buffer) => Buffer> = { br: brotliDecompressSync, gzip: gunzipSync };
+
+test('a compressed copy is sent to a client that takes it, with its own ETag and Length, and Vary on every answer', async (t) => {
+  const output = await published(t, { 'rss.xml': FEED, 'posts/hello/index.html': `<p>${'hello '.repeat(500)}</p>` });
+  await writeFile(join(output, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+  const get = await serveBytes(t, output);
+  const plain = await get('/rss.xml');
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.equal(plain.body.toString(), FEED);
+  assert.equal(plain.headers.vary, 'Accept, Accept-Encoding');
+  const etag = plain.headers.etag!;
+  for (const [accept, encoding] of [
+    ['gzip, deflate, br, zstd', 'br'],
+    ['gzip', 'gzip'],
+    ['x-gzip', 'gzip'],
+    ['*', 'br'],
+    ['br;q=0.5, gzip', 'gzip'],
+    ['*;q=0.5, br;q=0', 'gzip'],
+  ] as const) {
+    const answer = await get('/rss.xml', { 'Accept-Encoding': accept });
+    assert.equal(answer.headers['content-encoding'], encoding, accept);
+    assert.equal(answer.headers['content-type'], 'application/rss+xml; charset=utf-8', accept);
+    assert.equal(answer.headers['content-length'], String(answer.body.length), accept);
+    assert.ok(answer.body.length < FEED.length / 4, accept);
+    assert.equal(decoders[encoding]!(answer.body).toString(), FEED, accept);
+    assert.equal(answer.headers.etag, etag.replace(/"$/, `-${encoding}"`), accept);
+    assert.equal(answer.headers.vary, 'Accept, Accept-Encoding');
+  }
+  for (const accept of ['identity', 'gzip;q=0.5, identity', 'br;q=0, gzip;q=0', 'deflate', '', 'gzip;q=x']) {
+    const answer = await get('/rss.xml', { 'Accept-Encoding': accept });
+    assert.deepEqual([answer.headers['content-encoding'], answer.headers.etag, answer.body.toString()], [undefined, etag, FEED], accept);
+  }
+  const page = await get('/posts/hello/', { 'Accept-Encoding': 'gzip, br' });
+  assert.deepEqual([page.headers['content-encoding'], page.headers.vary, page.headers['content-type']], ['br', 'Accept-Encoding', 'text/html; charset=utf-8']);
+  const head = await get('/rss.xml', { 'Accept-Encoding': 'br' }, 'HEAD');
+  assert.deepEqual([head.status, head.headers['content-encoding'], head.body.length], [200, 'br', 0]);
+  assert.equal(head.headers['content-length'], String((await get('/rss.xml', { 'Accept-Encoding': 'br' })).body.length));
+  // Images are not compressed again; a copy asked for by name is a file like any other.
+  const image = await get('/logo.png', { 'Accept-Encoding': 'br, gzip' });
+  assert.deepEqual([image.headers['content-encoding'], image.headers.vary, image.body.length], [undefined, undefined, 4]);
+  const copy = await get('/rss.xml.gz', { 'Accept-Encoding': 'gzip' });
+  assert.deepEqual([copy.headers['content-encoding'], copy.headers['content-type']], [undefined, 'application/gzip']);
+  assert.equal(gunzipSync(copy.body).toString(), FEED);
+});
+
+test('304 for the variant the client holds: the compressed one it is offered, or the uncompressed one a cache kept', async (t) => {
+  const output = await published(t, { 'rss.xml': FEED });
+  const get = await serveBytes(t, output);
+  const br = await get('/rss.xml', { 'Accept-Encoding': 'br' });
+  const identity = await get('/rss.xml');
+  const gzip = await get('/rss.xml', { 'Accept-Encoding': 'gzip' });
+  const again = await get('/rss.xml', { 'Accept-Encoding': 'br', 'If-None-Match': br.headers.etag! });
+  assert.deepEqual([again.status, again.headers.etag, again.headers['content-encoding'], again.headers['content-length'], again.body.length], [304, br.headers.etag, undefined, undefined, 0]);
+  assert.equal(again.headers.vary, 'Accept, Accept-Encoding');
+  // A cache that kept the plain answer may ask with its ETag: still current, and the 304 names it.
+  const kept = await get('/rss.xml', { 'Accept-Encoding': 'br', 'If-None-Match': identity.headers.etag! });
+  assert.deepEqual([kept.status, kept.headers.etag], [304, identity.headers.etag]);
+  const weak = await get('/rss.xml', { 'Accept-Encoding': 'gzip', 'If-None-Match': `"other", W/${gzip.headers.etag!}` });
+  assert.deepEqual([weak.status, weak.headers.etag], [304, gzip.headers.etag]);
+  // A client that no longer takes br does not hold the br answer as current.
+  const switched = await get('/rss.xml', { 'Accept-Encoding': 'gzip', 'If-None-Match': br.headers.etag! });
+  assert.deepEqual([switched.status, switched.headers['content-encoding']], [200, 'gzip']);
+  assert.equal((await get('/rss.xml', { 'Accept-Encoding': 'br', 'If-Modified-Since': br.headers['last-modified']! })).status, 304);
+  // RFC 9110 13.1.2: * matches any current representation, so an existing file.
+  const any = await get('/rss.xml', { 'If-None-Match': '*' });
+  assert.deepEqual([any.status, any.headers.etag], [304, identity.headers.etag]);
+  assert.equal((await get('/rss.xml', { 'If-None-Match': '*' }, 'HEAD')).status, 304);
+  assert.equal((await get('/missing.xml', { 'If-None-Match': '*' })).status, 404);
+});
+
+test('a copy older than its file, or missing, is not sent; the file changed, its new copies are', async (t) => {
+  const output = await published(t, { 'rss.xml': FEED, 'atom.xml': FEED });
+  await rm(join(output, 'atom.xml.br'));
+  const get = await serveBytes(t, output);
+  assert.equal((await get('/atom.xml', { 'Accept-Encoding': 'br, gzip' })).headers['content-encoding'], 'gzip');
+  // A build that crashed between the file and its copies: the copies are the old version's.
+  const stale = new Date(Date.now() - 60_000);
+  await writeFile(join(output, 'rss.xml'), FEED.replace('News', 'Newer'));
+  for (const suffix of ['.br', '.gz']) await utimes(join(output, `rss.xml${suffix}`), stale, stale);
+  const answer = await get('/rss.xml', { 'Accept-Encoding': 'br, gzip' });
+  assert.deepEqual([answer.headers['content-encoding'], answer.body.toString()], [undefined, FEED.replace('News', 'Newer')]);
+  // The next build remakes only the copies (the file's bytes are the same): they are found again.
+  await writeOutput(join(output, 'rss.xml'), FEED.replace('News', 'Newer'));
+  await new Promise((resolve) => setTimeout(resolve, 2100));
+  const remade = await get('/rss.xml', { 'Accept-Encoding': 'br' });
+  assert.deepEqual([remade.headers['content-encoding'], brotliDecompressSync(remade.body).toString()], ['br', FEED.replace('News', 'Newer')]);
+  await writeOutput(join(output, 'rss.xml'), FEED.replace('News', 'Newest'));
+  const changed = await get('/rss.xml', { 'Accept-Encoding': 'br' });
+  assert.equal(brotliDecompressSync(changed.body).toString(), FEED.replace('News', 'Newest'));
+  assert.notEqual(changed.headers.etag, remade.headers.etag);
+});
+
+test('a copy that is a symlink is not followed', async (t) => {
+  const outside = await makeFolder(t, { 'secret.txt': 'not for readers' });
+  const output = await published(t, { 'page.html': '<p>page</p>' });
+  await rm(join(output, 'page.html.gz'));
+  await symlink(join(outside, 'secret.txt'), join(output, 'page.html.gz'));
+  await utimes(join(outside, 'secret.txt'), new Date(), new Date(Date.now() + 60_000));
+  const get = await serveBytes(t, output);
+  const answer = await get('/page.html', { 'Accept-Encoding': 'gzip' });
+  assert.deepEqual([answer.headers['content-encoding'], answer.body.toString()], [undefined, '<p>page</p>']);
+});
+
+test('Accept-Encoding: q-values, *, x-gzip and identity as RFC 9110 12.5.3 reads them', () => {
+  const cases: [string | undefined, string[]][] = [
+    [undefined, []],
+    ['', []],
+    ['gzip, deflate, br, zstd', ['br', 'gzip']],
+    ['gzip, deflate', ['gzip']],
+    ['br;q=0.2, gzip;q=0.8', ['gzip', 'br']],
+    ['BR, GZIP', ['br', 'gzip']],
+    ['*', ['br', 'gzip']],
+    ['*;q=0', []],
+    ['gzip;q=0, *', ['br']],
+    ['identity;q=1, br;q=0.9', []],
+    ['identity, gzip', ['gzip']],
+    ['gzip;q=1.5', []],
+    ['gzip ; q=0.5 , br ; q=0.4', ['gzip', 'br']],
+  ];
+  for (const [header, expected] of cases) assert.deepEqual(acceptedEncodings(header), expected, String(header));
+});
+
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7';
+
+test('a browser opening RSS or Atom gets it as application/xml, which it shows through the stylesheet; feed readers keep their types', async (t) => {
+  const output = await published(t, { 'rss.xml': FEED, 'atom.xml': '<feed xmlns="http://www.w3.org/2005/Atom"/>', 'feed.json': '{}', 'index.html': '<p>home</p>' });
+  const get = await serveBytes(t, output);
+  const browser = await get('/rss.xml', { Accept: BROWSER_ACCEPT, 'Accept-Encoding': 'br' });
+  assert.equal(browser.headers['content-type'], 'application/xml; charset=utf-8');
+  assert.equal(browser.headers.vary, 'Accept, Accept-Encoding');
+  assert.match(String(browser.headers['content-security-policy']), /; script-src-elem 'self'; script-src-attr 'unsafe-hashes' 'sha256-TXA\+6usvAyONGFuiE99\/kgV7JxYXAtQaottQ4sJDSIw=', script-src-elem \*:\*\/feed\.xsl$/);
+  assert.equal((await get('/atom.xml', { Accept: BROWSER_ACCEPT })).headers['content-type'], 'application/xml; charset=utf-8');
+  const readers = [undefined, '*/*', 'application/rss+xml, application/atom+xml, text/xml;q=0.9, */*;q=0.8', 'application/rss+xml, text/html;q=0.1', 'text/html, application/rss+xml'];
+  for (const accept of readers) {
+    const answer = await get('/rss.xml', accept ? { Accept: accept, 'Accept-Encoding': 'br' } : { 'Accept-Encoding': 'br' });
+    assert.equal(answer.headers['content-type'], 'application/rss+xml; charset=utf-8', accept);
+    // Another type is another representation: caches must not answer one with the other.
+    assert.notEqual(answer.headers.etag, browser.headers.etag, accept);
+    assert.equal((await get('/rss.xml', { Accept: accept ?? '*/*', 'Accept-Encoding': 'br', 'If-None-Match': browser.headers.etag! })).status, 200, accept);
+  }
+  assert.equal((await get('/rss.xml', { Accept: BROWSER_ACCEPT, 'Accept-Encoding': 'br', 'If-None-Match': browser.headers.etag! })).status, 304);
+  // Only RSS and Atom load the stylesheet: every other answer keeps the strict policy.
+  for (const path of ['/feed.json', '/']) {
+    const answer = await get(path, { Accept: BROWSER_ACCEPT });
+    assert.equal(answer.headers['content-security-policy'], securityHeaders('http://localhost:8080/', 'http://localhost:8080/')['Content-Security-Policy'], path);
+    assert.doesNotMatch(answer.headers['content-type']!, /application\/xml/, path);
+  }
+  assert.equal((await get('/feed.json', { Accept: BROWSER_ACCEPT })).headers.vary, 'Accept-Encoding');
+});
+
+test('the feed stylesheet may load only from its own path, below a site path too', () => {
+  const policy = (url: string) => feedSecurityHeaders(url, url)['Content-Security-Policy']!;
+  assert.match(policy('https://example.com/'), /script-src-elem \*:\*\/feed\.xsl$/);
+  assert.match(policy('https://ada.github.io/blog/'), /script-src-elem \*:\*\/blog\/feed\.xsl$/);
+  assert.match(policy('https://example.com/a;b,c/'), /script-src-elem \*:\*\/a%3Bb%2Cc\/feed\.xsl$/);
+  const [first, second] = policy('https://example.com/').split(', ');
+  assert.equal(first, `${securityHeaders('https://example.com/', 'https://example.com/')['Content-Security-Policy']}; script-src-elem 'self'; script-src-attr 'unsafe-hashes' 'sha256-TXA+6usvAyONGFuiE99/kgV7JxYXAtQaottQ4sJDSIw='`);
+  assert.equal(second, 'script-src-elem *:*/feed.xsl');
 });
