@@ -14,13 +14,17 @@ const BUILT_IN = fileURLToPath(new URL('../templates/', import.meta.url));
 /**
  * Liquid as herald uses it: unknown filters are an error; dates keep the offset they carry;
  * {% include %} finds partials in the writer's templates/, then in herald's own.
+ * `cacheIncludes` reads and parses each partial once for the engine's life instead of at every
+ * render (thousands of pages in a build): only for an engine made anew for each build, so a
+ * changed partial is read again by the next one.
  */
-export function liquid(config: Config, escapeOutput: boolean): Liquid {
+export function liquid(config: Config, escapeOutput: boolean, cacheIncludes = false): Liquid {
   return new (loadLiquidjs().Liquid)({
     root: [config.paths.templates, BUILT_IN],
     preserveTimezones: true,
     strictFilters: true,
     jsTruthy: false,
+    cache: cacheIncludes,
     ...(escapeOutput ? { outputEscape: 'escape' as const } : {}),
   });
 }

@@ -4,7 +4,7 @@
 // changed, each atomically; a copy whose source is gone is removed.
 import { readdirSync, statSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Config } from '../config.js';
 import { writeFileAtomic } from '../files.js';
 import type { PostMeta } from '../posts/parse.js';
@@ -62,6 +62,18 @@ function wanted(config: Config, cwd: string, published: PostMeta[]): Map<string,
     }
   }
   return copies;
+}
+
+/**
+ * Whether a static folder holds a file that is copied to `path` in output: the writer's own
+ * robots.txt, say, which herald then does not write, so the two never take turns.
+ */
+export function fromStatic(config: Config, path: string): boolean {
+  return config.paths.static.some(({ folder, path: below }) => {
+    const rel = relative(join(config.paths.output, below), path);
+    if (rel.startsWith('..') || isAbsolute(rel) || SKIP.test(rel)) return false;
+    return statSync(join(folder, rel), { throwIfNoEntry: false })?.isFile() ?? false;
+  });
 }
 
 /**

@@ -1,5 +1,6 @@
 import { join, sep } from 'node:path';
 import type { Config } from '../config.js';
+import { listingPage } from '../layout.js';
 
 /** The path of a URL below site.url, decoded, without query or fragment: '' is the site's root. */
 function pathBelowSite(config: Config, url: string): string {
@@ -31,4 +32,15 @@ export function publishedFile(config: Config, url: string): string | undefined {
   }
   const file = join(config.paths.output, path);
   return file.startsWith(join(config.paths.output, sep)) ? file : undefined;
+}
+
+/** The URL of a listing's k-th page (k = 1 the listing's own folder), for a folder below output ('' or ending in /). */
+export function listingUrl(config: Config, dir: string, k: number): string {
+  return new URL(listingPage(dir, k).slice(0, -'index.html'.length), config.site.url).href;
+}
+
+/** The URLs of the site's feeds (dir '') or a topic's (feedDir(slug)), named by feed.paths. */
+export function feedUrls(config: Config, dir: string): { rss: string; atom: string; json: string } {
+  const base = new URL(dir, config.site.url).href;
+  return { rss: base + config.feed.paths.rss, atom: base + config.feed.paths.atom, json: base + config.feed.paths.json };
 }

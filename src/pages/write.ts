@@ -1,57 +1,114 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { hash, templatesStamp } from '../cache.js';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
-import { writeIfChanged } from '../files.js';
+import { feedDir, SITE_FILES } from '../layout.js';
+import { ENCODINGS, removeOutput, writeOutput } from '../output.js';
 import type { CachedPost } from '../posts/load.js';
-import type { PostMeta } from '../posts/parse.js';
+import type { PostMeta, Topic } from '../posts/parse.js';
 import { renderPost } from '../posts/render.js';
+import { fromStatic } from './assets.js';
+import { paginate, type ListingPage } from './listing.js';
 import { pagePath } from './paths.js';
-import { loadPageTemplates, renderIndexPage, renderPostPage, renderRedirectPage } from './render.js';
+import { loadPageTemplates, pageContext, type ShownTopic, renderListingPage, renderPostPage, renderRedirectPage, renderTopicsPage, TOPICS_INDEX, topicsIndexUrl } from './render.js';
+import { renderRobots, renderSitemaps, type SitemapEntry } from './sitemap.js';
 
 export interface WrittenPages {
   written: string[];
-  /** Each page herald made, with a fingerprint of what it was made from. */
+  /** Each file herald made, with a fingerprint of what it was made from ('' for one made every build). */
   pages: Record<string, string>;
   /** What the rendered posts would show readers raw. */
   warnings: Problem[];
 }
 
+export interface PagesInput {
+  /** The site's topics as its feeds name them. */
+  topics: readonly Topic[];
+  /** Each post file's size and mtime as this build read it. */
+  stamps: ReadonlyMap<string, CachedPost>;
+  /** The files the last build made, with their fingerprints (BuildState.pages). */
+  previous: Record<string, string>;
+}
+
+/** A page to make: its file, and how to render it. */
+interface Job {
+  path: string;
+  render(): string;
+}
+
+const newest = (posts: PostMeta[]) => (posts.length ? posts.reduce((latest, post) => Math.max(latest, post.updated), -Infinity) : undefined);
+
 /**
- * The static archive: index.html and a page at each post's permalink. A post page is made again
- * only when its file or the templates changed; pages of posts no longer published are removed.
+ * The static archive: the site's listing (index.html, page/2/...), a page at each post's
+ * permalink, a listing per topic (topics/<slug>/) and the topics index, redirects at old
+ * addresses, sitemap.xml and robots.txt. `published` is newest first. A page is made again only
+ * when what it shows or the templates changed; pages no longer wanted (a post unpublished, a
+ * listing that shrank) are removed.
  */
-export async function writePages(published: PostMeta[], cache: ReadonlyMap<string, CachedPost>, config: Config, cwd: string, previous: Record<string, string>): Promise<WrittenPages> {
+export async function writePages(published: PostMeta[], config: Config, cwd: string, { topics, stamps, previous }: PagesInput): Promise<WrittenPages> {
   const templates = loadPageTemplates(config, cwd);
   const result: WrittenPages = { written: [], pages: {}, warnings: [] };
-  const write = async (path: string, html: string) => {
-    if (await writeIfChanged(path, html)) result.written.push(relative(cwd, path));
-  };
-  const stamp = templatesStamp(config);
-  const stale = published.filter((post) => {
-    const path = pagePath(config, post.url);
-    const entry = cache.get(resolve(cwd, post.file));
-    const fingerprint = hash([stamp, config.site, entry?.size, entry?.mtimeMs]);
+  const postsByTopic = new Map<string, PostMeta[]>();
+  for (const post of published) {
+    for (const { slug } of post.topics) {
+      const posts = postsByTopic.get(slug);
+      if (posts) posts.push(post);
+      else postsByTopic.set(slug, [post]);
+    }
+  }
+  const names = new Map(topics.map((topic) => [topic.slug, topic.name]));
+  const context = pageContext(config, postsByTopic.size > 0);
+  // Only topics with a published post have pages; the feed of a topic that lost them all stays.
+  const shown = [...postsByTopic]
+    .map(([slug, posts]) => {
+      const name = names.get(slug) ?? posts[0]!.topics.find((topic) => topic.slug === slug)!.name;
+      return { topic: { ...context.topicLink({ name, slug }), post_count: posts.length }, posts };
+    })
+    .sort((a, b) => a.topic.slug.localeCompare(b.topic.slug));
+
+  const stamp = hash([templatesStamp(config), context.site]);
+  // What a post's listing entry and page are made from: its address and its file as it is now.
+  const postStamps = new Map(
+    published.map((post) => {
+      const entry = stamps.get(resolve(cwd, post.file));
+      return [post, `${post.url}\0${entry?.size}\0${entry?.mtimeMs}`];
+    }),
+  );
+  const postStamp = (post: PostMeta) => postStamps.get(post)!;
+  const jobs: Job[] = [];
+  const sitemap: SitemapEntry[] = [];
+  // A page whose fingerprint is as the last build left it, and whose file is there, is not made again.
+  const add = (path: string, fingerprint: string, render: () => string) => {
     result.pages[path] = fingerprint;
-    return previous[path] !== fingerprint || !existsSync(path);
-  });
-  // Rendering is synchronous; the writes overlap in the thread pool, a few dozen at a time.
-  let next = 0;
-  const worker = async () => {
-    while (next < stale.length) {
-      const post = stale[next++]!;
+    if (fingerprint && previous[path] === fingerprint && existsSync(path)) return;
+    jobs.push({ path, render });
+  };
+
+  // One new post moves every listing page on by one (as in Hugo and Jekyll): each is a page of
+  // perPage posts, quick to make, and one whose posts did not change is not made again.
+  const listing = (page: ListingPage<PostMeta>, topic?: ShownTopic) => {
+    sitemap.push({ url: page.paginator.url, updated: newest(page.posts) });
+    add(page.path, hash([stamp, topic, page.paginator, page.posts.map(postStamp)]), () => renderListingPage(page.posts, page.paginator, templates, context, topic));
+  };
+  for (const page of paginate(published, '', config)) listing(page);
+  if (shown.length) {
+    const list = shown.map(({ topic }) => topic);
+    sitemap.push({ url: topicsIndexUrl(config), updated: newest(published.filter((post) => post.topics.length)) });
+    add(join(config.paths.output, TOPICS_INDEX), hash([stamp, list]), () => renderTopicsPage(list, templates, context));
+  }
+  for (const { topic, posts } of shown) for (const page of paginate(posts, feedDir(topic.slug), config)) listing(page, topic);
+  for (const post of published) {
+    sitemap.push({ url: post.url, updated: post.updated });
+    add(pagePath(config, post.url), hash([stamp, postStamp(post)]), () => {
       const rendered = renderPost(post, config, cwd);
       result.warnings.push(...rendered.warnings);
-      await write(pagePath(config, post.url), renderPostPage(rendered, templates, config));
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, worker));
-  const index = pagePath(config, config.site.url);
-  await write(index, renderIndexPage(published, templates, config));
-  result.pages[index] = '';
+      return renderPostPage(rendered, templates, context);
+    });
+  }
   // Old addresses of posts keep working: a redirect page at each, unless a page lives there now.
+  // Redirects are not in the sitemap: search engines are to index the post at its own address.
   for (const post of published) {
     for (const alias of post.aliases) {
       // An alias is a path from the host's root, the site's own path (Jekyll's baseurl) included.
@@ -60,12 +117,31 @@ export async function writePages(published: PostMeta[], cache: ReadonlyMap<strin
         result.warnings.push({ code: 'E_POST_FIELD', file: post.file, field: 'aliases', message: `the old address ${alias} is where another page lives now, so it does not lead to this post`, hint: 'remove it from aliases (or redirect_from)' });
         continue;
       }
-      result.pages[path] = '';
-      await write(path, renderRedirectPage(post.url));
+      add(path, '', () => renderRedirectPage(post.url));
     }
   }
+  // The writer's own sitemap.xml or robots.txt in a static folder is published instead of herald's.
+  const own = (name: string) => fromStatic(config, join(config.paths.output, name));
+  if (!own(SITE_FILES.sitemap)) for (const file of renderSitemaps(sitemap, config.site.url)) add(join(config.paths.output, file.path), '', () => file.text);
+  if (!own(SITE_FILES.robots)) add(join(config.paths.output, SITE_FILES.robots), '', () => renderRobots(config.site.url));
+
+  // Rendering is synchronous; the writes (and their compressed copies) overlap in the thread
+  // pool, a few dozen at a time.
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      if (await writeOutput(job.path, job.render())) result.written.push(relative(cwd, job.path));
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+
   for (const path of Object.keys(previous)) {
-    if (!(path in result.pages)) await rm(path, { force: true });
+    if (path in result.pages) continue;
+    // A file the writer now publishes from a static folder is theirs (copied before the pages are
+    // made): only herald's compressed copies of its own version go.
+    if (fromStatic(config, path)) await Promise.all(ENCODINGS.map(({ suffix }) => rm(path + suffix, { force: true })));
+    else await removeOutput(path);
   }
   return result;
 }

@@ -1,0 +1,66 @@
+// Listings split into pages of site.perPage posts, newest first: index.html is page 1, then
+// page/2/index.html and on (Hugo's and Jekyll's paginate path), the same below each topic's folder.
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import { listingPage } from '../layout.js';
+import { listingUrl } from './paths.js';
+
+/**
+ * What a listing template is told about its page, under Jekyll's names (jekyll-paginate's
+ * `paginator`), so a writer's Jekyll templates read it as they are: `*_path` from the host's root
+ * as Jekyll gives them, `*_url` absolute, as every other URL herald gives templates.
+ */
+export interface Paginator {
+  page: number;
+  per_page: number;
+  total_pages: number;
+  total_posts: number;
+  /** This page's own URL. */
+  url: string;
+  previous_page: number | null;
+  previous_page_path: string | null;
+  previous_page_url: string | null;
+  next_page: number | null;
+  next_page_path: string | null;
+  next_page_url: string | null;
+}
+
+export interface ListingPage<T> {
+  /** The page's file in the output folder. */
+  path: string;
+  paginator: Paginator;
+  posts: T[];
+}
+
+/**
+ * The pages of a listing of `posts` (newest first) in the folder `dir` below output ('' for the
+ * site, topics/<slug>/ for a topic). An empty listing still has its first page.
+ */
+export function paginate<T>(posts: T[], dir: string, config: Config): ListingPage<T>[] {
+  const perPage = config.site.perPage;
+  const total = Math.max(1, Math.ceil(posts.length / perPage));
+  const url = (k: number) => listingUrl(config, dir, k);
+  const pathOf = (k: number) => new URL(url(k)).pathname;
+  return Array.from({ length: total }, (_, i) => {
+    const page = i + 1;
+    const previous = page > 1 ? page - 1 : null;
+    const next = page < total ? page + 1 : null;
+    return {
+      path: join(config.paths.output, listingPage(dir, page)),
+      posts: posts.slice(i * perPage, page * perPage),
+      paginator: {
+        page,
+        per_page: perPage,
+        total_pages: total,
+        total_posts: posts.length,
+        url: url(page),
+        previous_page: previous,
+        previous_page_path: previous === null ? null : pathOf(previous),
+        previous_page_url: previous === null ? null : url(previous),
+        next_page: next,
+        next_page_path: next === null ? null : pathOf(next),
+        next_page_url: next === null ? null : url(next),
+      },
+    };
+  });
+}
