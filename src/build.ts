@@ -1,11 +1,13 @@
-import { statSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
-import { hash, readBuildState, readPostCache, stampOfPosts, templatesStamp, writeBuildState, writePostCache, type BuildState, type OutputStamp, type PostCounts } from './cache.js';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import { hash, isIntact, readBuildState, readPostCache, stampOfPosts, templatesStamp, writeBuildState, writePostCache, type BuildState, type OutputStamp, type PostCounts } from './cache.js';
 import type { Config } from './config.js';
 import type { Problem } from './errors.js';
 import type { PostMeta } from './posts/parse.js';
 import { assetsStamp, copyAssets } from './pages/assets.js';
 import { BUNDLE_INDEX, scanPostFiles } from './posts/scan.js';
+import { topicClashes } from './posts/topics.js';
+import type { HubPolicy, Notification } from './websub.js';
 
 export type PostState = 'draft' | 'scheduled' | 'published';
 
@@ -33,6 +35,8 @@ export interface BuildOptions {
   cwd: string;
   /** False for `herald check`: read and validate everything, write nothing. */
   write: boolean;
+  /** How WebSub hubs are told of changed feeds (default: hubPolicy()). */
+  hubs?: HubPolicy;
 }
 
 export interface BuildReport {
@@ -45,6 +49,8 @@ export interface BuildReport {
   unchanged: number;
   /** Every readable post, when this build had to load them (not when nothing changed). */
   posts?: PostMeta[];
+  /** WebSub hubs told (or not) of changed feeds, this build's and those an earlier one still owed. */
+  notifications: Notification[];
 }
 
 /** posts -> published -> feeds -> files. The heavy stages load only when something changed. */
@@ -55,8 +61,12 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const bundles = files.filter((file) => BUNDLE_INDEX.test(basename(file.path))).map((file) => dirname(file.path));
   const assets = hash(assetsStamp(config, bundles));
   const previous = readBuildState(config, cwd);
+  // Only a site with hubs loads WebSub. Its notices go out last, once the build is recorded, and
+  // also when nothing changed: an earlier build may still owe some.
+  const websub = options.write && config.feed.hubs.length ? await import('./websub.js') : undefined;
+  const notify = async () => (websub ? websub.notifyHubs(config, options.hubs) : []);
   if (options.write && previous && isUpToDate(previous, postsStamp, assets, now, config)) {
-    return { counts: previous.counts, problems: previous.problems, warnings: previous.warnings ?? [], written: [], unchanged: Object.keys(previous.outputs).length };
+    return { counts: previous.counts, problems: previous.problems, warnings: previous.warnings ?? [], written: [], unchanged: Object.keys(previous.outputs).length, notifications: await notify() };
   }
 
   const { loadPosts } = await import('./posts/load.js');
@@ -73,7 +83,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const recorded = ids.readEntryIds(config, cwd);
   ids.applyEntryIds(loaded.posts, options.write ? await ids.recordEntryIds(config, published, recorded) : recorded);
   const feeds = selectFeeds(published, config, previous?.topics);
-  const report: BuildReport = { counts: countStates(loaded.posts, now), problems: loaded.problems, warnings: loaded.warnings, written: [], unchanged: 0, posts: loaded.posts };
+  const report: BuildReport = { counts: countStates(loaded.posts, now), problems: loaded.problems, warnings: [...loaded.warnings, ...topicClashes(loaded.posts)], written: [], unchanged: 0, posts: loaded.posts, notifications: [] };
   if (!options.write) {
     // check renders every post, so a post that breaks the renderer, or holds what readers would
     // see raw, shows up before a real build.
@@ -82,30 +92,35 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     return report;
   }
 
-  const fingerprint = hash(feeds.map((feed) => [feed.dir, feed.posts.map((post) => [post.entryId, loaded.cache.get(resolve(cwd, post.file))])]));
-  let outputs: Record<string, OutputStamp>;
-  if (previous && fingerprint === previous.feedsFingerprint && outputsIntact(previous.outputs)) {
-    outputs = previous.outputs;
-    report.unchanged = Object.keys(outputs).length;
-  } else {
-    const written = await feedsStage.writeFeeds(feeds, config, cwd);
-    ({ outputs } = written);
-    report.written = written.written;
-    report.unchanged = written.unchanged;
-    report.warnings.push(...written.warnings);
-  }
+  // Each feed document is made again only when what it shows changed (feeds/write.ts).
+  const subscriptions = feeds.flatMap((feed) => [feed.links.rss, feed.links.atom, feed.links.json]);
+  const settle = await websub?.oweNotices(config, cwd, subscriptions);
+  const written = await feedsStage.writeFeeds(feeds, config, cwd, { now, stamps: loaded.cache, previous });
+  await settle?.(written.written);
+  const { outputs } = written;
+  report.written = written.written;
+  report.unchanged = written.unchanged;
+  report.warnings.push(...written.warnings);
+
+  // Static files first: the pages stage leaves a path the writer publishes (their robots.txt) to them.
+  const copied = await copyAssets(config, cwd, published, previous?.copies ?? {});
+  report.written.push(...copied.written);
+
+  // The stylesheet RSS and Atom name, which shows them to a browser as a page: the writer's
+  // templates/feed.xsl, else herald's. Written only when its bytes changed.
+  const [{ templatePath }, { writeOutput }, { SITE_FILES }] = await Promise.all([import('./templates.js'), import('./output.js'), import('./layout.js')]);
+  const stylesheet = join(config.paths.output, SITE_FILES.stylesheet);
+  if (await writeOutput(stylesheet, await readFile(templatePath(config, SITE_FILES.stylesheet), 'utf8'))) report.written.push(relative(cwd, stylesheet));
 
   let pages: Record<string, string> = {};
   if (config.pages) {
     const { writePages } = await import('./pages/write.js');
-    const written = await writePages([...published].sort(newestFirstOrder), loaded.cache, config, cwd, previous?.pages ?? {});
+    const topics = feeds.flatMap((feed) => (feed.topic ? [feed.topic] : []));
+    const written = await writePages([...published].sort(newestFirstOrder), config, cwd, { topics, stamps: loaded.cache, previous: previous?.pages ?? {} });
     report.written.push(...written.written);
     report.warnings.push(...written.warnings);
     pages = written.pages;
   }
-
-  const copied = await copyAssets(config, cwd, published, previous?.copies ?? {});
-  report.written.push(...copied.written);
 
   report.warnings = uniqueProblems(report.warnings);
   if (loaded.parsed || loaded.cache.size !== postCache.size) await writePostCache(config, cwd, loaded.cache);
@@ -114,7 +129,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     postsStamp,
     validFrom: published.length ? published.reduce((latest, post) => Math.max(latest, post.date), -Infinity) : null,
     validUntil: scheduled.length ? scheduled.reduce((earliest, date) => Math.min(earliest, date), Infinity) : null,
-    feedsFingerprint: fingerprint,
+    feeds: written.records,
     topics: feeds.flatMap((feed) => (feed.topic ? [feed.topic] : [])),
     outputs,
     pages,
@@ -125,6 +140,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     problems: report.problems,
     warnings: report.warnings,
   });
+  report.notifications = await notify();
   return report;
 }
 
@@ -143,10 +159,7 @@ function isUpToDate(state: BuildState, postsStamp: string, assets: string, now: 
 }
 
 function outputsIntact(outputs: Record<string, OutputStamp>): boolean {
-  return Object.entries(outputs).every(([path, stamp]) => {
-    const stat = statSync(path, { throwIfNoEntry: false });
-    return stat !== undefined && stat.size === stamp.size && stat.mtimeMs === stamp.mtimeMs;
-  });
+  return Object.entries(outputs).every(([path, stamp]) => isIntact(path, stamp));
 }
 
 // A post in a feed and on its page is rendered twice: its warnings are said once.

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
 import type { Problem } from './errors.js';
 import { writeFileAtomic } from './files.js';
+import type { FeedRecord } from './feeds/dates.js';
 import type { CachedPost } from './posts/load.js';
 import type { Topic } from './posts/parse.js';
 import type { PostFile } from './posts/scan.js';
@@ -16,6 +17,12 @@ import { HERALD_VERSION } from './version.js';
 export interface OutputStamp {
   size: number;
   mtimeMs: number;
+}
+
+/** Whether the file at `path` is still as `stamp` recorded it (same size and mtime). */
+export function isIntact(path: string, stamp: OutputStamp | undefined): boolean {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat !== undefined && stamp !== undefined && stat.size === stamp.size && stat.mtimeMs === stamp.mtimeMs;
 }
 
 export interface PostCounts {
@@ -31,8 +38,8 @@ export interface BuildState {
   /** The feeds stay right while validFrom <= now < validUntil: no post is due to appear or vanish. */
   validFrom: number | null;
   validUntil: number | null;
-  /** Hash of what went into each feed. */
-  feedsFingerprint: string;
+  /** Each feed document (subscription feed or archive) by its folder below output: what it was made from, what it shows, and since when. */
+  feeds: Record<string, FeedRecord>;
   /** Topics that have a feed. */
   topics: Topic[];
   /** Output files as the last build left them. */

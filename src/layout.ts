@@ -21,6 +21,15 @@ export const SITE_FILES = {
   robots: 'robots.txt',
 } as const;
 
+/**
+ * The path of the feeds' stylesheet from the host's root (/feed.xsl, /blog/feed.xsl): feeds name
+ * it root-relative, as browsers refuse a stylesheet from another origin and a feed is opened under
+ * more names than site.url's (127.0.0.1 for localhost, http for https).
+ */
+export function stylesheetPath(siteUrl: string): string {
+  return new URL(SITE_FILES.stylesheet, siteUrl).pathname;
+}
+
 /** herald start's routes, below web.url. */
 export const WEB_ROUTES = ['subscribe', 'confirm', 'unsubscribe', 'webhooks/'] as const;
 

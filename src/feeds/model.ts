@@ -1,47 +1,85 @@
 import { v5 as uuidv5 } from 'uuid';
 import type { Config } from '../config.js';
+import { feedDir, stylesheetPath } from '../layout.js';
 import type { PostMeta, Topic } from '../posts/parse.js';
 import type { RenderedPost } from '../posts/render.js';
 
 /** A post ready for a feed: its metadata plus the body rendered once. */
 export type FeedEntry = RenderedPost;
 
+/** A URL per feed format. */
+export interface FeedUrls {
+  rss: string;
+  atom: string;
+  json: string;
+}
+
+/** An entry's author when the post names none: the site's, with the site as their page. */
+export interface FeedAuthor {
+  name: string;
+  email?: string;
+  url: string;
+}
+
 /** One feed in all three formats: the whole site, or one topic. */
 export interface FeedSpec {
-  /** Folder below the output folder: '' for the site, 'topics/<slug>' for a topic. */
+  /** Folder below the output folder: '' for the site, 'topics/<slug>/' for a topic (layout's feedDir). */
   dir: string;
   topic?: Topic;
+  /** The URL of that folder. */
+  base: string;
   title: string;
   description: string;
+  /** The page the feed is the feed of: the topic's page where there is one, else the site. */
   homeUrl: string;
   language: string;
-  author: { name: string; email?: string };
-  links: { rss: string; atom: string; json: string };
-  /** Newest first. */
+  author: FeedAuthor;
+  /** The subscription feed's URLs. */
+  links: FeedUrls;
+  /** Every published post of the feed, newest first; the subscription feed shows the first feed.limit. */
   posts: PostMeta[];
+  /** Absolute image URLs: a small square one and a wider one. */
+  icon?: string;
+  logo?: string;
+  /** WebSub hubs named in the subscription feed. */
+  hubs: readonly string[];
+  /**
+   * The XSLT stylesheet a browser shows RSS and Atom with, root-relative: browsers refuse a
+   * stylesheet from another origin, and a feed is opened under more names than site.url's
+   * (127.0.0.1 or localhost, http or https, www or not).
+   */
+  stylesheet: string;
 }
 
 /**
- * The feeds a site has: the newest `feed.limit` published posts overall and per topic.
+ * The feeds a site has: every published post overall and per topic.
  * `knownTopics` are topics that had a feed before; they keep one (empty) so readers see the
  * retracted posts go rather than a frozen copy.
  */
 export function selectFeeds(published: PostMeta[], config: Config, knownTopics: Topic[] = []): FeedSpec[] {
   const newestFirst = [...published].sort(newestFirstOrder);
-  const limit = config.feed.limit;
   const site = config.site;
-  const spec = (dir: string, posts: PostMeta[], topic?: Topic): FeedSpec => {
-    const base = new URL(dir ? `${dir}/` : '', site.url).href;
+  const author = { ...site.author, url: site.url };
+  const stylesheet = stylesheetPath(site.url);
+  const spec = (posts: PostMeta[], topic?: Topic): FeedSpec => {
+    const dir = feedDir(topic?.slug);
+    const base = new URL(dir, site.url).href;
     return {
       dir,
       topic,
+      base,
       title: topic ? `${site.title}: ${topic.name}` : site.title,
       description: topic ? `Posts about ${topic.name} from ${site.title}` : site.description,
-      homeUrl: site.url,
+      // The pages stage makes a topic's page only while the topic has posts.
+      homeUrl: topic && config.pages && posts.length ? base : site.url,
       language: site.language,
-      author: site.author,
+      author,
       links: { rss: base + config.feed.paths.rss, atom: base + config.feed.paths.atom, json: base + config.feed.paths.json },
-      posts: posts.slice(0, limit),
+      posts,
+      icon: site.icon,
+      logo: site.logo,
+      hubs: config.feed.hubs,
+      stylesheet,
     };
   };
   const byTopic = new Map<string, { topic: Topic; posts: PostMeta[] }>();
@@ -54,16 +92,11 @@ export function selectFeeds(published: PostMeta[], config: Config, knownTopics: 
     }
   }
   const topics = [...byTopic.values()].sort((a, b) => a.topic.slug.localeCompare(b.topic.slug));
-  return [spec('', newestFirst), ...topics.map(({ topic, posts }) => spec(`topics/${topic.slug}`, posts, topic))];
+  return [spec(newestFirst), ...topics.map(({ topic, posts }) => spec(posts, topic))];
 }
 
 export function newestFirstOrder(a: PostMeta, b: PostMeta): number {
   return b.date - a.date || a.slug.localeCompare(b.slug);
-}
-
-/** A feed's own updated time: the newest change among its entries, so unchanged feeds keep their bytes. */
-export function feedUpdated(spec: FeedSpec): Date {
-  return new Date(Math.max(0, ...spec.posts.map((post) => post.updated)));
 }
 
 /** The feed entry id: fixed for good when the post was published (see posts/ids.ts). */
