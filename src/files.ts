@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { closeSync, fchmodSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export interface WriteOptions {
@@ -17,21 +17,30 @@ export interface WriteOptions {
    * from the posts, so they skip the cost.
    */
   durable?: boolean;
+  /** The caller just found no file at the path (a read failed): there is no mode to keep. */
+  isNew?: boolean;
 }
 
 // Temp file in the same directory, then rename: readers see the old file or the new one,
 // never half of either, and a crash or kill leaves the old file intact.
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
-  const { mode = 0o644, dirMode, durable = true } = options;
-  await mkdir(dirname(path), { recursive: true, mode: dirMode });
+  const { mode = 0o644, dirMode, durable = true, isNew = false } = options;
   // The rename replaces the file with a new inode, which would take the temp file's mode.
-  const existingMode = await stat(path).then(
-    (info) => info.mode & 0o777,
-    () => undefined,
-  );
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const existingMode = isNew
+    ? undefined
+    : await stat(path).then(
+        (info) => info.mode & 0o777,
+        () => undefined,
+      );
+  const temp = tempPath(path);
   try {
-    const handle = await open(temp, 'w', existingMode ?? mode);
+    // The folder is made only when it is missing: a build writes thousands of files into folders
+    // that exist, and a mkdir for each was a tenth of a large build.
+    const handle = await open(temp, 'w', existingMode ?? mode).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      await mkdir(dirname(path), { recursive: true, mode: dirMode });
+      return open(temp, 'w', existingMode ?? mode);
+    });
     try {
       // Exactly the old mode: open's mode is cut by the umask, and the user may have set more.
       if (existingMode !== undefined) await handle.chmod(existingMode);
@@ -48,6 +57,50 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   if (durable) await syncDirectory(dirname(path));
 }
 
+/**
+ * writeFileAtomic for published files (feeds, pages and their copies), which are rebuilt from the
+ * posts and need no fsync: the same temp file and rename, done synchronously. A build writes tens
+ * of thousands of them, and each asynchronous call is a hand-off to the thread pool and back:
+ * 15,000 files took 2.7 s and 4.4 s of CPU that way, 1.0 s and 1.0 s like this.
+ */
+export function writeFileAtomicSync(path: string, data: Uint8Array, { isNew = false }: { isNew?: boolean } = {}): void {
+  const existingMode = isNew ? undefined : statSync(path, { throwIfNoEntry: false })?.mode;
+  const temp = tempPath(path);
+  try {
+    let fd: number;
+    try {
+      fd = openSync(temp, 'w', existingMode === undefined ? 0o644 : existingMode & 0o777);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(dirname(path), { recursive: true });
+      fd = openSync(temp, 'w', existingMode === undefined ? 0o644 : existingMode & 0o777);
+    }
+    try {
+      if (existingMode !== undefined) fchmodSync(fd, existingMode & 0o777);
+      writeFileSync(fd, data);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+// Unique to this process and write; another process has another pid.
+let tempCounter = 0;
+const tempPath = (path: string) => `${path}.${process.pid}.${(tempCounter++).toString(36)}.tmp`;
+
+/** A file's bytes; null when there is no file, undefined when it could not be read. */
+export function readExistingSync(path: string): Buffer | null | undefined {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined;
+  }
+}
+
 // The rename itself is only durable once the directory entry is on disk.
 export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r').catch(() => undefined);
@@ -59,13 +112,4 @@ export async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-/** Writes only when the bytes differ, so an unchanged file keeps its mtime (and HTTP caches stay valid). */
-export async function writeIfChanged(path: string, data: string): Promise<boolean> {
-  const bytes = Buffer.from(data, 'utf8');
-  const current = await readFile(path).catch(() => undefined);
-  if (current && current.equals(bytes)) return false;
-  await writeFileAtomic(path, bytes, { durable: false });
-  return true;
 }

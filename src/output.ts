@@ -2,10 +2,10 @@
 // sitemap) is written with gzip and brotli copies beside it (`rss.xml.gz`, `rss.xml.br`), made
 // once when the file changes: herald start serves them as they are, and so do nginx's
 // gzip_static / brotli_static and most static hosts, instead of compressing every answer.
-import { statSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rmSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { writeFileAtomic, writeIfChanged } from './files.js';
+import { readExistingSync, writeFileAtomicSync } from './files.js';
 
 /** Files worth compressing, by name. */
 export const COMPRESSIBLE = /\.(html?|xml|json|xsl|opml|txt|css|js|mjs|svg)$/i;
@@ -37,23 +37,26 @@ const compressors: Record<(typeof ENCODINGS)[number]['encoding'], (data: Buffer)
  * Writes a published file only when its bytes differ (an unchanged file keeps its mtime, so HTTP
  * caches stay valid), then its compressed copies. A copy older than its file is stale: herald
  * start does not serve it, and the next write makes it again (a crash between the two, or a site
- * built before herald made copies).
- * Returns whether the file changed. `compress: false` is for what is fetched once and kept (RFC
- * 5005 archive documents): their copies would cost most of a large site's first build.
+ * built before herald made copies). Returns whether the file changed. `compress: false` is for
+ * what is fetched once and kept (RFC 5005 archive documents): their copies would cost most of a
+ * large site's first build.
+ *
+ * Synchronous inside (see writeFileAtomicSync); a promise, so callers need not care.
  */
 export async function writeOutput(path: string, text: string, { compress = true }: { compress?: boolean } = {}): Promise<boolean> {
+  const bytes = Buffer.from(text, 'utf8');
+  const current = readExistingSync(path);
+  const changed = !current?.equals(bytes);
+  // A new file's copies are new too (a copy left without its file is replaced whatever its mode).
+  const isNew = current === null;
+  if (changed) writeFileAtomicSync(path, bytes, { isNew });
   if (!compress || !COMPRESSIBLE.test(path)) {
-    const changed = await writeIfChanged(path, text);
     // Copies left from when this file had them would now stand for other bytes.
-    if (changed && COMPRESSIBLE.test(path)) await Promise.all(ENCODINGS.map(({ suffix }) => rm(path + suffix, { force: true })));
+    if (changed && COMPRESSIBLE.test(path)) for (const { suffix } of ENCODINGS) rmSync(path + suffix, { force: true });
     return changed;
   }
-  const bytes = Buffer.from(text, 'utf8');
-  const current = await readFile(path).catch(() => undefined);
-  const changed = !current?.equals(bytes);
-  if (changed) await writeFileAtomic(path, bytes, { durable: false });
-  else if (copiesFresh(path)) return false;
-  await Promise.all(ENCODINGS.map(({ suffix, encoding }) => writeFileAtomic(path + suffix, compressors[encoding](bytes), { durable: false })));
+  if (!changed && copiesFresh(path)) return false;
+  for (const { suffix, encoding } of ENCODINGS) writeFileAtomicSync(path + suffix, compressors[encoding](bytes), { isNew });
   return changed;
 }
 

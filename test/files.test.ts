@@ -3,7 +3,8 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { writeFileAtomic, writeIfChanged } from '../src/files.js';
+import { writeFileAtomic } from '../src/files.js';
+import { writeOutput } from '../src/output.js';
 import { makeSite, post } from './helpers.js';
 
 async function tempDir(t: TestContext): Promise<string> {
@@ -20,7 +21,8 @@ test('a new file gets 0644 (less the umask) unless a mode is given; private data
   await writeFile(join(dir, 'reference'), '', { mode: 0o644 });
   await writeFileAtomic(join(dir, 'rss.xml'), '<rss/>');
   assert.equal(await modeOf(join(dir, 'rss.xml')), await modeOf(join(dir, 'reference')));
-  await writeIfChanged(join(dir, 'feed.json'), '{}');
+  await writeOutput(join(dir, 'feed.json'), '{}');
+  assert.equal(await modeOf(join(dir, 'feed.json.br')), await modeOf(join(dir, 'reference')));
   assert.equal(await modeOf(join(dir, 'feed.json')), await modeOf(join(dir, 'reference')));
   await writeFileAtomic(join(dir, 'subscribers.csv'), 'email\n', { mode: 0o600 });
   assert.equal(await modeOf(join(dir, 'subscribers.csv')), 0o600);
@@ -39,10 +41,11 @@ test("a file that exists keeps its mode when replaced: the user's chmod survives
   await writeFileAtomic(csv, 'three\n', { mode: 0o600 });
   assert.equal(await modeOf(csv), 0o666, 'mode is for new files only');
   const feed = join(dir, 'rss.xml');
-  await writeIfChanged(feed, 'a');
+  await writeOutput(feed, 'a');
   await chmod(feed, 0o640);
-  assert.equal(await writeIfChanged(feed, 'b'), true);
+  assert.equal(await writeOutput(feed, 'b'), true);
   assert.equal(await modeOf(feed), 0o640);
+  assert.equal(await writeOutput(feed, 'b'), false, 'the same bytes are not written again');
 });
 
 test('folders made on the way get dirMode; folders that exist are left as they are', async (t) => {
