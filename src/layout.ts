@@ -30,6 +30,14 @@ export function stylesheetPath(siteUrl: string): string {
   return new URL(SITE_FILES.stylesheet, siteUrl).pathname;
 }
 
+/** The k-th part of a sitemap too large for one file: sitemap-1.xml, sitemap-2.xml... beside sitemap.xml, its index. */
+export function sitemapPart(k: number): string {
+  return SITE_FILES.sitemap.replace(/(\.xml)?$/, `-${k}$1`);
+}
+
+/** Any sitemapPart's name: reserved as a whole family, as a site may grow into more parts. */
+export const SITEMAP_PART = /^sitemap-[1-9]\d*\.xml$/i;
+
 /** herald start's routes, below web.url. */
 export const WEB_ROUTES = ['subscribe', 'confirm', 'unsubscribe', 'webhooks/'] as const;
 

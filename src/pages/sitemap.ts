@@ -1,5 +1,5 @@
 // sitemap.xml (sitemaps.org 0.9) and robots.txt: how search engines find every page herald writes.
-import { SITE_FILES } from '../layout.js';
+import { SITE_FILES, sitemapPart } from '../layout.js';
 import { escapeHtml } from '../text.js';
 
 export interface SitemapEntry {
@@ -27,11 +27,6 @@ function w3cDate(ms: number): string {
 
 function entryXml(element: 'url' | 'sitemap', { url, updated }: SitemapEntry): string {
   return `<${element}><loc>${escapeHtml(url)}</loc>${updated === undefined ? '' : `<lastmod>${w3cDate(updated)}</lastmod>`}</${element}>\n`;
-}
-
-/** The numbered parts of a large sitemap: sitemap-1.xml, sitemap-2.xml... beside sitemap.xml. */
-export function sitemapPart(k: number): string {
-  return SITE_FILES.sitemap.replace(/(\.xml)?$/, `-${k}$1`);
 }
 
 /**

@@ -5,7 +5,7 @@ import { slug as slugify } from 'github-slugger';
 import { parse as parseToml } from 'smol-toml';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
-import { ARCHIVE_DIR, PAGE_DIR, reservedPaths, SITE_FILES, TOPICS_DIR } from '../layout.js';
+import { ARCHIVE_DIR, PAGE_DIR, reservedPaths, SITE_FILES, SITEMAP_PART, TOPICS_DIR } from '../layout.js';
 import { ENCODINGS } from '../output.js';
 import { pagePath } from '../pages/paths.js';
 import { dropXmlForbidden } from '../text.js';
@@ -479,6 +479,7 @@ function reservedPlace(config: Config, url: string): { url: string; what: string
   const below = url.slice(config.site.url.length);
   const end = below.search(/[/?#]|$/);
   const first = decodeURIComponent(below.slice(0, end)).toLowerCase();
+  if (SITEMAP_PART.test(first.replace(SERVED_AS, ''))) return { url: config.site.url + first.replace(SERVED_AS, ''), what: 'where herald writes a part of a large sitemap' };
   if (!reserved.firsts.has(first) && !reserved.firsts.has(first.replace(SERVED_AS, ''))) return undefined;
   const file = relative(config.paths.output, pagePath(config, url)).split(sep).join('/').toLowerCase();
   // Both the file and the address it is served at: x/index.html is /x/, and x.html is /x unless

@@ -201,6 +201,8 @@ test('a post whose page would land on a path herald writes or answers is refused
     [plain, 'permalink: /page/2/\n', /the front page's further pages/, { line: 4, field: 'permalink' }],
     [plain, 'slug: feed.json\n', /the JSON feed/, { line: 4, field: 'slug' }],
     [plain, 'slug: sitemap.xml\n', /the sitemap/, { line: 4, field: 'slug' }],
+    // The parts of a sitemap past 50,000 URLs, however many there may come to be.
+    [flat, 'slug: sitemap-12.xml\n', /a part of a large sitemap/, { line: 4, field: 'slug' }],
     // A slug placed by the post's own permalink is still the slug's fault.
     [plain, 'slug: atom.xml\npermalink: /{slug}\n', /the Atom feed/, { line: 4, field: 'slug' }],
     [flat, 'slug: RSS.xml.gz\n', /the RSS feed/, { line: 4, field: 'slug' }],
@@ -218,7 +220,7 @@ test('a post whose page would land on a path herald writes or answers is refused
   const fine = parsePost('---\ntitle: T\ndate: 2026-01-26\n---\n', 'posts/subscribe.md', elsewhere);
   assert.ok(fine.ok && fine.meta.url === 'https://example.com/subscribe');
   // Names that only start like herald's are the writer's.
-  for (const slug of ['rss', 'rss.xml.html', 'topic', 'pages', 'feed']) assert.ok(parsePost(`---\ntitle: T\ndate: 2026-01-26\nslug: ${slug}\n---\n`, 'posts/a.md', flat).ok, slug);
+  for (const slug of ['rss', 'rss.xml.html', 'topic', 'pages', 'feed', 'sitemap-guide']) assert.ok(parsePost(`---\ntitle: T\ndate: 2026-01-26\nslug: ${slug}\n---\n`, 'posts/a.md', flat).ok, slug);
 });
 
 test('an old address (aliases, redirect_from) on a path herald writes is refused too', () => {
