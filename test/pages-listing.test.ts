@@ -188,10 +188,18 @@ test("a writer's own index.html gets the page's posts and the paginator", async 
   assert.equal(await site.read('public/page/3/index.html'), 'Post 1; 3/3 of 5 [2 /page/2/  ] 1\n');
 });
 
+test("a writer's own index.html from before pages (no paginator in it) still lists every post on one page", async (t) => {
+  const site = await makeSite(t, posts(5), `${SITE_CONFIG}  perPage: 2\n`);
+  await site.write('templates/index.html', '{% for post in posts %}{{ post.title }};{% endfor %}\n');
+  assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
+  assert.equal(await site.read('public/index.html'), 'Post 5;Post 4;Post 3;Post 2;Post 1;\n');
+  assert.ok(!existsSync(join(site.dir, 'public/page/2/index.html')), 'no page that nothing links to');
+});
+
 test('a build makes again only the listing pages whose posts changed', async (t) => {
   const site = await makeSite(t, posts(6), `${SITE_CONFIG}  perPage: 2\n`);
   // The time of rendering shows which pages were made again.
-  await site.write('templates/index.html', '{% for post in posts %}{{ post.title }};{% endfor %} {{ "now" | date: "%s%L" }}\n');
+  await site.write('templates/index.html', '{% for post in posts %}{{ post.title }};{% endfor %} {{ paginator.page }} {{ "now" | date: "%s%L" }}\n');
   await site.run('build', '--now', '2026-06-01');
   const before = await Promise.all(['index.html', 'page/2/index.html', 'page/3/index.html'].map((file) => site.read(`public/${file}`)));
   await new Promise((resolve) => setTimeout(resolve, 5));
@@ -199,7 +207,7 @@ test('a build makes again only the listing pages whose posts changed', async (t)
   await site.run('build', '--now', '2026-06-01');
   const after = await Promise.all(['index.html', 'page/2/index.html', 'page/3/index.html'].map((file) => site.read(`public/${file}`)));
   assert.deepEqual(after.slice(0, 2), before.slice(0, 2), 'pages without the edited post are not made again');
-  assert.match(after[2]!, /^Post 2;Post 1, edited; \d+\n$/);
+  assert.match(after[2]!, /^Post 2;Post 1, edited; 3 \d+\n$/);
   assert.notEqual(after[2], before[2]);
   const stamp = statSync(join(site.dir, 'public/p2/index.html')).mtimeMs;
   await site.write('posts/p7.md', post({ title: 'Post 7', date: '2026-01-07' }));

@@ -34,10 +34,10 @@ export interface ListingPage<T> {
 
 /**
  * The pages of a listing of `posts` (newest first) in the folder `dir` below output ('' for the
- * site, topics/<slug>/ for a topic). An empty listing still has its first page.
+ * site, topics/<slug>/ for a topic), site.perPage posts a page unless told otherwise (Infinity:
+ * one page). An empty listing still has its first page.
  */
-export function paginate<T>(posts: T[], dir: string, config: Config): ListingPage<T>[] {
-  const perPage = config.site.perPage;
+export function paginate<T>(posts: T[], dir: string, config: Config, perPage = config.site.perPage): ListingPage<T>[] {
   const total = Math.max(1, Math.ceil(posts.length / perPage));
   const url = (k: number) => listingUrl(config, dir, k);
   const pathOf = (k: number) => new URL(url(k)).pathname;
@@ -50,7 +50,7 @@ export function paginate<T>(posts: T[], dir: string, config: Config): ListingPag
       posts: posts.slice(i * perPage, page * perPage),
       paginator: {
         page,
-        per_page: perPage,
+        per_page: Number.isFinite(perPage) ? perPage : posts.length,
         total_pages: total,
         total_posts: posts.length,
         url: url(page),

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { hash, templatesStamp } from '../cache.js';
@@ -12,6 +12,7 @@ import { renderPost } from '../posts/render.js';
 import { fromStatic } from './assets.js';
 import { paginate, type ListingPage } from './listing.js';
 import { pagePath } from './paths.js';
+import { writersTemplate } from '../templates.js';
 import { loadPageTemplates, pageContext, type ShownTopic, renderListingPage, renderPostPage, renderRedirectPage, renderTopicsPage, TOPICS_INDEX, topicsIndexUrl } from './render.js';
 import { renderRobots, renderSitemaps, type SitemapEntry } from './sitemap.js';
 
@@ -92,7 +93,7 @@ export async function writePages(published: PostMeta[], config: Config, cwd: str
     sitemap.push({ url: page.paginator.url, updated: newest(page.posts) });
     add(page.path, hash([stamp, topic, page.paginator, page.posts.map(postStamp)]), () => renderListingPage(page.posts, page.paginator, templates, context, topic));
   };
-  for (const page of paginate(published, '', config)) listing(page);
+  for (const page of paginate(published, '', config, unpaginatedIndex(config) ? Infinity : undefined)) listing(page);
   if (shown.length) {
     const list = shown.map(({ topic }) => topic);
     sitemap.push({ url: topicsIndexUrl(config), updated: newest(published.filter((post) => post.topics.length)) });
@@ -144,4 +145,13 @@ export async function writePages(published: PostMeta[], config: Config, cwd: str
     else await removeOutput(path);
   }
   return result;
+}
+
+/**
+ * A writer's own index.html from before the index had pages never links to page 2: it keeps
+ * getting every post on one page, as it did, so no post drops out of its reach.
+ */
+function unpaginatedIndex(config: Config): boolean {
+  const own = writersTemplate(config, 'index.html');
+  return own !== undefined && !readFileSync(own, 'utf8').includes('paginator');
 }

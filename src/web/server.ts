@@ -57,7 +57,8 @@ export function createWebServer(options: WebOptions): Server {
   // The forms and the links in emails: web.url's path, which is site.url's unless web.url is set.
   const webPath = pathBelow(new URL(config.web.url).pathname);
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
-    const url = new URL(request.url ?? '/', 'http://herald.invalid');
+    // Appended, not resolved: a path starting with // (//rss.xml) would be read as a host name.
+    const url = new URL(`http://herald.invalid${(request.url ?? '/').startsWith('/') ? '' : '/'}${request.url ?? ''}`);
     const method = request.method ?? 'GET';
     if (method === 'POST') await postTurn();
     const route = webPath(url.pathname);

@@ -94,6 +94,8 @@ test('feeds are served with their content types, ETag and Last-Modified, and 304
     assert.equal((await fetch(base + path, { headers: { 'If-None-Match': '"other"' } })).status, 200);
   }
   assert.equal((await fetch(`${base}/topics/nope/rss.xml`)).status, 404);
+  // A path starting with // is a path, not a host name: the feed, not the front page.
+  assert.match((await fetch(`${base}//rss.xml`)).headers.get('content-type')!, /^application\/rss\+xml/);
 });
 
 test('nothing outside the output folder is served; malformed requests get a clear 4xx', async (t) => {
