@@ -218,7 +218,18 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
     } else warnings.push({ code: 'E_POST_FIELD', file, line: lineOf(urlKey) ?? 1, field: urlKey, message: `${urlKey} "${String(data[urlKey])}" is not a path herald can use, so the post is at ${url}`, hint: 'write a path from the site root such as /2015/07/01/my-post/, or remove the line' });
   }
   const aliasKey = first(ALIAS_KEYS);
-  const aliases = aliasKey ? parseAliases(data[aliasKey], config) : [];
+  const parsedAliases = aliasKey ? parseAliases(data[aliasKey], config) : { paths: [], refused: [] };
+  const aliases = parsedAliases.paths;
+  if (parsedAliases.refused.length) {
+    warnings.push({
+      code: 'E_POST_FIELD',
+      file,
+      line: lineOf(aliasKey!) ?? 1,
+      field: aliasKey,
+      message: `${aliasKey} ${parsedAliases.refused.map((alias) => JSON.stringify(alias)).join(', ')} ${parsedAliases.refused.length > 1 ? 'are not paths' : 'is not a path'} herald can use, so no redirect is made there`,
+      hint: 'write old addresses as paths on this site, such as /2015/07/01/old-name/ (no .., no other host)',
+    });
+  }
   // A page there would replace one of herald's own files, or be shadowed by it.
   const taken = reservedPlace(config, url);
   if (taken) {
@@ -518,11 +529,19 @@ function whatHeraldHasAt(config: Config, path: string): string {
 }
 
 /** Old paths (Hugo's aliases, jekyll-redirect-from's redirect_from), from the site root. */
-function parseAliases(value: unknown, config: Config): string[] {
+function parseAliases(value: unknown, config: Config): { paths: string[]; refused: string[] } {
   const list = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
   const base = new URL(config.site.url).pathname;
-  const paths = list.flatMap((item) => (typeof item === 'string' && item.trim() && !item.includes('..') && !/^[a-z]+:/i.test(item) ? [new URL(item.trim().replace(/^\/+/, ''), `http://x${base}`).pathname] : []));
-  return [...new Set(paths.filter(namesAFile))];
+  const paths: string[] = [];
+  const refused: string[] = [];
+  for (const item of list) {
+    // A climb (..) or another host would put the redirect page outside the site, or nowhere.
+    const usable = typeof item === 'string' && item.trim() && !item.includes('..') && !/^[a-z]+:/i.test(item);
+    const path = usable ? new URL(item.trim().replace(/^\/+/, ''), `http://x${base}`).pathname : undefined;
+    if (path !== undefined && namesAFile(path)) paths.push(path);
+    else refused.push(String(item));
+  }
+  return { paths: [...new Set(paths)], refused };
 }
 
 const parseYaml = (front: string) => (yaml.load(front, { schema: yaml.CORE_SCHEMA }) ?? {}) as object;

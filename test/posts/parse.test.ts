@@ -223,6 +223,16 @@ test('a post whose page would land on a path herald writes or answers is refused
   for (const slug of ['rss', 'rss.xml.html', 'topic', 'pages', 'feed', 'sitemap-guide']) assert.ok(parsePost(`---\ntitle: T\ndate: 2026-01-26\nslug: ${slug}\n---\n`, 'posts/a.md', flat).ok, slug);
 });
 
+test('an old address that is not a path on this site (a climb, another host) is a warning naming it, and makes no redirect', () => {
+  const site = parseConfig({ site: { url: 'https://example.com/blog/' } }, undefined, '/tmp');
+  const result = parsePost('---\ntitle: T\ndate: 2026-01-26\nredirect_from: ["/old/", "../../etc/passwd", "https://other.com/x/"]\n---\nBody\n', 'posts/a.md', site);
+  assert.ok(result.ok);
+  assert.deepEqual(result.meta.aliases, ['/blog/old/']);
+  const [warning] = result.warnings.filter((each) => each.field === 'redirect_from');
+  assert.equal(warning?.line, 4);
+  assert.match(warning!.message, /"\.\.\/\.\.\/etc\/passwd", "https:\/\/other\.com\/x\/" are not paths herald can use/);
+});
+
 test('an old address (aliases, redirect_from) on a path herald writes is refused too', () => {
   // As jekyll-redirect-from reads them: below the site's own path (/blog/).
   const blog = parseConfig({ site: { url: 'https://example.com/blog/' } }, undefined, '/tmp');
