@@ -153,13 +153,3 @@ export async function startWorker(dir, args, env) {
     });
   return { port, pid: child.pid, log: () => log, stop };
 }
-
-/** User + system CPU time of a process so far, in ms (Linux /proc; NaN elsewhere). */
-export function cpuMs(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
-}

@@ -17,7 +17,7 @@ import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'libsql';
-import { BENCH_ENV, CLEAN_ENV, cpuMs, GNU_TIME, HERALD, HERALD_NODE_ARGS, machine, percentile, ROOT, thousands, WORK } from './common.js';
+import { BENCH_ENV, CLEAN_ENV, GNU_TIME, HERALD, HERALD_NODE_ARGS, machine, percentile, ROOT, thousands, WORK } from './common.js';
 import pg from 'pg';
 
 // The settings below are bench/run.js's own (it runs its sections when imported, so it exports
@@ -280,6 +280,16 @@ async function sesSection() {
   writeFileSync(join(WORK, 'results-ses.json'), `${JSON.stringify(result, null, 2)}\n`);
   // Each SendEmail's arrival (ms from the first), in order, to look at the busiest second.
   writeFileSync(join(WORK, 'ses', 'requests.json'), `${JSON.stringify(times.map((t) => Number((t - times[0]).toFixed(2))))}\n`);
+}
+
+/** User + system CPU time of a process so far, in ms (Linux /proc; NaN elsewhere). */
+function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Starts `herald start` on a free port with its output going to `log`; resolves once its first pass is done. */

@@ -12,7 +12,7 @@ import { closeSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readFile
 import { Agent, request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { generateCorpus } from './gen-corpus.js';
-import { atLeast, BENCH_ENV, cpuMs, CLEAN_ENV, countItems, ensureCorpus, GNU_TIME, HERALD, HERALD_NODE_ARGS, machine, mb, percentile, printTable, ROOT, runTimed, startWorker, summarize, thousands, toMb, under, verdict, WORK } from './common.js';
+import { atLeast, BENCH_ENV, CLEAN_ENV, countItems, ensureCorpus, GNU_TIME, HERALD, HERALD_NODE_ARGS, machine, mb, percentile, printTable, ROOT, runTimed, startWorker, summarize, thousands, toMb, under, verdict, WORK } from './common.js';
 import { PROVIDER_SECTIONS } from './providers.js';
 import { SITE_SECTIONS } from './site.js';
 
@@ -168,6 +168,16 @@ async function startSink() {
       stop();
     },
   };
+}
+
+/** User + system CPU time of a process so far, in ms (Linux /proc; NaN elsewhere). */
+function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Resident memory of a process now, in KB (Linux /proc; NaN elsewhere). */

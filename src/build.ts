@@ -83,7 +83,6 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const recorded = ids.readEntryIds(config, cwd);
   ids.applyEntryIds(loaded.posts, options.write ? await ids.recordEntryIds(config, published, recorded) : recorded);
   const feeds = selectFeeds(published, config, previous?.topics);
-  const topics = feeds.flatMap((feed) => (feed.topic ? [feed.topic] : []));
   const report: BuildReport = { counts: countStates(loaded.posts, now), problems: loaded.problems, warnings: [...loaded.warnings, ...topicClashes(loaded.posts)], written: [], unchanged: 0, posts: loaded.posts, notifications: [] };
   if (!options.write) {
     // check renders every post, so a post that breaks the renderer, or holds what readers would
@@ -116,6 +115,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   let pages: Record<string, string> = {};
   if (config.pages) {
     const { writePages } = await import('./pages/write.js');
+    const topics = feeds.flatMap((feed) => (feed.topic ? [feed.topic] : []));
     const written = await writePages([...published].sort(newestFirstOrder), config, cwd, { topics, stamps: loaded.cache, previous: previous?.pages ?? {} });
     report.written.push(...written.written);
     report.warnings.push(...written.warnings);
@@ -130,7 +130,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     validFrom: published.length ? published.reduce((latest, post) => Math.max(latest, post.date), -Infinity) : null,
     validUntil: scheduled.length ? scheduled.reduce((earliest, date) => Math.min(earliest, date), Infinity) : null,
     feeds: written.records,
-    topics,
+    topics: feeds.flatMap((feed) => (feed.topic ? [feed.topic] : [])),
     outputs,
     pages,
     copies: copied.copies,

@@ -65,20 +65,18 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
  */
 export function writeFileAtomicSync(path: string, data: Uint8Array, { isNew = false }: { isNew?: boolean } = {}): void {
   const existingMode = isNew ? undefined : statSync(path, { throwIfNoEntry: false })?.mode;
-  const mode = existingMode === undefined ? 0o644 : existingMode & 0o777;
   const temp = tempPath(path);
   try {
     let fd: number;
     try {
-      fd = openSync(temp, 'w', mode);
+      fd = openSync(temp, 'w', existingMode === undefined ? 0o644 : existingMode & 0o777);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       mkdirSync(dirname(path), { recursive: true });
-      fd = openSync(temp, 'w', mode);
+      fd = openSync(temp, 'w', existingMode === undefined ? 0o644 : existingMode & 0o777);
     }
     try {
-      // Exactly the old mode, as writeFileAtomic keeps it.
-      if (existingMode !== undefined) fchmodSync(fd, mode);
+      if (existingMode !== undefined) fchmodSync(fd, existingMode & 0o777);
       writeFileSync(fd, data);
     } finally {
       closeSync(fd);
