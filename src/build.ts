@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import { hash, isIntact, readBuildState, readPostCache, stampOfPosts, templatesStamp, writeBuildState, writePostCache, type BuildState, type OutputStamp, type PostCounts } from './cache.js';
+import { hash, isIntact, readBuildRecords, readBuildState, readPostCache, stampOfPosts, templatesStamp, writeBuildState, writePostCache, type BuildCheck, type OutputStamp, type PostCounts } from './cache.js';
 import type { Config } from './config.js';
 import type { Problem } from './errors.js';
 import type { PostMeta } from './posts/parse.js';
@@ -60,14 +60,16 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const postsStamp = stampOfPosts(files);
   const bundles = files.filter((file) => BUNDLE_INDEX.test(basename(file.path))).map((file) => dirname(file.path));
   const assets = hash(assetsStamp(config, bundles));
-  const previous = readBuildState(config, cwd);
+  const check = readBuildState(config, cwd);
   // Only a site with hubs loads WebSub. Its notices go out last, once the build is recorded, and
   // also when nothing changed: an earlier build may still owe some.
   const websub = options.write && config.feed.hubs.length ? await import('./websub.js') : undefined;
   const notify = async () => (websub ? websub.notifyHubs(config, options.hubs) : []);
-  if (options.write && previous && isUpToDate(previous, postsStamp, assets, now, config)) {
-    return { counts: previous.counts, problems: previous.problems, warnings: previous.warnings ?? [], written: [], unchanged: Object.keys(previous.outputs).length, notifications: await notify() };
+  if (options.write && check && isUpToDate(check, postsStamp, assets, now, config)) {
+    return { counts: check.counts, problems: check.problems, warnings: check.warnings ?? [], written: [], unchanged: Object.keys(check.outputs).length, notifications: await notify() };
   }
+  const records = check && readBuildRecords(config, cwd);
+  const previous = check && records && { ...check, ...records };
 
   const { loadPosts } = await import('./posts/load.js');
   const postCache = readPostCache(config, cwd);
@@ -146,7 +148,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
 
 // Nothing to do when no post file changed, no post is due to appear or vanish at `now`,
 // and every feed file is as the last build left it.
-function isUpToDate(state: BuildState, postsStamp: string, assets: string, now: Date, config: Config): boolean {
+function isUpToDate(state: BuildCheck, postsStamp: string, assets: string, now: Date, config: Config): boolean {
   const at = now.getTime();
   return (
     state.postsStamp === postsStamp &&

@@ -11,8 +11,9 @@ import type { Topic } from './posts/parse.js';
 import type { PostFile } from './posts/scan.js';
 import { HERALD_VERSION } from './version.js';
 
-// Two files in the state folder. build-state.json is small and is all a no-change rebuild reads;
-// post-cache.json holds every post's parsed front matter and is read only when something changed.
+// Three files in the state folder. build-state.json is small and is all a no-change rebuild reads;
+// build-records.json (a fingerprint per page and feed document) and post-cache.json (every post's
+// parsed front matter) are read only when something changed.
 
 export interface OutputStamp {
   size: number;
@@ -31,23 +32,15 @@ export interface PostCounts {
   scheduled: number;
 }
 
-/** What the last build saw and wrote. */
-export interface BuildState {
+/** What the last build saw: all a build with nothing to do reads to find that out. */
+export interface BuildCheck {
   /** Hash of every post file's path, size and mtime. */
   postsStamp: string;
   /** The feeds stay right while validFrom <= now < validUntil: no post is due to appear or vanish. */
   validFrom: number | null;
   validUntil: number | null;
-  /** Each feed document (subscription feed or archive) by its folder below output: what it was made from, what it shows, and since when. */
-  feeds: Record<string, FeedRecord>;
-  /** Topics that have a feed. */
-  topics: Topic[];
   /** Output files as the last build left them. */
   outputs: Record<string, OutputStamp>;
-  /** Archive pages herald wrote, with what each was made from; templatesStamp when they were. */
-  pages: Record<string, string>;
-  /** Files copied as they are (static folders, page bundles), with their sources' size and mtime. */
-  copies: Record<string, string>;
   /** The static folders' and bundles' files as they were: unchanged, nothing is copied. */
   assetsStamp: string;
   templatesStamp: string;
@@ -56,7 +49,22 @@ export interface BuildState {
   warnings: Problem[];
 }
 
+/** What the last build made each file from: read only by a build that has something to do. */
+export interface BuildRecords {
+  /** Each feed document (subscription feed or archive) by its folder below output: what it was made from, what it shows, and since when. */
+  feeds: Record<string, FeedRecord>;
+  /** Topics that have a feed. */
+  topics: Topic[];
+  /** Archive pages herald wrote, with what each was made from; templatesStamp when they were. */
+  pages: Record<string, string>;
+  /** Files copied as they are (static folders, page bundles), with their sources' size and mtime. */
+  copies: Record<string, string>;
+}
+
+export type BuildState = BuildCheck & BuildRecords;
+
 const STATE_FILE = 'build-state.json';
+const RECORDS_FILE = 'build-records.json';
 const POSTS_FILE = 'post-cache.json';
 
 // Anything that changes how a file parses or where it is shown invalidates the cache, as does what
@@ -108,12 +116,19 @@ function writeKeyed(config: Config, cwd: string, name: string, value: unknown): 
   return writeFileAtomic(join(config.paths.state, name), JSON.stringify({ key: cacheKey(config, cwd), value }), { durable: false, mode: 0o600, dirMode: 0o700 });
 }
 
-export function readBuildState(config: Config, cwd: string): BuildState | undefined {
-  return readKeyed<BuildState>(config, cwd, STATE_FILE);
+export function readBuildState(config: Config, cwd: string): BuildCheck | undefined {
+  return readKeyed<BuildCheck>(config, cwd, STATE_FILE);
 }
 
-export function writeBuildState(config: Config, cwd: string, state: BuildState): Promise<void> {
-  return writeKeyed(config, cwd, STATE_FILE, state);
+export function readBuildRecords(config: Config, cwd: string): BuildRecords | undefined {
+  return readKeyed<BuildRecords>(config, cwd, RECORDS_FILE);
+}
+
+// The records first: a build killed between the two leaves the check of the build before, which
+// no longer matches what is on disk, so the next build does the work again.
+export async function writeBuildState(config: Config, cwd: string, { feeds, topics, pages, copies, ...check }: BuildState): Promise<void> {
+  await writeKeyed(config, cwd, RECORDS_FILE, { feeds, topics, pages, copies } satisfies BuildRecords);
+  await writeKeyed(config, cwd, STATE_FILE, check satisfies BuildCheck);
 }
 
 export function readPostCache(config: Config, cwd: string): Map<string, CachedPost> {

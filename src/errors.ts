@@ -19,6 +19,7 @@ export type ProblemCode =
   | 'E_SEND'
   | 'E_SECRET'
   | 'E_STATE'
+  | 'E_OUTPUT'
   | 'E_DKIM'
   | 'E_USAGE';
 

@@ -4,7 +4,9 @@
 // gzip_static / brotli_static and most static hosts, instead of compressing every answer.
 import { rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { HeraldError } from './errors.js';
 import { readExistingSync, writeFileAtomicSync } from './files.js';
 
 /** Files worth compressing, by name. */
@@ -41,10 +43,26 @@ const compressors: Record<(typeof ENCODINGS)[number]['encoding'], (data: Buffer)
  * what is fetched once and kept (RFC 5005 archive documents): their copies would cost most of a
  * large site's first build.
  *
- * Synchronous inside (see writeFileAtomicSync); a promise, so callers need not care.
+ * A build that writes many files hands them to a thread of their own (output-worker.ts), so the
+ * writing and compressing on one core overlaps the rendering on the other; the writes are done in
+ * the order they were asked for. Callers keep a few dozen in flight.
  */
-export async function writeOutput(path: string, text: string, { compress = true }: { compress?: boolean } = {}): Promise<boolean> {
-  const bytes = Buffer.from(text, 'utf8');
+export async function writeOutput(path: string, text: string, options: OutputOptions = {}): Promise<boolean> {
+  const writer = outputThread();
+  try {
+    return await (writer ? writer.write(path, text, options) : writeOutputSync(path, Buffer.from(text, 'utf8'), options));
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new HeraldError({ code: 'E_OUTPUT', file: path, message: `cannot write this file: ${code ?? message}`, hint: 'check that the output folder is writable and that nothing of yours (a folder, a read-only file) is where herald writes' });
+  }
+}
+
+export interface OutputOptions {
+  compress?: boolean;
+}
+
+/** writeOutput's work, on whichever thread does it. */
+export function writeOutputSync(path: string, bytes: Buffer, { compress = true }: OutputOptions): boolean {
   const current = readExistingSync(path);
   const changed = !current?.equals(bytes);
   // A new file's copies are new too (a copy left without its file is replaced whatever its mode).
@@ -58,6 +76,67 @@ export async function writeOutput(path: string, text: string, { compress = true 
   if (!changed && copiesFresh(path)) return false;
   for (const { suffix, encoding } of ENCODINGS) writeFileAtomicSync(path + suffix, compressors[encoding](bytes), { isNew });
   return changed;
+}
+
+// A thread costs ~30 ms to start: worth it only past a few dozen files, and only in the built
+// herald (dist/output-worker.js); run from TypeScript source, a worker could not load it.
+const THREAD_AFTER_WRITES = 64;
+const CAN_THREAD = !import.meta.url.endsWith('.ts');
+let writesAsked = 0;
+const encoder = new TextEncoder();
+let thread: OutputThread | undefined;
+
+function outputThread(): OutputThread | undefined {
+  if (thread || !CAN_THREAD || ++writesAsked <= THREAD_AFTER_WRITES) return thread;
+  thread = new OutputThread();
+  return thread;
+}
+
+/** The writer thread and the writes it owes answers for; unreferenced while idle, so it never keeps herald running. */
+class OutputThread {
+  private readonly worker = new Worker(new URL('./output-worker.js', import.meta.url));
+  private readonly pending = new Map<number, { resolve(changed: boolean): void; reject(error: Error): void }>();
+  private nextId = 0;
+
+  constructor() {
+    this.worker.unref();
+    this.worker.on('message', ({ id, changed, error }: OutputAnswer) => {
+      const waiting = this.pending.get(id)!;
+      this.pending.delete(id);
+      if (!this.pending.size) this.worker.unref();
+      if (error) waiting.reject(Object.assign(new Error(error.message), { code: error.code, path: error.path }));
+      else waiting.resolve(changed!);
+    });
+    // The thread died (out of memory, a bug): every write it owed fails, and the next ones run here.
+    this.worker.on('error', (error) => {
+      thread = undefined;
+      for (const waiting of this.pending.values()) waiting.reject(error);
+      this.pending.clear();
+    });
+  }
+
+  write(path: string, text: string, options: OutputOptions): Promise<boolean> {
+    const id = this.nextId++;
+    if (!this.pending.size) this.worker.ref();
+    // The bytes are handed over, not copied: TextEncoder gives each its own ArrayBuffer (Buffer.from
+    // would take small ones from a pool shared with this thread's other buffers).
+    const bytes = encoder.encode(text);
+    this.worker.postMessage({ id, path, bytes, options } satisfies OutputRequest, [bytes.buffer]);
+    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+  }
+}
+
+export interface OutputRequest {
+  id: number;
+  path: string;
+  bytes: Uint8Array;
+  options: OutputOptions;
+}
+
+export interface OutputAnswer {
+  id: number;
+  changed?: boolean;
+  error?: { message: string; code?: string; path?: string };
 }
 
 /** Whether every compressed copy of `path` exists and is no older than the file. */
