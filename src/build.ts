@@ -37,6 +37,24 @@ export interface BuildOptions {
   write: boolean;
   /** How WebSub hubs are told of changed feeds (default: hubPolicy()). */
   hubs?: HubPolicy;
+  /** What a long-running herald keeps from one build to the next (herald start). */
+  memory?: BuildMemory;
+}
+
+/**
+ * herald start's memory of its last build: the state it wrote and the posts it read, and a watch
+ * on the folders a build reads. While the watch sees no change, a build need not look at every
+ * post file, read the state back, or load the posts again: it checks only that the feeds are
+ * still valid at this time and still on disk.
+ */
+export interface BuildMemory {
+  watch: import('./watch.js').FolderWatch;
+  last?: { check: BuildCheck; posts: PostMeta[] };
+}
+
+/** The folders a build reads from: what a FolderWatch for BuildMemory watches. */
+export function buildInputs(config: Config): string[] {
+  return [config.paths.posts, config.paths.templates, config.paths.includes, ...config.paths.static.map(({ folder }) => folder)];
 }
 
 export interface BuildReport {
@@ -47,7 +65,7 @@ export interface BuildReport {
   /** Output files whose bytes changed, relative to the working directory. */
   written: string[];
   unchanged: number;
-  /** Every readable post, when this build had to load them (not when nothing changed). */
+  /** Every readable post, when this build had to load them (not when nothing changed), or had them in memory. */
   posts?: PostMeta[];
   /** WebSub hubs told (or not) of changed feeds, this build's and those an earlier one still owed. */
   notifications: Notification[];
@@ -55,18 +73,29 @@ export interface BuildReport {
 
 /** posts -> published -> feeds -> files. The heavy stages load only when something changed. */
 export async function build(config: Config, options: BuildOptions): Promise<BuildReport> {
-  const { now, cwd } = options;
+  const { now, cwd, memory } = options;
+  // Only a site with hubs loads WebSub. Its notices go out last, once the build is recorded, and
+  // also when nothing changed: an earlier build may still owe some.
+  const websub = options.write && config.feed.hubs.length ? await import('./websub.js') : undefined;
+  const notify = async () => (websub ? websub.notifyHubs(config, options.hubs) : []);
+  const nothingToDo = (check: BuildCheck, posts?: PostMeta[]) => ({ counts: check.counts, problems: check.problems, warnings: check.warnings ?? [], written: [], unchanged: Object.keys(check.outputs).length, posts, notifications: [] as Notification[] });
+  const remembered = memory?.last;
+  if (options.write && remembered && !memory.watch.takeChanged() && isStillValid(remembered.check, now)) {
+    return { ...nothingToDo(remembered.check, remembered.posts), notifications: await notify() };
+  }
+
   const files = scanPostFiles(config.paths.posts, cwd, config.posts.exclude);
   const postsStamp = stampOfPosts(files);
   const bundles = files.filter((file) => BUNDLE_INDEX.test(basename(file.path))).map((file) => dirname(file.path));
   const assets = hash(assetsStamp(config, bundles));
   const check = readBuildState(config, cwd);
-  // Only a site with hubs loads WebSub. Its notices go out last, once the build is recorded, and
-  // also when nothing changed: an earlier build may still owe some.
-  const websub = options.write && config.feed.hubs.length ? await import('./websub.js') : undefined;
-  const notify = async () => (websub ? websub.notifyHubs(config, options.hubs) : []);
   if (options.write && check && isUpToDate(check, postsStamp, assets, now, config)) {
-    return { counts: check.counts, problems: check.problems, warnings: check.warnings ?? [], written: [], unchanged: Object.keys(check.outputs).length, notifications: await notify() };
+    // The posts in memory, if the state on disk is still that of the build that read them (another
+    // herald may have built since: a post it published has its entry id recorded now).
+    const same = remembered && remembered.check.postsStamp === check.postsStamp && remembered.check.validFrom === check.validFrom && remembered.check.validUntil === check.validUntil;
+    const posts = memory && (same ? remembered.posts : (await readPosts(config, cwd)).posts);
+    if (memory && posts) memory.last = { check, posts };
+    return { ...nothingToDo(check, posts), notifications: await notify() };
   }
   const records = check && readBuildRecords(config, cwd);
   const previous = check && records && { ...check, ...records };
@@ -127,7 +156,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   report.warnings = uniqueProblems(report.warnings);
   if (loaded.parsed || loaded.cache.size !== postCache.size) await writePostCache(config, cwd, loaded.cache);
   const scheduled = loaded.posts.filter((post) => !post.draft && post.date > now.getTime()).map((post) => post.date);
-  await writeBuildState(config, cwd, {
+  const state = {
     postsStamp,
     validFrom: published.length ? published.reduce((latest, post) => Math.max(latest, post.date), -Infinity) : null,
     validUntil: scheduled.length ? scheduled.reduce((earliest, date) => Math.min(earliest, date), Infinity) : null,
@@ -141,7 +170,9 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     counts: report.counts,
     problems: report.problems,
     warnings: report.warnings,
-  });
+  };
+  await writeBuildState(config, cwd, state);
+  if (memory) memory.last = { check: state, posts: loaded.posts };
   report.notifications = await notify();
   return report;
 }
@@ -149,15 +180,13 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
 // Nothing to do when no post file changed, no post is due to appear or vanish at `now`,
 // and every feed file is as the last build left it.
 function isUpToDate(state: BuildCheck, postsStamp: string, assets: string, now: Date, config: Config): boolean {
+  return state.postsStamp === postsStamp && state.assetsStamp === assets && state.templatesStamp === templatesStamp(config) && isStillValid(state, now);
+}
+
+/** No post is due to appear or vanish at `now`, and every feed file is as the build left it. */
+function isStillValid(state: BuildCheck, now: Date): boolean {
   const at = now.getTime();
-  return (
-    state.postsStamp === postsStamp &&
-    state.assetsStamp === assets &&
-    state.templatesStamp === templatesStamp(config) &&
-    (state.validFrom === null || state.validFrom <= at) &&
-    (state.validUntil === null || at < state.validUntil) &&
-    outputsIntact(state.outputs)
-  );
+  return (state.validFrom === null || state.validFrom <= at) && (state.validUntil === null || at < state.validUntil) && outputsIntact(state.outputs);
 }
 
 function outputsIntact(outputs: Record<string, OutputStamp>): boolean {

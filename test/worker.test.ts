@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { BUILT_CLI, closedPort, makeSite, post } from './helpers.js';
 import { startSmtpSink } from './smtp.js';
@@ -11,7 +12,14 @@ function startWorker(cwd: string, env: Record<string, string>, args = ['--no-htt
   const child = spawn(process.execPath, [BUILT_CLI, 'start', ...args], { cwd, env: { ...process.env, ...env } });
   child.stdout!.on('data', (data) => (output += data));
   child.stderr!.on('data', (data) => (output += data));
-  return { child, output: () => output, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
+  // A worker ended by a signal says which, so a failed exit-code assertion shows it.
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, signal) => {
+      if (signal) output += `\n[ended by ${signal}]`;
+      resolve(code);
+    }),
+  );
+  return { child, output: () => output, exited };
 }
 
 async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
@@ -37,7 +45,7 @@ test('the worker publishes and mails a post dropped into posts/ within a few tic
   assert.equal(sink.received[0]!.mail.subject, 'Fresh');
   assert.match(await site.read('public/rss.xml'), /Fresh/);
   worker.child.kill('SIGTERM');
-  assert.equal(await worker.exited, 0);
+  assert.equal(await worker.exited, 0, worker.output());
   assert.match(worker.output(), /SIGTERM: stopping/);
 });
 
@@ -55,7 +63,7 @@ test('SIGTERM in the middle of a pass exits 0; the next pass sends the rest, eac
   t.after(() => worker.child.kill('SIGKILL'));
   await until(() => sink.received.length >= 100, 15_000, 'sending to start');
   worker.child.kill('SIGTERM');
-  assert.equal(await worker.exited, 0);
+  assert.equal(await worker.exited, 0, worker.output());
   const atStop = sink.received.length;
   assert.ok(atStop < 600, `stopped part-way (${atStop})`);
   const rerun = await new Promise<number | null>((resolve) => spawn(process.execPath, [BUILT_CLI, 'run'], { cwd: site.dir, env: { ...process.env, ...env } }).on('exit', resolve));
@@ -140,3 +148,33 @@ test('SIGTERM exits 0 within seconds while a client holds an unfinished request 
   assert.match(worker.output(), /SIGTERM: stopping[\s\S]*stopped/);
   assert.ok(closedByServer, 'the held connection was closed');
 });
+
+test('the worker keeps its last build in memory and still sees an edit in place, a new file in a new folder, and a feed deleted by hand', async (t) => {
+  const site = await makeSite(t, { 'old.md': post({ title: 'Old', date: '2026-01-01' }) }, CONFIG);
+  const worker = startWorker(site.dir, {});
+  t.after(() => worker.child.kill('SIGKILL'));
+  await until(() => /next pass at/.test(worker.output()), 10_000, 'the first pass');
+  // Rewritten in place (same inode, as many editors save), not replaced.
+  const { appendFile, rm, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  await writeFile(join(site.dir, 'posts/old.md'), post({ title: 'Old, retitled', date: '2026-01-01' }));
+  await until(() => /Old, retitled/.test(readSync(join(site.dir, 'public/rss.xml'))), 10_000, 'the edit in the feed');
+  await site.write('posts/2026/bundle/index.md', post({ title: 'In a bundle', date: '2026-01-02' }));
+  await until(() => /In a bundle/.test(readSync(join(site.dir, 'public/rss.xml'))), 10_000, 'the new post in the feed');
+  await rm(join(site.dir, 'public/atom.xml'));
+  await until(() => /In a bundle/.test(readSync(join(site.dir, 'public/atom.xml'))), 10_000, 'the deleted feed made again');
+  await appendFile(join(site.dir, 'posts/old.md'), '\nA second paragraph.\n');
+  await until(() => /A second paragraph/.test(readSync(join(site.dir, 'public/rss.xml'))), 10_000, 'an appended paragraph');
+  // Every pass says how long it took, so it can be watched in production.
+  assert.match(worker.output(), /pass done: nothing due \(\d+ ms\)/);
+  worker.child.kill('SIGTERM');
+  assert.equal(await worker.exited, 0, worker.output());
+});
+
+function readSync(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -1,5 +1,5 @@
 import type { App } from '../app.js';
-import { build, readPosts } from '../build.js';
+import { build, readPosts, type BuildMemory } from '../build.js';
 import { keepHeapNear } from '../heap.js';
 import { formatProblem, HeraldError } from '../errors.js';
 import { GIVE_UP_MS, type PassReport, type SendReport } from '../newsletter/pass.js';
@@ -57,14 +57,14 @@ function totals(report: SendReport) {
 }
 
 /** One pass with an open app: build the feeds, then send what is due. The worker calls this on every tick. */
-export async function pass(context: CommandContext, app: App): Promise<{ report: PassReport; problems: number; written: number; unchanged: number; notifications: Notification[] }> {
+export async function pass(context: CommandContext, app: App, memory?: BuildMemory): Promise<{ report: PassReport; problems: number; written: number; unchanged: number; notifications: Notification[] }> {
   const { config, io } = context;
   const now = app.clock.now();
-  const built = await build(config, { now, cwd: io.cwd, write: true, hubs: hubPolicy(io.env) });
+  const built = await build(config, { now, cwd: io.cwd, write: true, hubs: hubPolicy(io.env), memory });
   for (const problem of built.problems) io.err(formatProblem(problem));
   for (const warning of built.warnings) io.err(`warning: ${formatProblem(warning)}`);
   for (const warning of notificationWarnings(built.notifications)) io.err(warning);
-  // The build loaded the posts unless nothing changed; then the post cache has them all.
+  // The build loaded the posts unless nothing changed (and it had none in memory); then the post cache has them all.
   const posts: PostMeta[] = built.posts ?? (await readPosts(config, io.cwd)).posts;
   const report = await withSmallHeap(() => app.newsletter.runPass(posts, { stopped: context.stopped, onProgress: progress(context) }));
   return { report, problems: built.problems.length, written: built.written.length, unchanged: built.unchanged, notifications: built.notifications };

@@ -3,7 +3,9 @@ import type { Server } from 'node:http';
 import { createServer, isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
 import { HeraldError } from '../errors.js';
+import { FolderWatch } from '../watch.js';
 import { closeServer, createWebServer } from '../web/server.js';
+import { buildInputs, type BuildMemory } from '../build.js';
 import { clockFrom } from '../clock.js';
 import { notifiedLine } from './build.js';
 import { withApp, withDefaultSiteUrl, type CommandContext } from './context.js';
@@ -49,6 +51,8 @@ export async function startCommand(given: CommandContext, options: { port?: stri
     let stopping = false;
     let inFlight: Promise<void> | undefined;
     const passContext: CommandContext = { ...running, stopped: () => stopping };
+    // Set before the first pass, so nothing changed after it goes unseen.
+    const memory: BuildMemory = { watch: new FolderWatch(buildInputs(config)) };
 
     const runOnce = async (reason: string) => {
       if (inFlight) {
@@ -58,7 +62,7 @@ export async function startCommand(given: CommandContext, options: { port?: stri
       const work = (async () => {
         const started = performance.now();
         try {
-          const { report, problems, notifications } = await pass(passContext, app);
+          const { report, problems, notifications } = await pass(passContext, app, memory);
           const notified = notifiedLine(notifications);
           if (notified) log(notified);
           if (report.baseline) {
@@ -125,6 +129,7 @@ export async function startCommand(given: CommandContext, options: { port?: stri
     await runOnce('first');
     await stopped;
     await task.destroy();
+    memory.watch.close();
     return 0;
   }, { mail: true });
 }

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FolderWatch } from '../src/watch.js';
+
+/** Whether the watch reports a change within a second (inotify's events arrive on the event loop). */
+async function seesChange(watch: FolderWatch): Promise<boolean> {
+  for (let i = 0; i < 20; i++) {
+    await sleep(50);
+    if (watch.takeChanged()) return true;
+  }
+  return false;
+}
+
+test('a folder watch reports each change below its folders once, and nothing when nothing changed', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-watch-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'posts/bundle'), { recursive: true });
+  await writeFile(join(dir, 'posts/a.md'), 'a');
+  const watch = new FolderWatch([join(dir, 'posts'), join(dir, 'static')]);
+  t.after(() => watch.close());
+  assert.equal(watch.takeChanged(), true, 'the first ask: nothing is vouched for yet');
+  assert.equal(watch.takeChanged(), false);
+
+  await appendFile(join(dir, 'posts/a.md'), 'edited in place');
+  assert.equal(await seesChange(watch), true, 'an edit in place');
+  assert.equal(watch.takeChanged(), false, 'said once');
+
+  await writeFile(join(dir, 'posts/bundle/index.md'), 'b');
+  assert.equal(await seesChange(watch), true, 'a file in a folder below');
+
+  await mkdir(join(dir, 'posts/new'));
+  assert.equal(await seesChange(watch), true, 'a new folder');
+  await writeFile(join(dir, 'posts/new/c.md'), 'c');
+  assert.equal(await seesChange(watch), true, 'a file in the new folder is watched too');
+
+  await mkdir(join(dir, 'static'));
+  await seesChange(watch);
+  await writeFile(join(dir, 'static/logo.svg'), '<svg/>');
+  assert.equal(await seesChange(watch), true, 'a static folder made after the watch began');
+
+  await rm(join(dir, 'posts/a.md'));
+  assert.equal(await seesChange(watch), true, 'a removal');
+  await sleep(200);
+  assert.equal(watch.takeChanged(), false);
+});
+
+test('a folder watch that cannot vouch for a folder says it changed on every ask', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-watch-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'posts'));
+  const watch = new FolderWatch([join(dir, 'posts')], 1000);
+  t.after(() => watch.close());
+  assert.equal(watch.takeChanged(0), true);
+  assert.equal(watch.takeChanged(10), false);
+  assert.equal(watch.takeChanged(1010), true, 'a full look every fullLookEveryMs, in case changes do not reach this kernel');
+  // The watched folder goes away (and with it its watch).
+  await rm(join(dir, 'posts'), { recursive: true });
+  assert.equal(await seesChange(watch), true);
+});
