@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Liquid, Template } from 'liquidjs';
@@ -65,6 +65,32 @@ export function writersTemplate(config: Config, name: string): string | undefine
   if (!existsSync(own)) return undefined;
   const builtIn = join(BUILT_IN, name);
   return existsSync(builtIn) && readFileSync(own, 'utf8') === readFileSync(builtIn, 'utf8') ? undefined : own;
+}
+
+/**
+ * Whether any of the writer's own templates or includes (not herald's built-in ones, nor copies
+ * of them) has text matching `pattern`: what a build cannot know from the data alone, such as
+ * whether a listing's post count shows on every one of its pages.
+ */
+export function ownTemplatesMention(config: Config, pattern: RegExp): boolean {
+  return [config.paths.templates, config.paths.includes].some((folder) => {
+    let names: string[];
+    try {
+      names = readdirSync(folder, { recursive: true, encoding: 'utf8' });
+    } catch {
+      return false;
+    }
+    return names.some((name) => {
+      let text: string;
+      try {
+        text = readFileSync(join(folder, name), 'utf8');
+      } catch {
+        return false; // a folder
+      }
+      const builtIn = join(BUILT_IN, name);
+      return pattern.test(text) && !(existsSync(builtIn) && readFileSync(builtIn, 'utf8') === text);
+    });
+  });
 }
 
 export function hasOwnTemplate(config: Config, name: string): boolean {

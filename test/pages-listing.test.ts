@@ -67,20 +67,47 @@ test('the index is paginated: walking rel=next from index.html shows every post 
   const site = await makeSite(t, posts(45), `${SITE_CONFIG}  perPage: 10\n`);
   assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
   const { posts: shown, pages } = await walk(site, SITE);
-  assert.deepEqual(pages, [SITE, `${SITE}page/2/`, `${SITE}page/3/`, `${SITE}page/4/`, `${SITE}page/5/`]);
+  // The first page takes the 5 posts that do not fill a page of their own.
+  assert.deepEqual(pages, [SITE, `${SITE}page/2/`, `${SITE}page/3/`, `${SITE}page/4/`]);
   assert.deepEqual(shown, Array.from({ length: 45 }, (_, i) => `${SITE}p${45 - i}/`));
-  const last = await site.read('public/page/5/index.html');
-  assert.match(last, /<title>Test site · Page 5<\/title>/);
-  assert.match(last, /Page 5 of 5/);
-  assert.deepEqual(hrefs(last, headLink('canonical')), [`${SITE}page/5/`]);
+  assert.equal(listed(await site.read('public/index.html')).length, 15);
+  const last = await site.read('public/page/4/index.html');
+  assert.match(last, /<title>Test site · Page 4<\/title>/);
+  assert.match(last, /Page 4 of 4/);
+  assert.deepEqual(hrefs(last, headLink('canonical')), [`${SITE}page/4/`]);
   assert.equal(existsSync(join(site.dir, 'public/page/1')), false, 'page 1 is index.html');
 });
 
+test('a new post changes the first page of its listings only, until the first page has a whole page to give up', async (t) => {
+  const site = await makeSite(t, posts(25, () => ['Work']), `${SITE_CONFIG}  perPage: 10\n`);
+  await site.run('build', '--now', '2026-06-01');
+  const files = ['index.html', 'page/2/index.html', 'topics/work/index.html', 'topics/work/page/2/index.html'];
+  const read = () => Promise.all(files.map((file) => site.read(`public/${file}`)));
+  const before = await read();
+  for (let n = 26; n <= 29; n++) {
+    await site.write(`posts/p${n}.md`, post({ title: `Post ${n}`, date: new Date(Date.UTC(2026, 0, n)).toISOString().slice(0, 10), topics: ['Work'] }));
+    await site.run('build', '--now', '2026-06-01');
+    const now = await read();
+    assert.notEqual(now[0], before[0]);
+    assert.equal(now[1], before[1], `page 2 as it was with ${n} posts`);
+    assert.notEqual(now[2], before[2]);
+    assert.equal(now[3], before[3], `the topic's page 2 as it was with ${n} posts`);
+    assert.equal(listed(now[0]!).length, n - 10);
+  }
+  // The 30th: the first page gives up a page, and every page moves on.
+  await site.write('posts/p30.md', post({ title: 'Post 30', date: '2026-01-30', topics: ['Work'] }));
+  await site.run('build', '--now', '2026-06-01');
+  const { posts: shown, pages } = await walk(site, SITE);
+  assert.deepEqual(pages, [SITE, `${SITE}page/2/`, `${SITE}page/3/`]);
+  assert.deepEqual(shown, Array.from({ length: 30 }, (_, i) => `${SITE}p${30 - i}/`));
+  assert.equal(listed(await site.read('public/index.html')).length, 10);
+});
+
 test('a listing that shrinks loses its last pages, and their compressed copies', async (t) => {
-  const site = await makeSite(t, posts(25), `${SITE_CONFIG}  perPage: 10\n`);
+  const site = await makeSite(t, posts(35), `${SITE_CONFIG}  perPage: 10\n`);
   await site.run('build', '--now', '2026-06-01');
   assert.ok(existsSync(join(site.dir, 'public/page/3/index.html.gz')));
-  for (const n of [21, 22, 23, 24, 25, 20]) await site.write(`posts/p${n}.md`, post({ title: `Post ${n}`, draft: true }));
+  for (const n of [31, 32, 33, 34, 35, 30]) await site.write(`posts/p${n}.md`, post({ title: `Post ${n}`, draft: true }));
   await site.run('build', '--now', '2026-06-01');
   assert.deepEqual((await walk(site, SITE)).pages, [SITE, `${SITE}page/2/`]);
   for (const file of ['index.html', 'index.html.gz', 'index.html.br']) assert.equal(existsSync(join(site.dir, 'public/page/3', file)), false, file);
@@ -100,7 +127,7 @@ test('topic pages: paginated, with the topic feeds for autodiscovery, visible fe
   const site = await makeSite(t, posts(25, (n) => (n % 3 === 0 ? ['Work', 'C++'] : ['Work'])), `${SITE_CONFIG}  perPage: 10\n`);
   assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
   const work = await walk(site, `${SITE}topics/work/`);
-  assert.equal(work.pages.length, 3);
+  assert.equal(work.pages.length, 2);
   assert.deepEqual(work.posts, Array.from({ length: 25 }, (_, i) => `${SITE}p${25 - i}/`));
   const cpp = await walk(site, `${SITE}topics/c-plus-plus/`);
   assert.deepEqual(cpp.posts, [24, 21, 18, 15, 12, 9, 6, 3].map((n) => `${SITE}p${n}/`));
@@ -183,9 +210,8 @@ test("a writer's own index.html gets the page's posts and the paginator", async 
     '{% for post in posts %}{{ post.title }};{% endfor %} {{ paginator.page }}/{{ paginator.total_pages }} of {{ paginator.total_posts }} [{{ paginator.previous_page }} {{ paginator.previous_page_path }} {{ paginator.next_page }} {{ paginator.next_page_path }}] {{ paginator.posts.size }}\n',
   );
   await site.run('build', '--now', '2026-06-01');
-  assert.equal(await site.read('public/index.html'), 'Post 5;Post 4; 1/3 of 5 [  2 /page/2/] 2\n');
-  assert.equal(await site.read('public/page/2/index.html'), 'Post 3;Post 2; 2/3 of 5 [1 / 3 /page/3/] 2\n');
-  assert.equal(await site.read('public/page/3/index.html'), 'Post 1; 3/3 of 5 [2 /page/2/  ] 1\n');
+  assert.equal(await site.read('public/index.html'), 'Post 5;Post 4;Post 3; 1/2 of 5 [  2 /page/2/] 3\n');
+  assert.equal(await site.read('public/page/2/index.html'), 'Post 2;Post 1; 2/2 of 5 [1 /  ] 2\n');
 });
 
 test("a writer's own index.html from before pages (no paginator in it) still lists every post on one page", async (t) => {
@@ -201,17 +227,31 @@ test('a build makes again only the listing pages whose posts changed', async (t)
   // The time of rendering shows which pages were made again.
   await site.write('templates/index.html', '{% for post in posts %}{{ post.title }};{% endfor %} {{ paginator.page }} {{ "now" | date: "%s%L" }}\n');
   await site.run('build', '--now', '2026-06-01');
-  const before = await Promise.all(['index.html', 'page/2/index.html', 'page/3/index.html'].map((file) => site.read(`public/${file}`)));
+  const pages = ['index.html', 'page/2/index.html', 'page/3/index.html'];
+  const read = () => Promise.all(pages.map((file) => site.read(`public/${file}`)));
+  const before = await read();
   await new Promise((resolve) => setTimeout(resolve, 5));
   await site.write('posts/p1.md', post({ title: 'Post 1, edited', date: '2026-01-01' }));
   await site.run('build', '--now', '2026-06-01');
-  const after = await Promise.all(['index.html', 'page/2/index.html', 'page/3/index.html'].map((file) => site.read(`public/${file}`)));
-  assert.deepEqual(after.slice(0, 2), before.slice(0, 2), 'pages without the edited post are not made again');
-  assert.match(after[2]!, /^Post 2;Post 1, edited; 3 \d+\n$/);
-  assert.notEqual(after[2], before[2]);
+  const edited = await read();
+  assert.deepEqual(edited.slice(0, 2), before.slice(0, 2), 'pages without the edited post are not made again');
+  assert.match(edited[2]!, /^Post 2;Post 1, edited; 3 \d+\n$/);
+  assert.notEqual(edited[2], before[2]);
   const stamp = statSync(join(site.dir, 'public/p2/index.html')).mtimeMs;
+  await new Promise((resolve) => setTimeout(resolve, 5));
   await site.write('posts/p7.md', post({ title: 'Post 7', date: '2026-01-07' }));
   await site.run('build', '--now', '2026-06-01');
   assert.equal(statSync(join(site.dir, 'public/p2/index.html')).mtimeMs, stamp, "an older post's page is not written again");
-  assert.match(await site.read('public/page/4/index.html'), /^Post 1, edited; /);
+  const added = await read();
+  assert.match(added[0]!, /^Post 7;Post 6;Post 5; 1 /);
+  assert.deepEqual(added.slice(1), edited.slice(1), 'the older listing pages are not made again for a new post');
+
+  // A template of the writer's that shows the post count on every page has every page made again for a new count.
+  await site.write('templates/index.html', '{% for post in posts %}{{ post.title }};{% endfor %} {{ paginator.page }} of {{ paginator.total_posts }} {{ "now" | date: "%s%L" }}\n');
+  await site.run('build', '--now', '2026-06-01');
+  assert.match(await site.read('public/page/3/index.html'), /^Post 2;Post 1, edited; 3 of 7 /);
+  // Post 7 unpublished: page 3 shows the same posts, and the new count.
+  await site.write('posts/p7.md', post({ title: 'Post 7', date: '2026-01-07', draft: true }));
+  await site.run('build', '--now', '2026-06-01');
+  assert.match(await site.read('public/page/3/index.html'), /^Post 2;Post 1, edited; 3 of 6 /);
 });

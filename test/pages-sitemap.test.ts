@@ -44,16 +44,16 @@ test('sitemap.xml lists every page herald writes, with lastmod from the posts, a
       'c.md': post({ title: 'C', date: '2026-01-03T10:00:00Z' }),
       'd.md': post({ title: 'D', draft: true }),
     },
-    `${SITE_CONFIG}  perPage: 2\n`,
+    `${SITE_CONFIG}  perPage: 1\n`,
   );
   assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
   assert.ok(existsSync(join(site.dir, 'public/old-a/index.html')), 'the redirect page is there');
   const xml = await site.read('public/sitemap.xml');
   await validate(t, [join(site.dir, 'public/sitemap.xml')]);
-  assert.deepEqual(locs(xml), [SITE, `${SITE}page/2/`, `${SITE}topics/`, `${SITE}topics/work/`, `${SITE}c/`, `${SITE}b/`, `${SITE}a/`]);
+  assert.deepEqual(locs(xml), [SITE, `${SITE}page/2/`, `${SITE}page/3/`, `${SITE}topics/`, `${SITE}topics/work/`, `${SITE}topics/work/page/2/`, `${SITE}c/`, `${SITE}b/`, `${SITE}a/`]);
   assert.match(xml, /<url><loc>https:\/\/example\.com\/a\/<\/loc><lastmod>2026-03-04T05:06:07Z<\/lastmod><\/url>/);
   // A listing page changed when the newest change among its posts did.
-  assert.match(xml, /<url><loc>https:\/\/example\.com\/page\/2\/<\/loc><lastmod>2026-03-04T05:06:07Z<\/lastmod><\/url>/);
+  assert.match(xml, /<url><loc>https:\/\/example\.com\/page\/3\/<\/loc><lastmod>2026-03-04T05:06:07Z<\/lastmod><\/url>/);
   assert.match(xml, /<url><loc>https:\/\/example\.com\/<\/loc><lastmod>2026-01-03T10:00:00Z<\/lastmod><\/url>/);
   assert.ok(existsSync(join(site.dir, 'public/sitemap.xml.gz')));
 });

@@ -36,18 +36,27 @@ export interface ListingPage<T> {
  * The pages of a listing of `posts` (newest first) in the folder `dir` below output ('' for the
  * site, topics/<slug>/ for a topic), site.perPage posts a page unless told otherwise (Infinity:
  * one page). An empty listing still has its first page.
+ *
+ * The first page takes the posts that do not fill a page of their own (so it shows perPage to
+ * 2 x perPage - 1 posts), and the other pages are counted off from the oldest post. A new post
+ * then changes the first page only, and the other pages stay as they were, for readers' caches
+ * and for the build, until the first page has a whole page to give up (every perPage-th post);
+ * Hugo and Jekyll move every post on every page along by one instead.
  */
 export function paginate<T>(posts: T[], dir: string, config: Config, perPage = config.site.perPage): ListingPage<T>[] {
-  const total = Math.max(1, Math.ceil(posts.length / perPage));
+  const total = Math.max(1, Math.floor(posts.length / perPage));
+  // (With one page, perPage may be Infinity: 0 x Infinity is NaN.)
+  const first = total === 1 ? posts.length : posts.length - (total - 1) * perPage;
   const url = (k: number) => listingUrl(config, dir, k);
   const pathOf = (k: number) => new URL(url(k)).pathname;
   return Array.from({ length: total }, (_, i) => {
     const page = i + 1;
     const previous = page > 1 ? page - 1 : null;
     const next = page < total ? page + 1 : null;
+    const start = page === 1 ? 0 : first + (page - 2) * perPage;
     return {
       path: join(config.paths.output, listingPage(dir, page)),
-      posts: posts.slice(i * perPage, page * perPage),
+      posts: posts.slice(start, page === 1 ? first : start + perPage),
       paginator: {
         page,
         per_page: Number.isFinite(perPage) ? perPage : posts.length,

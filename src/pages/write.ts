@@ -12,7 +12,7 @@ import { renderPost } from '../posts/render.js';
 import { fromStatic } from './assets.js';
 import { paginate, type ListingPage } from './listing.js';
 import { pagePath } from './paths.js';
-import { writersTemplate } from '../templates.js';
+import { ownTemplatesMention, writersTemplate } from '../templates.js';
 import { loadPageTemplates, pageContext, type ShownTopic, renderListingPage, renderPostPage, renderRedirectPage, renderTopicsPage, TOPICS_INDEX, topicsIndexUrl } from './render.js';
 import { renderRobots, renderSitemaps, type SitemapEntry } from './sitemap.js';
 
@@ -87,11 +87,15 @@ export async function writePages(published: PostMeta[], config: Config, cwd: str
     jobs.push({ path, render });
   };
 
-  // One new post moves every listing page on by one (as in Hugo and Jekyll): each is a page of
-  // perPage posts, quick to make, and one whose posts did not change is not made again.
+  // A new post changes the first page of each listing it is on, and the others only when the
+  // first gives up a page (paginate()). herald's templates show a listing's post count on its
+  // first page only; a writer's own that name it may show it on each.
+  const countsOnEveryPage = ownTemplatesMention(config, /\b(total_posts|post_count)\b/);
   const listing = (page: ListingPage<PostMeta>, topic?: ShownTopic) => {
     sitemap.push({ url: page.paginator.url, updated: newest(page.posts) });
-    add(page.path, hash([stamp, topic, page.paginator, page.posts.map(postStamp)]), () => renderListingPage(page.posts, page.paginator, templates, context, topic));
+    const counted = page.paginator.page === 1 || countsOnEveryPage;
+    const shows = counted ? [topic, page.paginator] : [topic && { ...topic, post_count: undefined }, { ...page.paginator, total_posts: undefined }];
+    add(page.path, hash([stamp, ...shows, page.posts.map(postStamp)]), () => renderListingPage(page.posts, page.paginator, templates, context, topic));
   };
   for (const page of paginate(published, '', config, unpaginatedIndex(config) ? Infinity : undefined)) listing(page);
   if (shown.length) {
