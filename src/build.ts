@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import { hash, isIntact, readBuildRecords, readBuildState, readPostCache, stampOfPosts, templatesStamp, writeBuildState, writePostCache, type BuildCheck, type OutputStamp, type PostCounts } from './cache.js';
+import { hash, isIntact, readBuildRecords, readBuildState, readPostCache, stampOfPosts, templatesStamp, writeBuildState, writePostCache, type BuildCheck, type BuildRecords, type OutputStamp, type PostCounts } from './cache.js';
 import type { Config } from './config.js';
 import type { Problem } from './errors.js';
+import type { CachedPost } from './posts/load.js';
 import type { PostMeta } from './posts/parse.js';
 import { assetsStamp, copyAssets } from './pages/assets.js';
 import { BUNDLE_INDEX, scanPostFiles } from './posts/scan.js';
@@ -49,7 +50,7 @@ export interface BuildOptions {
  */
 export interface BuildMemory {
   watch: import('./watch.js').FolderWatch;
-  last?: { check: BuildCheck; posts: PostMeta[] };
+  last?: { check: BuildCheck; posts: PostMeta[]; records?: BuildRecords; postCache?: Map<string, CachedPost> };
 }
 
 /** The folders a build reads from: what a FolderWatch for BuildMemory watches. */
@@ -90,18 +91,17 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const assets = hash(assetsStamp(config, bundles));
   const check = readBuildState(config, cwd);
   if (options.write && check && isUpToDate(check, postsStamp, assets, now, config)) {
-    // The posts in memory, if the state on disk is still that of the build that read them (another
-    // herald may have built since: a post it published has its entry id recorded now).
-    const same = remembered && remembered.check.postsStamp === check.postsStamp && remembered.check.validFrom === check.validFrom && remembered.check.validUntil === check.validUntil;
-    const posts = memory && (same ? remembered.posts : (await readPosts(config, cwd)).posts);
-    if (memory && posts) memory.last = { check, posts };
+    const posts = memory && (isRemembered(remembered, check) ? remembered.posts : (await readPosts(config, cwd)).posts);
+    if (memory && posts) memory.last = { ...(isRemembered(remembered, check) ? remembered : {}), check, posts };
     return { ...nothingToDo(check, posts), notifications: await notify() };
   }
-  const records = check && readBuildRecords(config, cwd);
+  // What the last build recorded, from memory when this process made it.
+  const known = isRemembered(remembered, check) ? remembered : undefined;
+  const records = check && (known?.records ?? readBuildRecords(config, cwd));
   const previous = check && records && { ...check, ...records };
 
   const { loadPosts } = await import('./posts/load.js');
-  const postCache = readPostCache(config, cwd);
+  const postCache = known?.postCache ?? readPostCache(config, cwd);
   // Reading starts first; the feed modules load while the first posts arrive.
   const [loaded, { selectFeeds, newestFirstOrder }, feedsStage, ids] = await Promise.all([
     loadPosts(config, cwd, files, postCache),
@@ -172,9 +172,15 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     warnings: report.warnings,
   };
   await writeBuildState(config, cwd, state);
-  if (memory) memory.last = { check: state, posts: loaded.posts };
+  if (memory) memory.last = { check: state, posts: loaded.posts, records: state, postCache: loaded.cache };
   report.notifications = await notify();
   return report;
+}
+
+// The state on disk is still that of the build this process remembers: another herald may have
+// built since (a post it published has its entry id recorded now).
+function isRemembered(remembered: BuildMemory['last'], check: BuildCheck | undefined): remembered is NonNullable<BuildMemory['last']> {
+  return remembered !== undefined && check !== undefined && remembered.check.postsStamp === check.postsStamp && remembered.check.validFrom === check.validFrom && remembered.check.validUntil === check.validUntil;
 }
 
 // Nothing to do when no post file changed, no post is due to appear or vanish at `now`,

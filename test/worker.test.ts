@@ -162,7 +162,9 @@ test('the worker keeps its last build in memory and still sees an edit in place,
   await site.write('posts/2026/bundle/index.md', post({ title: 'In a bundle', date: '2026-01-02' }));
   await until(() => /In a bundle/.test(readSync(join(site.dir, 'public/rss.xml'))), 10_000, 'the new post in the feed');
   await rm(join(site.dir, 'public/atom.xml'));
-  await until(() => /In a bundle/.test(readSync(join(site.dir, 'public/atom.xml'))), 10_000, 'the deleted feed made again');
+  await until(() => /In a bundle/.test(readSync(join(site.dir, 'public/atom.xml'))), 10_000, 'the deleted feed made again').catch((error) => {
+    throw new Error(`${error.message}\n${worker.output()}\natom: ${readSync(join(site.dir, 'public/atom.xml')).slice(0, 300)}`);
+  });
   await appendFile(join(site.dir, 'posts/old.md'), '\nA second paragraph.\n');
   await until(() => /A second paragraph/.test(readSync(join(site.dir, 'public/rss.xml'))), 10_000, 'an appended paragraph');
   // Every pass says how long it took, so it can be watched in production.

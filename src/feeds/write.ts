@@ -147,7 +147,7 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
     const write: Promise<void> = Promise.all(paths.map((path, i) => writeFile(path, texts[i]!, result, { compress: doc.page === 0 })))
       .then(
         () => {
-          for (const path of watched) result.outputs[path] = stampOf(path)!;
+          for (const path of watched) result.outputs[path] = writtenStamp(path);
         },
         (error: unknown) => {
           failure ??= { error };
@@ -162,7 +162,7 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
 
   const opml = join(output, SITE_FILES.opml);
   await writeFile(opml, renderOpml(feeds, config), result);
-  result.outputs[opml] = stampOf(opml)!;
+  result.outputs[opml] = writtenStamp(opml);
   await removeVanishedArchives(feeds, config);
   // Written in whatever order the disk finished them; reported in a stable one.
   result.written = result.written.map((path) => relative(cwd, path)).sort();
@@ -213,7 +213,14 @@ function publishedUpdated(atomPath: string): number | undefined {
   return Number.isNaN(time) ? undefined : time;
 }
 
-export function stampOf(path: string): OutputStamp | undefined {
+// A file removed between its write and this look (by hand, while the build ran) must not drop out
+// of the record: it would never be checked, nor made again. A stamp no file has makes the next
+// build make it.
+function writtenStamp(path: string): OutputStamp {
+  return stampOf(path) ?? { size: -1, mtimeMs: -1 };
+}
+
+function stampOf(path: string): OutputStamp | undefined {
   const stat = statSync(path, { throwIfNoEntry: false });
   return stat && { size: stat.size, mtimeMs: stat.mtimeMs };
 }
