@@ -8,7 +8,7 @@ import { page, pageShell } from './pages.js';
 import { clientAddress, createRateLimiter, limitKey, trustedProxies } from './rate-limit.js';
 import { subscribeQueue, type SubscribeQueue } from './subscribe-queue.js';
 import { confirmRoute, subscribeRoute, unsubscribeRoute, type RouteContext } from './routes.js';
-import { feedTypes, serveStatic, type StaticSite } from './static.js';
+import { feedTypes, serveKnown, serveStatic, type StaticSite } from './static.js';
 import { fetchFromAws, webhookRoute, type WebhookContext } from './webhooks.js';
 
 export interface WebOptions {
@@ -71,17 +71,24 @@ export function createWebServer(options: WebOptions): Server {
     return serveStatic(request, response, pathname, files);
   };
 
+  const fail = (request: IncomingMessage, response: ServerResponse, error: unknown) => {
+    if (error instanceof ClientGone) return response.destroy();
+    const status = error instanceof HttpError ? error.status : 500;
+    if (status === 500) options.log?.(`error serving ${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
+    if (response.headersSent) return response.destroy();
+    const message = error instanceof HttpError ? error.message : 'Something went wrong on our side.';
+    // After a body too large the connection is not reused: the client may still be sending it.
+    const headers = error instanceof HttpError ? error.headers : {};
+    send(response, status, page(shell, status === 404 ? 'Not found' : 'Sorry', `<p>${escapeHtml(message)}</p>`), status === 413 ? { ...headers, Connection: 'close' } : headers);
+  };
   const onRequest = (request: IncomingMessage, response: ServerResponse) => {
-    handle(request, response).catch((error: unknown) => {
-      if (error instanceof ClientGone) return response.destroy();
-      const status = error instanceof HttpError ? error.status : 500;
-      if (status === 500) options.log?.(`error serving ${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
-      if (response.headersSent) return response.destroy();
-      const message = error instanceof HttpError ? error.message : 'Something went wrong on our side.';
-      // After a body too large the connection is not reused: the client may still be sending it.
-      const headers = error instanceof HttpError ? error.headers : {};
-      send(response, status, page(shell, status === 404 ? 'Not found' : 'Sorry', `<p>${escapeHtml(message)}</p>`), status === 413 ? { ...headers, Connection: 'close' } : headers);
-    });
+    try {
+      // A file served before and unchanged since is answered before any routing: most requests.
+      if ((request.method === 'GET' || request.method === 'HEAD') && serveKnown(request, response, files)) return;
+    } catch (error) {
+      return fail(request, response, error);
+    }
+    handle(request, response).catch((error: unknown) => fail(request, response, error));
   };
   const server = createServer(TIMEOUTS, onRequest);
   // Node would tell every such client to go on at once; readRaw does when it reads the body.

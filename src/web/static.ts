@@ -110,39 +110,56 @@ const statOf = (path: string | undefined): Stats | undefined => {
   }
 };
 
-function resolveFile(segments: string[], outputDir: string, rootReal: string): { path: string; name: string; info: Stats } | undefined {
+/** A file found for a request: its real path, the name it is served under, and the path as joined below output (symlinks unresolved). */
+interface Found {
+  path: string;
+  name: string;
+  info: Stats;
+  joined: string;
+  /** For a page served at its name without `.html`: the name itself, which wins once it exists. */
+  shadow?: string;
+}
+
+function resolveFile(segments: string[], outputDir: string, rootReal: string): Found | undefined {
   let name = segments.at(-1) ?? 'index.html';
-  let path = realInside(join(outputDir, ...segments), rootReal);
+  let joined = join(outputDir, ...segments);
+  let path = realInside(joined, rootReal);
   let info = statOf(path);
   // A page at a permalink without a trailing slash is written as name.html and served at the
   // name, as GitHub Pages and Netlify do.
   if (!info && name && !extname(name)) {
-    const page = realInside(join(outputDir, ...segments.slice(0, -1), `${name}.html`), rootReal);
+    const pageJoined = join(outputDir, ...segments.slice(0, -1), `${name}.html`);
+    const page = realInside(pageJoined, rootReal);
     const pageInfo = statOf(page);
-    if (pageInfo?.isFile()) return { path: page!, name: `${name}.html`, info: pageInfo };
+    if (pageInfo?.isFile()) return { path: page!, name: `${name}.html`, info: pageInfo, joined: pageJoined, shadow: joined };
   }
   if (path !== undefined && info?.isDirectory()) {
     name = 'index.html';
+    joined = join(joined, name);
     path = realInside(join(path, name), rootReal);
     info = statOf(path);
   }
-  return path !== undefined && info?.isFile() ? { path, name, info } : undefined;
+  return path !== undefined && info?.isFile() ? { path, name, info, joined } : undefined;
 }
 
-// Files as last read, keyed by real path and valid while size and mtime hold: herald replaces
-// files by rename, so a changed file always has a new mtime. Small and bounded: feeds and pages are few.
+// Files as last read, keyed by real path and valid while the file is the same one (device, inode,
+// size, mtime, ctime): herald replaces files by rename, so a changed file is another inode, and one
+// rewritten in place has a new mtime. Feeds and pages are small; a byte budget bounds the rest.
 // One cache per site served, as the answers' headers are the site's.
 interface CachedFile {
+  dev: number;
+  ino: number;
   size: number;
   mtimeMs: number;
+  ctimeMs: number;
   lastModifiedMs: number;
   body: Buffer;
   /** The body's SHA-1: each variant's ETag is made from it (variantTag). */
   hash: string;
   /** Compressed copies by encoding, read when first asked for; no body: none fresh when last looked. */
   copies: Map<Encoding, { body?: Buffer; checkedAt: number }>;
-  /** Answers as sent, by the name asked for and the variant (answerFor): made once, not per request. */
-  answers: Map<string, Answer>;
+  /** Answers as sent, by the name asked for, then by variant (answerFor): made once, not per request. */
+  answers: Map<string, (Answer | undefined)[]>;
 }
 
 interface Answer {
@@ -153,31 +170,140 @@ interface Answer {
   notModified: Record<string, string>;
 }
 
-const fileCaches = new WeakMap<StaticSite, Map<string, CachedFile>>();
+/**
+ * Where each request target (request.url, as sent) was found, so that serving it again costs a
+ * stat (at most one a turn, currentTurn), as with nginx's open_file_cache but without its minute
+ * of staleness. The stat is of the
+ * path as joined below output, so a symlink re-pointed, or a deploy flipping output's own link,
+ * shows another file; only the very file that was read (sameFile) is answered from memory. Anything
+ * else, and the request goes the whole way again: routing, hidden segments, the real path inside
+ * output. Keyed by the raw target: the same target always routes to the same path.
+ */
+interface Route {
+  found: Found;
+  file: CachedFile;
+  /** The event loop turn (currentTurn) in which the file was last seen to be this one. */
+  checked: number;
+}
 
-async function cachedFile(site: StaticSite, path: string, size: number, mtimeMs: number): Promise<CachedFile> {
-  let cache = fileCaches.get(site);
-  if (!cache) fileCaches.set(site, (cache = new Map()));
-  const known = cache.get(path);
-  if (known && known.size === size && known.mtimeMs === mtimeMs) return known;
+// A stat holds for the rest of the event loop's turn. The requests answered in a turn were read
+// from sockets that were ready when the loop woke, so each was sent before then, as was any change
+// to the site its sender had seen made; the first stat of the turn comes after that wake, and sees
+// the change. (A poll that returns libuv's limit of 1,024 ready handles is followed by another in
+// the same turn: a request from that second poll may be answered from a stat less than one turn old.)
+// Under load a turn answers several requests for the same file, and one stat does for all of them.
+let turn = 0;
+let turnEnding = false;
+
+function currentTurn(): number {
+  if (!turnEnding) {
+    turnEnding = true;
+    setImmediate(() => {
+      turn++;
+      turnEnding = false;
+    });
+  }
+  return turn;
+}
+
+interface SiteCache {
+  files: Map<string, CachedFile>;
+  routes: Map<string, Route>;
+  bytes: number;
+}
+
+const CACHE_BYTES = 64 << 20;
+const CACHE_ROUTES = 4096;
+const CACHE_FILE_BYTES = 1 << 20;
+// Longer targets (made-up query strings) are served as usual, just not remembered.
+const CACHE_TARGET_LENGTH = 512;
+
+const siteCaches = new WeakMap<StaticSite, SiteCache>();
+
+function siteCache(site: StaticSite): SiteCache {
+  let cache = siteCaches.get(site);
+  if (!cache) siteCaches.set(site, (cache = { files: new Map(), routes: new Map(), bytes: 0 }));
+  return cache;
+}
+
+function sameFile(info: Stats, file: CachedFile): boolean {
+  return info.ino === file.ino && info.dev === file.dev && info.size === file.size && info.mtimeMs === file.mtimeMs && info.ctimeMs === file.ctimeMs;
+}
+
+function knownRoute(cache: SiteCache, target: string): Route | undefined {
+  const route = cache.routes.get(target);
+  if (!route) return undefined;
+  const now = currentTurn();
+  if (route.checked === now) return route;
+  const info = statOf(route.found.joined);
+  if (!info || !sameFile(info, route.file)) return undefined;
+  if (route.found.shadow !== undefined && statOf(route.found.shadow)) return undefined;
+  route.checked = now;
+  return route;
+}
+
+function remember(cache: SiteCache, target: string | undefined, route: Route): void {
+  if (target === undefined || target.length > CACHE_TARGET_LENGTH || cache.files.get(route.found.path) !== route.file) return;
+  if (cache.routes.size >= CACHE_ROUTES) cache.routes.clear();
+  cache.routes.set(target, route);
+}
+
+/** The file `pathname` names below output, read or taken from the cache: 404 if there is none to serve. */
+async function findRoute(site: StaticSite, cache: SiteCache, pathname: string): Promise<Route> {
+  const { outputDir } = site;
+  const segments = staticSegments(pathname);
+  const root = realRoot(outputDir, false);
+  let found = root === undefined ? undefined : resolveFile(segments, outputDir, root);
+  if (!found) {
+    const fresh = realRoot(outputDir, true);
+    if (fresh !== undefined && fresh !== root) found = resolveFile(segments, outputDir, fresh);
+  }
+  if (!found) throw new HttpError(404, NOT_FOUND);
+  // Not trusted for the rest of this turn: it was found before the awaits, perhaps in an earlier one.
+  return { found, file: await cachedFile(cache, found), checked: -1 };
+}
+
+async function cachedFile(cache: SiteCache, { path, info }: Found): Promise<CachedFile> {
+  const known = cache.files.get(path);
+  if (known && sameFile(info, known)) return known;
   // Stat and bytes of one open file: a build replacing it meanwhile cannot pair new bytes with the
   // old mtime, against which the copies' freshness is judged.
   const read = await readOpen(path, 0);
   if (!read) throw new HttpError(404, NOT_FOUND);
-  const { body, info } = read;
+  const { body, info: opened } = read;
   const entry: CachedFile = {
-    size: info.size,
-    mtimeMs: info.mtimeMs,
+    dev: opened.dev,
+    ino: opened.ino,
+    size: opened.size,
+    mtimeMs: opened.mtimeMs,
+    ctimeMs: opened.ctimeMs,
     // HTTP dates have whole seconds.
-    lastModifiedMs: Math.floor(info.mtimeMs / 1000) * 1000,
+    lastModifiedMs: Math.floor(opened.mtimeMs / 1000) * 1000,
     body,
     hash: createHash('sha1').update(body).digest('base64url'),
     copies: new Map(),
     answers: new Map(),
   };
-  if (cache.size >= 512) cache.clear();
-  if (body.length <= 1 << 20) cache.set(path, entry);
+  if (body.length > CACHE_FILE_BYTES) return entry;
+  // Emptied whole when full: simpler than an LRU, and a site's hot files are back after a request each.
+  if (cache.bytes + body.length > CACHE_BYTES) clearCache(cache);
+  const replaced = cache.files.get(path);
+  if (replaced) cache.bytes -= cachedBytes(replaced);
+  cache.files.set(path, entry);
+  cache.bytes += body.length;
   return entry;
+}
+
+function cachedBytes(file: CachedFile): number {
+  let bytes = file.body.length;
+  for (const copy of file.copies.values()) bytes += copy.body?.length ?? 0;
+  return bytes;
+}
+
+function clearCache(cache: SiteCache): void {
+  cache.files.clear();
+  cache.routes.clear();
+  cache.bytes = 0;
 }
 
 async function readOpen(path: string, flags: number): Promise<{ body: Buffer; info: Stats } | undefined> {
@@ -201,25 +327,46 @@ const COPY_RECHECK_MS = 2000;
  * build in between never pairs one version's copy with another's ETag. Not followed if it is a
  * symlink: the file's real path was checked to be inside output, its copy's was not.
  */
-async function loadCopy(path: string, entry: CachedFile, encoding: Encoding, suffix: string): Promise<Buffer | undefined> {
+async function loadCopy(cache: SiteCache, path: string, entry: CachedFile, encoding: Encoding, suffix: string): Promise<Buffer | undefined> {
   const read = await readOpen(path + suffix, constants.O_NOFOLLOW ?? 0);
   const now = statOf(path);
-  const fresh = read !== undefined && read.info.mtimeMs >= entry.mtimeMs && now?.size === entry.size && now.mtimeMs === entry.mtimeMs;
-  entry.copies.set(encoding, { body: fresh ? read.body : undefined, checkedAt: Date.now() });
-  return fresh ? read.body : undefined;
+  const fresh = read !== undefined && read.info.mtimeMs >= entry.mtimeMs && now !== undefined && sameFile(now, entry);
+  const body = fresh ? read.body : undefined;
+  const old = entry.copies.get(encoding)?.body;
+  entry.copies.set(encoding, { body, checkedAt: Date.now() });
+  if (cache.files.get(path) === entry) cache.bytes += (body?.length ?? 0) - (old?.length ?? 0);
+  return body;
 }
 
 const SUFFIXES = new Map(ENCODINGS.map(({ encoding, suffix }) => [encoding, suffix]));
 
-/** The best encoding among `encodings` (best first) with a fresh copy, or none: then the file is sent as it is. */
-async function chooseCopy(path: string, entry: CachedFile, encodings: readonly Encoding[]): Promise<Encoding | undefined> {
+/**
+ * The best encoding among `encodings` (best first) with a fresh copy in memory, or none (the file
+ * is sent as it is); or, when a better one must first be looked for on disk, which.
+ */
+function knownCopy(entry: CachedFile, encodings: readonly Encoding[]): Encoding | undefined | { look: Encoding } {
   for (const encoding of encodings) {
     const known = entry.copies.get(encoding);
     if (known?.body) return encoding;
-    if (known && Date.now() - known.checkedAt < COPY_RECHECK_MS) continue;
-    if (await loadCopy(path, entry, encoding, SUFFIXES.get(encoding)!)) return encoding;
+    if (!known || Date.now() - known.checkedAt >= COPY_RECHECK_MS) return { look: encoding };
   }
   return undefined;
+}
+
+/** knownCopy, looking on disk for the copies it asks for. */
+async function chooseCopy(cache: SiteCache, path: string, entry: CachedFile, encodings: readonly Encoding[]): Promise<Encoding | undefined> {
+  for (;;) {
+    const known = knownCopy(entry, encodings);
+    if (typeof known !== 'object') return known;
+    // Marks the copy as looked at, found or not: the next round goes past it.
+    await loadCopy(cache, path, entry, known.look, SUFFIXES.get(known.look)!);
+  }
+}
+
+const NO_ENCODINGS: readonly Encoding[] = [];
+
+function encodingsFor(name: string, request: IncomingMessage): readonly Encoding[] {
+  return COMPRESSIBLE.test(name) ? acceptedEncodings(request.headers['accept-encoding']) : NO_ENCODINGS;
 }
 
 /**
@@ -294,8 +441,11 @@ function variantTag(hash: string, asPage: boolean, encoding: Encoding | undefine
 
 /** The answer of one variant of a file, under the name asked for (a symlink's, not its target's). */
 function answerFor(file: CachedFile, site: StaticSite, name: string, asPage: boolean, encoding: Encoding | undefined): Answer {
-  const key = `${asPage ? 'page' : 'file'} ${encoding ?? 'identity'} ${name}`;
-  const known = file.answers.get(key);
+  let variants = file.answers.get(name);
+  // A name reached by many symlinks cannot grow the map without bound.
+  if (!variants && file.answers.size < 16) file.answers.set(name, (variants = []));
+  const variant = (asPage ? VARIANTS_PER_TYPE : 0) + (encoding ? ENCODING_INDEX.get(encoding)! + 1 : 0);
+  const known = variants?.[variant];
   if (known) return known;
   const styled = site.feedTypes[name] === RSS_TYPE || site.feedTypes[name] === ATOM_TYPE;
   const etag = variantTag(file.hash, asPage, encoding);
@@ -310,10 +460,13 @@ function answerFor(file: CachedFile, site: StaticSite, name: string, asPage: boo
   const body = encoding ? file.copies.get(encoding)!.body! : file.body;
   const headers = { ...notModified, ...(encoding ? { 'Content-Encoding': encoding } : {}), 'Content-Length': String(body.length) };
   const answer = { body, etag, headers, notModified };
-  // A name reached by many symlinks cannot grow the map without bound.
-  if (file.answers.size < 16) file.answers.set(key, answer);
+  if (variants) variants[variant] = answer;
   return answer;
 }
+
+// Variants of a name: as it is or as a page (asPage), each uncompressed or in one of ENCODINGS.
+const ENCODING_INDEX = new Map(ENCODINGS.map(({ encoding }, index) => [encoding, index]));
+const VARIANTS_PER_TYPE = ENCODINGS.length + 1;
 
 /** The first of `tags` that If-None-Match names (weakly, RFC 9110 13.1.2), or for `*` the first. */
 function matchedTag(ifNoneMatch: string, tags: string[]): string | undefined {
@@ -325,26 +478,40 @@ function matchedTag(ifNoneMatch: string, tags: string[]): string | undefined {
 /**
  * Answers a GET or HEAD for `pathname` from `outputDir`, with ETag, Last-Modified and 304s, and a
  * compressed copy the client takes when the build made one. Throws HttpError 400 for an address
- * that cannot be decoded, 404 for anything not servable.
+ * that cannot be decoded, 404 for anything not servable. `pathname` is what request.url names
+ * (serveKnown answers the same target again from what this found).
  */
 export async function serveStatic(request: IncomingMessage, response: ServerResponse, pathname: string, site: StaticSite): Promise<void> {
-  const { outputDir } = site;
-  const segments = staticSegments(pathname);
-  const known = realRoot(outputDir, false);
-  let found = known === undefined ? undefined : resolveFile(segments, outputDir, known);
-  if (!found) {
-    const fresh = realRoot(outputDir, true);
-    if (fresh !== undefined && fresh !== known) found = resolveFile(segments, outputDir, fresh);
-  }
-  if (!found) throw new HttpError(404, NOT_FOUND);
-  const { path, name, info } = found;
-  const file = await cachedFile(site, path, info.size, info.mtimeMs);
+  const cache = siteCache(site);
+  const route = await findRoute(site, cache, pathname);
+  const encoding = await chooseCopy(cache, route.found.path, route.file, encodingsFor(route.found.name, request));
+  remember(cache, request.url, route);
+  respond(request, response, site, route, encoding);
+}
+
+/**
+ * Answers a GET or HEAD at once when serveStatic answered the same request target before, its file
+ * is still the one read then (one stat) and the copy the client takes is in memory: no routing,
+ * decoding or path checks, which found that file then and would find it again. False when it sent
+ * nothing: the request goes the usual way.
+ */
+export function serveKnown(request: IncomingMessage, response: ServerResponse, site: StaticSite): boolean {
+  const route = request.url === undefined ? undefined : knownRoute(siteCache(site), request.url);
+  if (!route) return false;
+  const encoding = knownCopy(route.file, encodingsFor(route.found.name, request));
+  if (typeof encoding === 'object') return false;
+  respond(request, response, site, route, encoding);
+  return true;
+}
+
+function respond(request: IncomingMessage, response: ServerResponse, site: StaticSite, { found: { name }, file }: Route, encoding: Encoding | undefined): void {
   const feedType = site.feedTypes[name];
   const asPage = (feedType === RSS_TYPE || feedType === ATOM_TYPE) && wantsPage(request.headers.accept, feedType);
-  const encoding = COMPRESSIBLE.test(name) ? await chooseCopy(path, file, acceptedEncodings(request.headers['accept-encoding'])) : undefined;
   const answer = answerFor(file, site, name, asPage, encoding);
   const ifNoneMatch = request.headers['if-none-match'];
   if (ifNoneMatch) {
+    // What a client sends back most of the time: the one ETag it was given.
+    if (ifNoneMatch === answer.etag) return notModified(response, answer);
     // A cache holding the uncompressed variant may ask with its ETag while taking br: its copy is
     // current, and the 304 names the variant it holds.
     const plain = encoding && answerFor(file, site, name, asPage, undefined);

@@ -8,7 +8,7 @@ import { signToken } from '../../src/newsletter/tokens.js';
 import { createWebServer } from '../../src/web/server.js';
 import { createHmac } from 'node:crypto';
 import { readPosts } from '../../src/build.js';
-import { makeSite, post } from '../helpers.js';
+import { makeSite, post, type Site } from '../helpers.js';
 import { makeSigner, signSns } from '../sns.js';
 import { smtpError, startSmtpSink, type Sink } from '../smtp.js';
 
@@ -16,6 +16,7 @@ const SECRET = 'a-web-test-secret-long-enough-0123456789abcdef';
 
 interface Served {
   base: string;
+  site: Site;
   app: App;
   sink: Sink;
   log: string[];
@@ -54,6 +55,7 @@ async function serve(t: TestContext, options: { subscribers?: string; postsPerMi
   );
   return {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    site,
     app,
     sink,
     log,
@@ -96,6 +98,25 @@ test('feeds are served with their content types, ETag and Last-Modified, and 304
   assert.equal((await fetch(`${base}/topics/nope/rss.xml`)).status, 404);
   // A path starting with // is a path, not a host name: the feed, not the front page.
   assert.match((await fetch(`${base}//rss.xml`)).headers.get('content-type')!, /^application\/rss\+xml/);
+});
+
+test('a feed rebuilt while herald start serves it is sent fresh at the next request; an address answered from memory still takes only GET and HEAD', async (t) => {
+  const { base, site } = await serve(t);
+  const br = { 'Accept-Encoding': 'br' };
+  const first = await fetch(`${base}/rss.xml`, { headers: br });
+  const etag = first.headers.get('etag')!;
+  assert.equal((await fetch(`${base}/rss.xml`, { headers: { ...br, 'If-None-Match': etag } })).status, 304);
+  await site.write('posts/second.md', post({ title: 'A second post', date: '2026-02-01' }));
+  assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
+  const rebuilt = await fetch(`${base}/rss.xml`, { headers: { ...br, 'If-None-Match': etag } });
+  assert.equal(rebuilt.status, 200);
+  assert.equal(rebuilt.headers.get('content-encoding'), 'br');
+  assert.notEqual(rebuilt.headers.get('etag'), etag);
+  assert.match(await rebuilt.text(), /A second post/);
+  for (const method of ['POST', 'PUT', 'DELETE']) {
+    const refused = await fetch(`${base}/rss.xml`, { method });
+    assert.deepEqual([refused.status, refused.headers.get('allow')], [405, 'GET, HEAD'], method);
+  }
 });
 
 test('nothing outside the output folder is served; malformed requests get a clear 4xx', async (t) => {

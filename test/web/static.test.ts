@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { writeOutput } from '../../src/output.js';
 import { feedSecurityHeaders, HttpError, securityHeaders } from '../../src/web/http.js';
-import { acceptedEncodings, feedTypes, serveStatic, staticSegments, type StaticSite } from '../../src/web/static.js';
+import { acceptedEncodings, feedTypes, serveKnown, serveStatic, staticSegments, type StaticSite } from '../../src/web/static.js';
 
 /** A temp folder with the given files (text) and symlinks (absolute targets), removed when the test ends. */
 async function makeFolder(t: TestContext, files: Record<string, string>): Promise<string> {
@@ -31,11 +31,12 @@ function staticSite(output: string): StaticSite {
   return { outputDir: output, headers: securityHeaders(site, site), feedTypes: feedTypes({ rss: 'rss.xml', atom: 'atom.xml', json: 'feed.json' }), feedHeaders: feedSecurityHeaders(site, site) };
 }
 
-/** Serves `output` the way herald's web server does, with the HttpError status as the answer. */
+/** Serves `output` the way herald's web server does (a target served before from memory first), with the HttpError status as the answer. */
 async function serve(t: TestContext, output: string): Promise<(path: string, headers?: Record<string, string>) => Promise<{ status: number; body: string; headers: IncomingHttpHeaders }>> {
   const site = staticSite(output);
   const server = createServer((req, res) => {
     // The raw request path, as a client sent it: fetch() would normalise %2e%2e away first.
+    if (serveKnown(req, res, site)) return;
     serveStatic(req, res, (req.url ?? '/').split('?')[0]!, site).catch((error: unknown) => {
       res.writeHead(error instanceof HttpError ? error.status : 500);
       res.end(error instanceof HttpError ? error.message : String(error));
@@ -169,6 +170,7 @@ test('staticSegments decodes before splitting and refuses dot segments', () => {
 async function serveBytes(t: TestContext, output: string): Promise<(path: string, headers?: Record<string, string>, method?: string) => Promise<{ status: number; body: Buffer; headers: IncomingHttpHeaders }>> {
   const site = staticSite(output);
   const server = createServer((req, res) => {
+    if (serveKnown(req, res, site)) return;
     serveStatic(req, res, (req.url ?? '/').split('?')[0]!, site).catch((error: unknown) => {
       res.writeHead(error instanceof HttpError ? error.status : 500);
       res.end(error instanceof HttpError ? error.message : String(error));
@@ -361,4 +363,107 @@ test('the feed stylesheet may load only from its own path, below a site path too
   const [first, second] = policy('https://example.com/').split(', ');
   assert.equal(first, `${securityHeaders('https://example.com/', 'https://example.com/')['Content-Security-Policy']}; script-src-elem 'self'; script-src-attr 'unsafe-hashes' 'sha256-TXA+6usvAyONGFuiE99/kgV7JxYXAtQaottQ4sJDSIw='`);
   assert.equal(second, 'script-src-elem *:*/feed.xsl');
+});
+
+test('a file rebuilt or rewritten after it was answered from memory is served fresh at the next request, with a new ETag', async (t) => {
+  const output = await published(t, { 'rss.xml': FEED, 'posts/hello/index.html': '<p>hello</p>' });
+  const get = await serveBytes(t, output);
+  const br = { 'Accept-Encoding': 'br' };
+  const first = await get('/rss.xml', br);
+  // The second answer comes from memory (serveKnown), as most do.
+  assert.equal((await get('/rss.xml', { ...br, 'If-None-Match': first.headers.etag! })).status, 304);
+  // A build replaces the file and its copies (a rename each): the very next request sees them.
+  await writeOutput(join(output, 'rss.xml'), FEED.replace('News', 'Rebuilt'));
+  const rebuilt = await get('/rss.xml', { ...br, 'If-None-Match': first.headers.etag! });
+  assert.equal(rebuilt.status, 200);
+  assert.equal(brotliDecompressSync(rebuilt.body).toString(), FEED.replace('News', 'Rebuilt'));
+  assert.notEqual(rebuilt.headers.etag, first.headers.etag);
+  // Rewritten in place, same length: another mtime, so other bytes, and no copy older than them.
+  await get('/rss.xml');
+  await writeFile(join(output, 'rss.xml'), FEED.replace('News', 'Newer'));
+  const rewritten = await get('/rss.xml', br);
+  assert.deepEqual([rewritten.headers['content-encoding'], rewritten.body.toString()], [undefined, FEED.replace('News', 'Newer')]);
+  assert.notEqual(rewritten.headers.etag, rebuilt.headers.etag!.replace(/-br"$/, '"'));
+  // Another file renamed over it, of the same length and given the same mtime (cp -p, rsync -t).
+  const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+  await utimes(join(output, 'rss.xml'), mtime, mtime);
+  await get('/rss.xml');
+  assert.equal((await get('/rss.xml')).body.toString(), FEED.replace('News', 'Newer'));
+  await writeFile(join(output, 'rss.xml.next'), FEED.replace('News', 'Other'));
+  await utimes(join(output, 'rss.xml.next'), mtime, mtime);
+  await rename(join(output, 'rss.xml.next'), join(output, 'rss.xml'));
+  assert.equal((await get('/rss.xml')).body.toString(), FEED.replace('News', 'Other'));
+  assert.equal((await get('/posts/hello/')).body.toString(), '<p>hello</p>');
+  await writeOutput(join(output, 'posts/hello/index.html'), '<p>hello again</p>');
+  assert.equal((await get('/posts/hello/')).body.toString(), '<p>hello again</p>');
+  await rm(join(output, 'posts/hello'), { recursive: true });
+  assert.equal((await get('/posts/hello/')).status, 404);
+});
+
+test('an address answered from memory follows the folder: a symlink re-pointed, a page shadowed by its own name, a file removed', async (t) => {
+  const outside = await makeFolder(t, { 'secret.txt': 'not for readers' });
+  const output = await published(t, { 'real.txt': 'real', 'other.txt': 'other', 'about.html': '<p>about page</p>', 'gone.txt': 'gone' });
+  await symlink(join(output, 'real.txt'), join(output, 'alias.txt'));
+  const get = await serveBytes(t, output);
+  for (let i = 0; i < 2; i++) {
+    assert.equal((await get('/alias.txt')).body.toString(), 'real');
+    assert.equal((await get('/about')).body.toString(), '<p>about page</p>');
+    assert.equal((await get('/gone.txt')).body.toString(), 'gone');
+  }
+  await rm(join(output, 'alias.txt'));
+  await symlink(join(output, 'other.txt'), join(output, 'alias.txt'));
+  assert.equal((await get('/alias.txt')).body.toString(), 'other');
+  await rm(join(output, 'alias.txt'));
+  await symlink(join(outside, 'secret.txt'), join(output, 'alias.txt'));
+  const escaped = await get('/alias.txt');
+  assert.deepEqual([escaped.status, /not for readers/.test(escaped.body.toString())], [404, false]);
+  // A file named like the page's address now exists: it wins over about.html, as on a first request.
+  await writeFile(join(output, 'about'), 'the file itself');
+  assert.equal((await get('/about')).body.toString(), 'the file itself');
+  await rm(join(output, 'gone.txt'));
+  assert.equal((await get('/gone.txt')).status, 404);
+});
+
+test('answers from memory are the answers a first request gets, byte for byte, for every variant and method', async (t) => {
+  const output = await published(t, { 'rss.xml': FEED, 'index.html': `<p>${'home '.repeat(100)}</p>`, 'logo.png': 'PNG' });
+  const asked: [string, Record<string, string>, string][] = [
+    ['/rss.xml', { 'Accept-Encoding': 'br' }, 'GET'],
+    ['/rss.xml', { 'Accept-Encoding': 'gzip' }, 'GET'],
+    ['/rss.xml', {}, 'GET'],
+    ['/rss.xml', { Accept: BROWSER_ACCEPT, 'Accept-Encoding': 'br' }, 'GET'],
+    ['/rss.xml', { 'Accept-Encoding': 'br' }, 'HEAD'],
+    ['/', { 'Accept-Encoding': 'gzip, br' }, 'GET'],
+    ['/logo.png', { 'Accept-Encoding': 'gzip, br' }, 'GET'],
+  ];
+  // A server that never answers from memory, against the one herald runs.
+  const fresh = createServer((req, res) => void serveStatic(req, res, (req.url ?? '/').split('?')[0]!, staticSite(output)));
+  await new Promise<void>((resolve) => fresh.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    fresh.close(() => resolve());
+    fresh.closeAllConnections();
+  }));
+  const freshPort = (fresh.address() as AddressInfo).port;
+  const get = await serveBytes(t, output);
+  const raw = (port: number, path: string, headers: Record<string, string>, method: string) =>
+    new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path, headers, method }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      })
+        .on('error', reject)
+        .end();
+    });
+  for (const [path, headers, method] of asked) {
+    await get(path, headers, method);
+    const known = await get(path, headers, method);
+    const first = await raw(freshPort, path, headers, method);
+    const without = (answer: { headers: IncomingHttpHeaders }) => ({ ...answer.headers, date: undefined, connection: undefined, 'keep-alive': undefined });
+    assert.deepEqual([known.status, without(known), known.body], [first.status, without(first), first.body], `${method} ${path} ${JSON.stringify(headers)}`);
+    const etag = first.headers.etag!;
+    assert.equal((await get(path, { ...headers, 'If-None-Match': etag }, method)).status, 304, path);
+    assert.equal((await get(path, { ...headers, 'If-None-Match': '*' }, method)).status, 304, path);
+    assert.equal((await get(path, { ...headers, 'If-Modified-Since': first.headers['last-modified']! }, method)).status, 304, path);
+    assert.equal((await get(path, { ...headers, 'If-None-Match': '"other"' }, method)).status, 200, path);
+  }
 });
