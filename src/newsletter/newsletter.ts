@@ -11,7 +11,7 @@ import { applyFeedback, type Feedback, type FeedbackResult } from './feedback.js
 import { buildMessage } from './email/message.js';
 import { personalise, renderConfirmation, renderEmail, type EmailDraft } from './email/render.js';
 import { loadMailTemplates } from './email/templates.js';
-import { emailPostOf, plannedRecipients, resumePost, runPass, sendPost, type NewsletterDeps, type PassReport, type SendOptions, type SendReport } from './pass.js';
+import { emailPostOf, emptyReport, plannedRecipients, resumePost, runPass, sendPost, type NewsletterDeps, type PassReport, type SendOptions, type SendReport } from './pass.js';
 import type { SendResult } from './ports.js';
 import { mailStatus, type MailStatus } from './status.js';
 import { addressKey, type Status, type Subscriber } from './subscriber.js';
@@ -27,6 +27,8 @@ export interface ImportReport {
 export class Newsletter {
   /** The confirmation email, rendered once, while the templates stay as they were. */
   private confirmation: { stamp: string; draft: Promise<EmailDraft> } | undefined;
+  /** The posts of the last pass, if it found none of them due. */
+  private nothingDueIn: PostMeta[] | undefined;
 
   constructor(readonly deps: NewsletterDeps) {}
 
@@ -142,8 +144,14 @@ export class Newsletter {
 
   // ---- sending ----
 
-  runPass(posts: PostMeta[], options?: SendOptions): Promise<PassReport> {
-    return runPass(this.deps, posts, options);
+  async runPass(posts: PostMeta[], options?: SendOptions): Promise<PassReport> {
+    // herald start hands every pass the same posts while none changed. If nothing was due the
+    // last time, nothing is now: a post becomes due only by being published (new posts), and
+    // one that is due stays so until it is sent.
+    if (posts === this.nothingDueIn) return emptyReport();
+    const report = await runPass(this.deps, posts, options);
+    this.nothingDueIn = report.posts.length === 0 && !report.baseline ? posts : undefined;
+    return report;
   }
 
   sendPost(post: PostMeta, options?: SendOptions & { resend?: boolean }): Promise<SendReport> {

@@ -227,7 +227,7 @@ async function enqueueAudience(deps: NewsletterDeps, job: Job): Promise<void> {
   }
 }
 
-function emptyReport(): PassReport {
+export function emptyReport(): PassReport {
   return { posts: [], failures: [], bounces: [], warnings: [] };
 }
 

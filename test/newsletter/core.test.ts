@@ -985,3 +985,32 @@ test("reports are matched by the message's own token whatever the provider's id,
   ]);
   assert.deepEqual(results.map((result) => [result.result, result.email, result.outcome]), [['applied', 'ann@example.com', 'unsubscribed'], ['applied', 'bob@example.com', 'complained'], ['applied', 'cy@example.com', 'bounced']]);
 });
+
+test("a pass handed the same posts as the last one, which found none due, does not read the store; new posts, or a post still due, are looked at again", async (t) => {
+  const f = await fixture(t, { readers: ['r1@example.com'] });
+  // How often the store's post records are read: the work a pass with nothing to do should skip.
+  let reads = 0;
+  const records = f.store.state.posts.bind(f.store.state);
+  f.store.state.posts = () => (reads++, records());
+  const unchanged = await f.posts();
+  assert.deepEqual((await f.newsletter.runPass(unchanged)).posts, []);
+  assert.equal(reads, 1);
+  assert.deepEqual((await f.newsletter.runPass(unchanged)).posts, []);
+  assert.equal(reads, 1, 'the same posts, none due last time: nothing read');
+
+  // herald start hands over new posts when one was added: looked at, and sent.
+  await f.site.write('posts/alpha.md', postAt('Alpha', '2026-03-05 10:00'));
+  f.at('2026-03-05T11:00:00Z');
+  f.transport.script = () => TEMPORARY;
+  const withAlpha = await f.posts();
+  assert.equal((await f.newsletter.runPass(withAlpha)).posts[0]?.finished, false);
+  // Still due (refused for a passing reason): the same posts are looked at again, and it goes out.
+  f.transport.script = () => OK;
+  const retried = await f.newsletter.runPass(withAlpha);
+  assert.deepEqual(retried.posts.map(({ slug, sent, finished }) => ({ slug, sent, finished })), [{ slug: 'alpha', sent: 1, finished: true }]);
+  const before = reads;
+  assert.deepEqual((await f.newsletter.runPass(withAlpha)).posts, [], 'sent: nothing due');
+  assert.deepEqual((await f.newsletter.runPass(withAlpha)).posts, []);
+  assert.equal(reads, before + 1);
+  assert.deepEqual(f.transport.accepted().map(([address]) => address), ['r1@example.com'], 'sent once');
+});
