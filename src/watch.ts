@@ -1,7 +1,7 @@
 // A long-running herald asks on every pass whether a post, template or static file changed. Looking
 // at every file answers it in tens of milliseconds for a large site; the kernel can say so for free.
 import { watch, readdirSync, type FSWatcher } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * Whether anything below some folders changed since it was last asked, from one inotify watch per
@@ -18,6 +18,7 @@ export class FolderWatch {
   private blind = false;
   private lookedAt = -Infinity;
   private readonly watchers = new Map<string, FSWatcher>();
+  private scopes = new Map<string, Set<string> | 'all'>();
 
   constructor(
     private readonly roots: readonly string[],
@@ -43,23 +44,35 @@ export class FolderWatch {
   private rewatch(): void {
     this.stale = false;
     this.blind = false;
-    const folders = new Set<string>();
+    // Each folder to watch, and which of its names matter: all of them, or (for the nearest folder
+    // that is there, above one that is not yet: most sites have no static folder) the name that
+    // would start it, so the writer's other files beside it (a log, an editor's swap file) are not
+    // taken for changes.
+    const scopes = new Map<string, Set<string> | 'all'>();
     for (const root of this.roots) {
-      if (this.collect(root, folders)) continue;
-      // A folder that is not there yet (most sites have no static folder) is seen coming by a watch
-      // on the nearest folder that is.
-      let parent = root;
-      while (parent !== dirname(parent) && !this.collect((parent = dirname(parent)), folders, false));
+      const folders = new Set<string>();
+      if (this.collect(root, folders)) {
+        for (const folder of folders) scopes.set(folder, 'all');
+        continue;
+      }
+      let missing = root;
+      let parent = dirname(missing);
+      for (; parent !== missing && !this.collect(parent, new Set(), false); missing = parent, parent = dirname(parent));
+      const scope = scopes.get(parent) ?? new Set<string>();
+      if (scope !== 'all') scopes.set(parent, scope.add(basename(missing)));
     }
+    this.scopes = scopes;
     for (const [folder, watcher] of this.watchers) {
-      if (folders.has(folder)) continue;
+      if (scopes.has(folder)) continue;
       watcher.close();
       this.watchers.delete(folder);
     }
-    for (const folder of folders) {
+    for (const folder of scopes.keys()) {
       if (this.watchers.has(folder)) continue;
       try {
-        const watcher = watch(folder, { persistent: false }, (event) => {
+        const watcher = watch(folder, { persistent: false }, (event, name) => {
+          const scope = this.scopes.get(folder);
+          if (scope !== 'all' && name && !scope?.has(name)) return;
           this.changed = true;
           // A name came or went: it may be a folder to watch, or one no longer there.
           if (event === 'rename') this.stale = true;

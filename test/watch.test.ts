@@ -37,8 +37,11 @@ test('a folder watch reports each change below its folders once, and nothing whe
   await writeFile(join(dir, 'posts/new/c.md'), 'c');
   assert.equal(await seesChange(watch), true, 'a file in the new folder is watched too');
 
+  // Beside the static folder that is not there yet: the writer's other files are not changes.
+  await writeFile(join(dir, 'herald.log'), 'a line');
+  assert.equal(await seesChange(watch), false, 'a file beside the missing static folder');
   await mkdir(join(dir, 'static'));
-  await seesChange(watch);
+  assert.equal(await seesChange(watch), true, 'the static folder made');
   await writeFile(join(dir, 'static/logo.svg'), '<svg/>');
   assert.equal(await seesChange(watch), true, 'a static folder made after the watch began');
 
