@@ -3,10 +3,10 @@
 import { parentPort } from 'node:worker_threads';
 import { writeOutputSync, type OutputAnswer, type OutputRequest } from './output.js';
 
-parentPort!.on('message', ({ id, path, bytes, options }: OutputRequest) => {
+parentPort!.on('message', ({ id, path, text, options }: OutputRequest) => {
   let answer: OutputAnswer;
   try {
-    answer = { id, changed: writeOutputSync(path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), options) };
+    answer = { id, changed: writeOutputSync(path, Buffer.from(text, 'utf8'), options) };
   } catch (error) {
     const { message, code, path: at } = error as NodeJS.ErrnoException;
     answer = { id, error: { message, code, path: at } };

@@ -83,7 +83,6 @@ export function writeOutputSync(path: string, bytes: Buffer, { compress = true }
 const THREAD_AFTER_WRITES = 64;
 const CAN_THREAD = !import.meta.url.endsWith('.ts');
 let writesAsked = 0;
-const encoder = new TextEncoder();
 let thread: OutputThread | undefined;
 
 function outputThread(): OutputThread | undefined {
@@ -118,10 +117,9 @@ class OutputThread {
   write(path: string, text: string, options: OutputOptions): Promise<boolean> {
     const id = this.nextId++;
     if (!this.pending.size) this.worker.ref();
-    // The bytes are handed over, not copied: TextEncoder gives each its own ArrayBuffer (Buffer.from
-    // would take small ones from a pool shared with this thread's other buffers).
-    const bytes = encoder.encode(text);
-    this.worker.postMessage({ id, path, bytes, options } satisfies OutputRequest, [bytes.buffer]);
+    // The text as it is: copying it to the other thread costs this one less than encoding it as
+    // UTF-8 (the other thread does that).
+    this.worker.postMessage({ id, path, text, options } satisfies OutputRequest);
     return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
   }
 }
@@ -129,7 +127,7 @@ class OutputThread {
 export interface OutputRequest {
   id: number;
   path: string;
-  bytes: Uint8Array;
+  text: string;
   options: OutputOptions;
 }
 
