@@ -123,35 +123,30 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     return report;
   }
 
-  // Each feed document is made again only when what it shows changed (feeds/write.ts).
-  const subscriptions = feeds.flatMap((feed) => [feed.links.rss, feed.links.atom, feed.links.json]);
-  const settle = await websub?.oweNotices(config, cwd, subscriptions);
-  const written = await feedsStage.writeFeeds(feeds, config, cwd, { now, stamps: loaded.cache, previous });
-  await settle?.(written.written);
-  const { outputs } = written;
-  report.written = written.written;
-  report.unchanged = written.unchanged;
-  report.warnings.push(...written.warnings);
-
   // Static files first: the pages stage leaves a path the writer publishes (their robots.txt) to them.
   const copied = await copyAssets(config, cwd, published, previous?.copies ?? {});
-  report.written.push(...copied.written);
 
   // The stylesheet RSS and Atom name, which shows them to a browser as a page: the writer's
   // templates/feed.xsl, else herald's. Written only when its bytes changed.
   const [{ templatePath }, { writeOutput }, { SITE_FILES }] = await Promise.all([import('./templates.js'), import('./output.js'), import('./layout.js')]);
   const stylesheet = join(config.paths.output, SITE_FILES.stylesheet);
-  if (await writeOutput(stylesheet, await readFile(templatePath(config, SITE_FILES.stylesheet), 'utf8'))) report.written.push(relative(cwd, stylesheet));
+  const stylesheetWritten = await writeOutput(stylesheet, await readFile(templatePath(config, SITE_FILES.stylesheet), 'utf8'));
 
-  let pages: Record<string, string> = {};
-  if (config.pages) {
-    const { writePages } = await import('./pages/write.js');
-    const topics = feeds.flatMap((feed) => (feed.topic ? [feed.topic] : []));
-    const written = await writePages([...published].sort(newestFirstOrder), config, cwd, { topics, stamps: loaded.cache, previous: previous?.pages ?? {} });
-    report.written.push(...written.written);
-    report.warnings.push(...written.warnings);
-    pages = written.pages;
-  }
+  // The pages are planned first, so each post's page is made when the feeds render the post.
+  const topics = feeds.flatMap((feed) => (feed.topic ? [feed.topic] : []));
+  const plan = config.pages ? (await import('./pages/write.js')).planPages([...published].sort(newestFirstOrder), config, cwd, { topics, stamps: loaded.cache, previous: previous?.pages ?? {} }) : undefined;
+
+  // Each feed document is made again only when what it shows changed (feeds/write.ts).
+  const subscriptions = feeds.flatMap((feed) => [feed.links.rss, feed.links.atom, feed.links.json]);
+  const settle = await websub?.oweNotices(config, cwd, subscriptions);
+  const written = await feedsStage.writeFeeds(feeds, config, cwd, { now, stamps: loaded.cache, previous, rendered: plan?.withRendered });
+  await settle?.(written.written);
+  const { outputs } = written;
+  const madePages = await plan?.finish();
+  report.written = [...written.written, ...copied.written, ...(stylesheetWritten ? [relative(cwd, stylesheet)] : []), ...(madePages?.written ?? [])];
+  report.unchanged = written.unchanged;
+  report.warnings.push(...written.warnings, ...(madePages?.warnings ?? []));
+  const pages = madePages?.pages ?? {};
 
   report.warnings = uniqueProblems(report.warnings);
   if (loaded.parsed || loaded.cache.size !== postCache.size) await writePostCache(config, cwd, loaded.cache);
@@ -161,7 +156,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     validFrom: published.length ? published.reduce((latest, post) => Math.max(latest, post.date), -Infinity) : null,
     validUntil: scheduled.length ? scheduled.reduce((earliest, date) => Math.min(earliest, date), Infinity) : null,
     feeds: written.records,
-    topics: feeds.flatMap((feed) => (feed.topic ? [feed.topic] : [])),
+    topics,
     outputs,
     pages,
     copies: copied.copies,

@@ -7,7 +7,7 @@ import type { Problem } from '../errors.js';
 import { ARCHIVE_DIR, SITE_FILES } from '../layout.js';
 import { removeOutput, writeOutput } from '../output.js';
 import type { PostMeta } from '../posts/parse.js';
-import { renderPost } from '../posts/render.js';
+import { renderPost, type RenderedPost } from '../posts/render.js';
 import { archiveCount, feedDocuments, type FeedDocument } from './archives.js';
 import { renderAtom, renderAtomEntry } from './atom.js';
 import { documentUpdated, type FeedRecord } from './dates.js';
@@ -27,6 +27,8 @@ export interface FeedsInput {
   stamps: ReadonlyMap<string, { size: number; mtimeMs: number }>;
   /** What the last build recorded: its feed documents and output files. */
   previous?: { feeds: Record<string, FeedRecord>; outputs: Record<string, OutputStamp> };
+  /** Told of each post as it is rendered (the pages stage makes its page then: PagesPlan). */
+  rendered?: (post: PostMeta, rendered: RenderedPost) => void;
 }
 
 export interface WrittenFeeds {
@@ -113,6 +115,7 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
     if (!entry) {
       const rendered = renderPost(post, config, cwd);
       result.warnings.push(...rendered.warnings);
+      input.rendered?.(post, rendered);
       const atom = renderAtomEntry(rendered, author);
       entry = { rendered, atom, digest: hash(atom) };
       entries.set(post.file, entry);

@@ -8,7 +8,7 @@ import { feedDir, SITE_FILES } from '../layout.js';
 import { ENCODINGS, removeOutput, writeOutput } from '../output.js';
 import type { CachedPost } from '../posts/load.js';
 import type { PostMeta, Topic } from '../posts/parse.js';
-import { renderPost } from '../posts/render.js';
+import { renderPost, type RenderedPost } from '../posts/render.js';
 import { fromStatic } from './assets.js';
 import { paginate, type ListingPage } from './listing.js';
 import { pagePath } from './paths.js';
@@ -39,6 +39,18 @@ interface Job {
   render(): string;
 }
 
+/** The pages a build makes, planned before the feeds are written so post pages can be made with them. */
+export interface PagesPlan {
+  /**
+   * Makes this post's page now, if it is to be made, from its body as the feeds stage just
+   * rendered it: each post is rendered once for both (the feeds stage drops its render once the
+   * last document showing the post is written, so the page cannot wait for the pages stage).
+   */
+  withRendered(post: PostMeta, rendered: RenderedPost): void;
+  /** Makes every other page, then removes the pages no longer wanted. */
+  finish(): Promise<WrittenPages>;
+}
+
 const newest = (posts: PostMeta[]) => (posts.length ? posts.reduce((latest, post) => Math.max(latest, post.updated), -Infinity) : undefined);
 
 /**
@@ -48,7 +60,12 @@ const newest = (posts: PostMeta[]) => (posts.length ? posts.reduce((latest, post
  * when what it shows or the templates changed; pages no longer wanted (a post unpublished, a
  * listing that shrank) are removed.
  */
-export async function writePages(published: PostMeta[], config: Config, cwd: string, { topics, stamps, previous }: PagesInput): Promise<WrittenPages> {
+export async function writePages(published: PostMeta[], config: Config, cwd: string, input: PagesInput): Promise<WrittenPages> {
+  return planPages(published, config, cwd, input).finish();
+}
+
+/** writePages in two steps (see PagesPlan); the build makes post pages while it writes the feeds. */
+export function planPages(published: PostMeta[], config: Config, cwd: string, { topics, stamps, previous }: PagesInput): PagesPlan {
   const templates = loadPageTemplates(config, cwd);
   const result: WrittenPages = { written: [], pages: {}, warnings: [] };
   const postsByTopic = new Map<string, PostMeta[]>();
@@ -79,6 +96,8 @@ export async function writePages(published: PostMeta[], config: Config, cwd: str
   );
   const postStamp = (post: PostMeta) => postStamps.get(post)!;
   const jobs: Job[] = [];
+  /** The post pages to make, by post: made early by withRendered, or with the other jobs. */
+  const postJobs = new Map<PostMeta, Job>();
   const sitemap: SitemapEntry[] = [];
   // A page whose fingerprint is as the last build left it, and whose file is there, is not made again.
   const add = (path: string, fingerprint: string, render: () => string) => {
@@ -106,11 +125,13 @@ export async function writePages(published: PostMeta[], config: Config, cwd: str
   for (const { topic, posts } of shown) for (const page of paginate(posts, feedDir(topic.slug), config)) listing(page, topic);
   for (const post of published) {
     sitemap.push({ url: post.url, updated: post.updated });
+    const queued = jobs.length;
     add(pagePath(config, post.url), hash([stamp, postStamp(post)]), () => {
       const rendered = renderPost(post, config, cwd);
       result.warnings.push(...rendered.warnings);
       return renderPostPage(rendered, templates, context);
     });
+    if (jobs.length > queued) postJobs.set(post, jobs.at(-1)!);
   }
   // Old addresses of posts keep working: a redirect page at each, unless a page lives there now.
   // Redirects are not in the sitemap: search engines are to index the post at its own address.
@@ -130,25 +151,45 @@ export async function writePages(published: PostMeta[], config: Config, cwd: str
   if (!own(SITE_FILES.sitemap)) for (const file of renderSitemaps(sitemap, config.site.url)) add(join(config.paths.output, file.path), '', () => file.text);
   if (!own(SITE_FILES.robots)) add(join(config.paths.output, SITE_FILES.robots), '', () => renderRobots(config.site.url));
 
-  // Rendering is synchronous; the writes (and their compressed copies) overlap in the thread
-  // pool, a few dozen at a time.
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const job = jobs[next++]!;
-      if (await writeOutput(job.path, job.render())) result.written.push(relative(cwd, job.path));
-    }
+  const write = async (job: Job, text: string) => {
+    if (await writeOutput(job.path, text)) result.written.push(relative(cwd, job.path));
   };
-  await Promise.all(Array.from({ length: 32 }, worker));
+  // Pages made early; a failed write fails finish().
+  const early: Promise<void>[] = [];
+  const done = new Set<Job>();
+  return {
+    withRendered(post, rendered) {
+      const job = postJobs.get(post);
+      if (!job || done.has(job)) return;
+      done.add(job);
+      result.warnings.push(...rendered.warnings);
+      const written = write(job, renderPostPage(rendered, templates, context));
+      written.catch(() => {});
+      early.push(written);
+    },
+    async finish() {
+      // Rendering is synchronous; the writes (and their compressed copies) go to the writer thread
+      // (output.ts), a few dozen at a time.
+      const rest = jobs.filter((job) => !done.has(job));
+      let next = 0;
+      const worker = async () => {
+        while (next < rest.length) {
+          const job = rest[next++]!;
+          await write(job, job.render());
+        }
+      };
+      await Promise.all([...early, ...Array.from({ length: 32 }, worker)]);
 
-  for (const path of Object.keys(previous)) {
-    if (path in result.pages) continue;
-    // A file the writer now publishes from a static folder is theirs (copied before the pages are
-    // made): only herald's compressed copies of its own version go.
-    if (fromStatic(config, path)) await Promise.all(ENCODINGS.map(({ suffix }) => rm(path + suffix, { force: true })));
-    else await removeOutput(path);
-  }
-  return result;
+      for (const path of Object.keys(previous)) {
+        if (path in result.pages) continue;
+        // A file the writer now publishes from a static folder is theirs (copied before the pages
+        // are made): only herald's compressed copies of its own version go.
+        if (fromStatic(config, path)) await Promise.all(ENCODINGS.map(({ suffix }) => rm(path + suffix, { force: true })));
+        else await removeOutput(path);
+      }
+      return result;
+    },
+  };
 }
 
 /**
