@@ -1,8 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 
-export type ReadResult = [path: string, text: string | null, error?: string];
-
 const chunk = Buffer.allocUnsafe(16 * 1024);
 const FIRST_READ = 1024;
 const FRONT_MATTER_END = /\r?\n---[ \t]*\r?\n/;
@@ -34,13 +32,11 @@ function hasWholeFrontMatter(text: string): boolean {
   return FRONT_MATTER_END.test(text.slice(start + 3));
 }
 
-/** Reads front matter for every path, reporting unreadable files instead of throwing. */
-export function readFrontMatters(paths: string[]): ReadResult[] {
-  return paths.map((path): ReadResult => {
-    try {
-      return [path, readPostText(path, true)];
-    } catch (error) {
-      return [path, null, (error as NodeJS.ErrnoException).code ?? (error as Error).message];
-    }
-  });
+/** A post's text up to the end of its front matter; for a file that cannot be read, why. */
+export function readFrontText(path: string): [text: string, error?: undefined] | [text: null, error: string] {
+  try {
+    return [readPostText(path, true)];
+  } catch (error) {
+    return [null, (error as NodeJS.ErrnoException).code ?? (error as Error).message];
+  }
 }

@@ -37,7 +37,7 @@ const EXCERPT_MAX = 1000;
 
 /** Reads a post's body and renders it, links made absolute: the one rendering feeds, pages and emails share. */
 export function renderPost(meta: PostMeta, config: Config, cwd: string): RenderedPost {
-  return renderBody(readPostBody(resolve(cwd, meta.file), config, meta.file), meta, config);
+  return renderBody(readPostBody(resolve(cwd, meta.file), meta.file), meta, config);
 }
 
 /** Pure: a post's body as readers get it. */
