@@ -91,8 +91,13 @@ export const GIVE_UP_MS = 72 * 3_600_000;
 const FAILURES_IN_A_ROW = 50;
 /** The bounce rate that stops a send (bounces.stopPercent) is judged once this many messages are answered. */
 export const BOUNCE_SAMPLE = 100;
-/** How often, in messages, the bounces that came back during the send are read again. */
+/**
+ * How often the bounces that came back during the send are read again: every so many messages,
+ * and no more often than every so many ms, as each read counts the send's whole record (a million
+ * rows to a million readers: read every 500 messages, that grew with the square of the list).
+ */
 const LATE_BOUNCES_EVERY = 500;
+const LATE_BOUNCES_MS = 5000;
 // Recipients read from the log at a time: memory stays flat however long the list.
 const PAGE = 500;
 // Reports keep this many failures and bounces by name; the rest are counted.
@@ -373,6 +378,8 @@ class Sender {
   /** Bounces of this send's posts that came back after acceptance (webhooks, herald inbound), as last read. */
   private lateBounces = 0;
   private answered = 0;
+  /** When (answered, performance.now()) the late bounces were last read. */
+  private lateRead = { answered: 0, ms: -Infinity };
   /** When this send began, by the command's clock; and the real time spent waiting out a minute's cap since. */
   private readonly capsStart: number;
   private waitedMs = 0;
@@ -439,7 +446,8 @@ class Sender {
    */
   private async watchBounces(): Promise<void> {
     const { store, config } = this.deps;
-    if (++this.answered % LATE_BOUNCES_EVERY === 0) {
+    if (++this.answered - this.lateRead.answered >= LATE_BOUNCES_EVERY && performance.now() - this.lateRead.ms >= LATE_BOUNCES_MS) {
+      this.lateRead = { answered: this.answered, ms: performance.now() };
       let late = 0;
       for (const job of this.jobs.values()) late += (await store.deliveries.returnedTally(job.record.key, job.round)).bounced;
       this.lateBounces = late;

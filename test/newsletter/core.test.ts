@@ -836,6 +836,39 @@ test('a send stops itself once more than bounces.stopPercent of its first 100+ m
   assert.ok(stat.remaining > 150, 'the rest stays queued');
 });
 
+test('bounces that come back while a send runs (webhooks, herald inbound) stop it too, counted from the delivery log every 500 messages', async (t) => {
+  const readers = Array.from({ length: 800 }, (_, i) => `r${String(i).padStart(3, '0')}@example.com`);
+  const f = await fixture(t, { readers, maxConnections: 1 });
+  reconfigure(f, { smtp: { maxConnections: 1 }, bounces: { stopPercent: 10 } });
+  const reads: number[] = [];
+  const tally = f.store.deliveries.returnedTally.bind(f.store.deliveries);
+  f.store.deliveries.returnedTally = (post, round) => {
+    reads.push(f.transport.tries.length);
+    return tally(post, round);
+  };
+  // The server takes every message; then the first 100 come back as bounces.
+  f.transport.script = (_address, _attempt, count) => {
+    if (count === 101) void bounceBack(f, readers.slice(0, 100));
+    return OK;
+  };
+  await f.site.write('posts/one.md', postAt('One', '2026-03-06'));
+  f.at('2026-03-06T12:00:00Z');
+  const report = await f.pass();
+  assert.match(report.halted ?? '', /^100 of 500 messages bounced \(20\.0%, over bounces\.stopPercent: 10%\)/);
+  assert.deepEqual(reads, [500], 'read once, at the 500th message; the send stopped there');
+  const { sent } = report.posts[0]!;
+  assert.ok(sent >= 500 && sent < 505, `stopped at the 500th, but for the messages in flight (${sent})`);
+});
+
+/** Marks the deliveries of these readers' accepted messages as bounced later, as a bounce webhook does. */
+async function bounceBack(f: Fixture, emails: string[]): Promise<void> {
+  const [record] = await f.store.state.posts();
+  for (const email of emails) {
+    const key = parseAddress(email)!.key;
+    await f.store.subscribers.change(key, (current) => ({ next: current, result: undefined, returned: [{ post: record!.key, round: 0, recipient: key, state: 'bounced', at: '2026-03-06T12:00:01Z' }] }));
+  }
+}
+
 test('sending caps: a daily cap pauses the pass until a place frees, the next pass goes on without a burst; a warm-up sets the first days', async (t) => {
   const readers = Array.from({ length: 12 }, (_, i) => `r${String(i).padStart(2, '0')}@example.com`);
   const f = await fixture(t, { readers });

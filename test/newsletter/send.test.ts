@@ -200,25 +200,34 @@ test('digest mode puts every post due in one pass into one email', async (t) => 
 
 const DKIM_CONFIG = (domain = 'example.com') => `smtp:\n  dkim:\n    domain: ${domain}\n    selector: herald\n    privateKey: dkim.pem\n`;
 
-test('DKIM: every message is signed, List-Unsubscribe and List-Unsubscribe-Post included, and an independent verifier passes it', async (t) => {
+test('DKIM: every message is signed, over SMTP and in the outbox, List-Unsubscribe and List-Unsubscribe-Post included, and an independent verifier passes it', async (t) => {
   const sink = await startSmtpSink();
   t.after(() => sink.close());
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const { site, env } = await siteWithSink(t, sink, { 'p.md': post({ title: 'Pé & signed' }) }, [['a@example.com'], ['b@example.com']], DKIM_CONFIG());
+  // More readers than connections, so connections are reused, each message composed from one draft.
+  const readers = Array.from({ length: 12 }, (_, i): [string] => [`reader${i}@example.com`]);
+  const { site, env } = await siteWithSink(t, sink, { 'p.md': post({ title: 'Pé & signed' }) }, readers, `${DKIM_CONFIG()}  maxConnections: 3\n`);
   await site.write('dkim.pem', privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
   const result = await herald(site, env, 'send', 'p');
   assert.equal(result.code, 0, result.err);
-  assert.equal(sink.received.length, 2);
+  assert.equal(sink.received.length, readers.length);
   const { dkimVerify } = await import('mailauth/lib/dkim/verify.js');
   const record = `v=DKIM1; k=rsa; p=${(publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64')}`;
-  for (const { raw } of sink.received) {
+  const verify = async (raw: string) => {
     const signature = /^DKIM-Signature:([\s\S]*?)\r?\n(?=\S)/m.exec(raw)?.[1]?.replace(/\s+/g, '') ?? '';
     const signed = /;h=([^;]+)/.exec(signature)?.[1]?.toLowerCase().split(':') ?? [];
     assert.ok(signed.includes('list-unsubscribe'), signature);
     assert.ok(signed.includes('list-unsubscribe-post'), signature);
     const verdict = await dkimVerify(Buffer.from(raw), { resolver: async (name: string) => (name === 'herald._domainkey.example.com' ? [[record]] : []) });
     assert.equal(verdict.results[0]?.status?.result, 'pass', JSON.stringify(verdict.results[0]?.status));
-  }
+  };
+  for (const { raw } of sink.received) await verify(raw);
+  // The outbox writes each message as it would be sent: signed too.
+  const resent = await herald(site, {}, 'send', 'p', '--resend');
+  assert.equal(resent.code, 0, resent.err);
+  const files = await readdir(join(site.dir, 'outbox'));
+  assert.equal(files.length, readers.length);
+  for (const file of files) await verify(await site.read(`outbox/${file}`));
 });
 
 test('DKIM: a key that cannot sign is an error naming smtp.dkim.privateKey in check, and run or send mails nothing', async (t) => {

@@ -15,7 +15,7 @@ export function outboxTransport(config: Config, signer: Signer | undefined): Mai
   return {
     description: `${folder}/`,
     async send(message) {
-      const { envelope, raw } = await compose(message);
+      const { envelope, raw } = compose(message);
       const bytes = signer ? await signer.sign(raw) : raw;
       const to = envelope.to.join(',').replace(/[^\w.@-]+/g, '_');
       const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${String(++sequence).padStart(6, '0')}-${randomBytes(3).toString('hex')}-${to}.eml`;

@@ -4,8 +4,8 @@
 // links differ. Quoted-printable lets an encoded text be cut anywhere with a soft line break
 // ("=" at the end of a line, which decoders join without a trace), so each stretch of the draft
 // between two fields is encoded once, and a reader's message is those stretches with their own
-// values, encoded alone, between soft breaks. nodemailer encodes (its qp module) and builds the
-// rest of the message around these parts, as it does for any pre-encoded part.
+// values, encoded alone, between soft breaks. nodemailer encodes (its qp module); compose.ts
+// puts the headers and boundaries around these parts.
 import { encode, wrap } from 'nodemailer/lib/qp';
 import { draftSegments, fieldValue, type EmailDraft, type Field, type Recipient } from '../../newsletter/email/render.js';
 import { escapeHtml } from '../../text.js';
@@ -43,9 +43,9 @@ function personal(part: EncodedPart, recipient: Recipient): string {
 
 const prepared = new WeakMap<EmailDraft, { text: EncodedPart; html: EncodedPart }>();
 
-/** The two parts of one reader's message, ready for nodemailer as pre-encoded (raw) alternatives. */
-export function encodedParts(draft: EmailDraft, recipient: Recipient): { text: { raw: string }; html: { raw: string } } {
+/** The two parts of one reader's message, each with its own headers, encoded. */
+export function encodedParts(draft: EmailDraft, recipient: Recipient): { text: string; html: string } {
   let parts = prepared.get(draft);
   if (!parts) prepared.set(draft, (parts = { text: encodePart(draft.text, 'text/plain', (value) => value), html: encodePart(draft.html, 'text/html', escapeHtml) }));
-  return { text: { raw: personal(parts.text, recipient) }, html: { raw: personal(parts.html, recipient) } };
+  return { text: personal(parts.text, recipient), html: personal(parts.html, recipient) };
 }

@@ -307,7 +307,7 @@ export function sesTransport(options: SesOptions, signer: Signer | undefined): M
   return {
     description: `ses:${options.region}`,
     async send(message) {
-      const { envelope, raw } = await compose(message);
+      const { envelope, raw } = compose(message);
       const data = signer ? await signForSes(signer, raw) : raw;
       const full = await pace.take();
       if (full) return { ok: false, permanent: false, reason: full, pausedUntil: pace.reopens() };
