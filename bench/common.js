@@ -39,7 +39,7 @@ export function machine() {
 }
 
 // GNU time's last line of stderr: peak RSS in KB, then user and system CPU seconds.
-const TIME_FORMAT = ['-f', '%M %U %S'];
+export const TIME_FORMAT = ['-f', '%M %U %S'];
 
 export function timeLine(stderr) {
   if (!GNU_TIME) return { peakKb: NaN, cpuMs: NaN };
@@ -111,9 +111,20 @@ export function countItems(xml) {
   return (xml.match(/<item>/g) ?? []).length;
 }
 
-/** Writes the feeds corpus to bench/work/posts unless the same generator already wrote it there. */
+/**
+ * The generated corpus of `count` posts the sections share, written if need be: bench/work/posts
+ * for 10,000 (the feeds and site sections' own), bench/work/posts-N for other sizes.
+ */
+export function corpus(count) {
+  const posts = join(WORK, count === 10_000 ? 'posts' : `posts-${count}`);
+  ensureCorpus(posts, count);
+  return posts;
+}
+
+/** Writes `count` generated posts to the folder `posts` unless the same generator already wrote them there. */
 export function ensureCorpus(posts, count) {
-  const marker = join(WORK, 'corpus.json');
+  // Beside the folder, not in it: herald and Hugo would read it as content.
+  const marker = `${posts}.corpus.json`;
   const wanted = JSON.stringify({ generator: GENERATOR_VERSION, posts: count });
   const current = existsSync(marker) ? readFileSync(marker, 'utf8') : '';
   const files = existsSync(posts) ? readdirSync(posts).filter((name) => name.endsWith('.md')).length : 0;

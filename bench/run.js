@@ -1,20 +1,22 @@
 // npm run bench [section...]: herald's speed and memory against its peers, side by side in one run.
 // Sections: feeds (herald build vs Hugo on 10,000 posts), send (herald send vs a plain nodemailer
-// pool, 10,000 and 100,000 subscribers; `email` is its old name), http (herald start serving
-// feeds), latency (new post file -> first email), import (a 1,000,000-row CSV into a new list),
+// pool, 10,000 and 100,000 subscribers; `email` is its old name), serve (herald start serving a
+// site against nginx), latency (new post file -> first email), import (a 1,000,000-row CSV into a new list),
 // site (a 10,000-post site with archives, topic pages and precompression against herald before
-// them, bench/site.js), subscribe (POST /subscribe and GET /rss.xml under bursts, at 1,000 to 1,000,000 subscribers).
+// them, bench/site.js), pages (a page per post against Hugo at 1,000, 10,000 and 50,000 posts), worker (herald start's
+// passes: nothing changed, one new post), subscribe (POST /subscribe and GET /rss.xml under bursts, at 1,000 to 1,000,000 subscribers).
 // No argument runs them all but send-1m (one post to 1,000,000 subscribers, about 25 minutes on
 // 2 cores), which runs only when named. Figures go to the terminal and to
 // bench/work/results-<section>.json; the README quotes them.
 import { spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { generateCorpus } from './gen-corpus.js';
-import { atLeast, BENCH_ENV, CLEAN_ENV, countItems, ensureCorpus, GNU_TIME, HERALD, HERALD_NODE_ARGS, machine, mb, percentile, printTable, ROOT, runTimed, startWorker, summarize, thousands, toMb, under, verdict, WORK } from './common.js';
+import { atLeast, BENCH_ENV, CLEAN_ENV, corpus, countItems, GNU_TIME, HERALD, HERALD_NODE_ARGS, machine, mb, median, percentile, printTable, ROOT, runTimed, startWorker, summarize, thousands, TIME_FORMAT, timeLine, toMb, under, verdict, WORK } from './common.js';
 import { PROVIDER_SECTIONS } from './providers.js';
 import { SITE_SECTIONS } from './site.js';
+import { SERVE_SECTIONS } from './serve.js';
 
 const RUNS = 7;
 const POSTS = 10_000;
@@ -28,14 +30,22 @@ function linkDir(target, path) {
   symlinkSync(target, path, 'dir');
 }
 
-function feeds() {
-  const posts = join(WORK, 'posts');
-  ensureCorpus(posts, POSTS);
+// The feeds section's sizes: a small site, the main one (with the no-change rebuild and the floors)
+// and a large one.
+const FEED_SIZES = [1_000, POSTS, 50_000];
 
-  // Hugo builds only an RSS feed of the newest 20 posts with full content, from the same files
-  // (content/posts is a symlink to bench/work/posts; Hugo follows it).
-  const hugoSite = join(WORK, 'hugo');
-  linkDir(join('..', '..', 'posts'), join(hugoSite, 'content', 'posts'));
+/**
+ * A generated corpus of `size` posts (the same folders the pages section reads), with a herald
+ * site writing its feeds only and a Hugo site writing only an RSS feed of the newest 20 posts with
+ * full content, both from those files (content/posts is a symlink; Hugo follows it).
+ */
+function feedSites(size) {
+  const posts = corpus(size);
+  const name = basename(posts);
+  // The 10,000-post sites stay where earlier runs of this section put them.
+  const hugoSite = size === POSTS ? join(WORK, 'hugo') : join(WORK, `hugo-feeds-${size}`);
+  const heraldSite = size === POSTS ? WORK : join(WORK, `feeds-${size}`);
+  linkDir(join('..', '..', name), join(hugoSite, 'content', 'posts'));
   mkdirSync(join(hugoSite, 'layouts', '_default'), { recursive: true });
   writeFileSync(join(hugoSite, 'hugo.toml'), [
     'baseURL = "https://example.com/"',
@@ -55,54 +65,77 @@ function feeds() {
     '<item><title>{{ .Title }}</title><link>{{ .Permalink }}</link><guid>{{ .Permalink }}</guid>' +
     '<pubDate>{{ .Date.Format "Mon, 02 Jan 2006 15:04:05 -0700" }}</pubDate>' +
     '<description>{{ .Content | html }}</description></item>{{ end }}</channel></rss>\n');
-  const config = join(WORK, 'herald.config.yml');
+  mkdirSync(heraldSite, { recursive: true });
+  const config = join(heraldSite, 'herald.config.yml');
   // Paths are relative to the config file. Hugo here writes the RSS feed only, so herald writes its
   // feeds only too: without `pages: false` it would also render an HTML page for each of the posts.
-  writeFileSync(config, 'site:\n  title: Bench\n  url: https://example.com/\nposts: posts\noutput: public\nstate: .herald\npages: false\n');
+  writeFileSync(config, `site:\n  title: Bench\n  url: https://example.com/\nposts: ${heraldSite === WORK ? name : join('..', name)}\noutput: public\nstate: .herald\npages: false\n`);
 
-  const hugoOut = join(WORK, 'hugo-public');
-  const hasHugo = spawnSync('hugo', ['version'], { encoding: 'utf8' }).status === 0;
-  if (!hasHugo) console.log('hugo is not on PATH, so there is nothing to compare with: install it (Debian: apt-get install -y hugo). Timing herald alone.');
+  const hugoOut = `${hugoSite}-public`;
   const hugoBuild = () => {
     rmSync(hugoOut, { recursive: true, force: true });
     return runTimed('hugo', ['--quiet', '-s', hugoSite, '-d', hugoOut]);
   };
   const heraldFull = (env = CLEAN_ENV) => {
-    rmSync(join(WORK, '.herald'), { recursive: true, force: true });
-    rmSync(join(WORK, 'public'), { recursive: true, force: true });
+    rmSync(join(heraldSite, '.herald'), { recursive: true, force: true });
+    rmSync(join(heraldSite, 'public'), { recursive: true, force: true });
     return runTimed('node', [...HERALD_NODE_ARGS, HERALD, '--config', config, 'build'], { env });
   };
   const heraldRebuild = (env = CLEAN_ENV) => runTimed('node', [...HERALD_NODE_ARGS, HERALD, '--config', config, 'build'], { env });
-
   // One untimed round first, so every contender meets a warm file cache; it also checks that both
   // wrote a feed of 20 items. (In the timed rounds, each full build warms the following rebuild.)
-  const expectItems = (file, who) => {
-    const items = existsSync(file) ? countItems(readFileSync(file, 'utf8')) : 0;
-    if (items !== 20) {
-      console.error(`${who} wrote ${items} items to ${file}, not 20`);
-      process.exit(1);
+  const warm = (hasHugo) => {
+    const expectItems = (file, who) => {
+      const items = existsSync(file) ? countItems(readFileSync(file, 'utf8')) : 0;
+      if (items !== 20) {
+        console.error(`${who} wrote ${items} items to ${file}, not 20`);
+        process.exit(1);
+      }
+    };
+    if (hasHugo) {
+      hugoBuild();
+      expectItems(join(hugoOut, 'index.xml'), 'hugo');
     }
+    heraldFull();
+    expectItems(join(heraldSite, 'public', 'rss.xml'), 'herald');
   };
-  if (hasHugo) {
-    hugoBuild();
-    expectItems(join(hugoOut, 'index.xml'), 'hugo');
-  }
-  heraldFull();
-  expectItems(join(WORK, 'public', 'rss.xml'), 'herald');
-  heraldRebuild();
+  return { posts, hugoBuild, heraldFull, heraldRebuild, warm };
+}
+
+function feeds() {
+  const hasHugo = spawnSync('hugo', ['version'], { encoding: 'utf8' }).status === 0;
+  if (!hasHugo) console.log('hugo is not on PATH, so there is nothing to compare with: install it (Debian: apt-get install -y hugo). Timing herald alone.');
+  const sites = new Map(FEED_SIZES.map((size) => [size, feedSites(size)]));
+  const { posts, hugoBuild, heraldFull, heraldRebuild } = sites.get(POSTS);
 
   // The least any no-change check must do: start Node, list the posts and stat each one.
   const statFloor = () => runTimed('node', [join(ROOT, 'bench', 'stat-floor.js'), posts], { env: CLEAN_ENV });
   // The least a first build must do with the libraries herald is built on: read and parse every front matter.
   const parseFloor = () => runTimed('node', [join(ROOT, 'bench', 'parse-floor.js'), posts], { env: CLEAN_ENV });
 
+  // Each size on its own, Hugo and herald interleaved; the large site gets 3 runs (a build there
+  // takes most of a minute on 2 cores).
   const samples = { hugo: [], full: [], rebuild: [], floor: [], parseFloor: [] };
-  for (let i = 0; i < RUNS; i++) {
-    if (hasHugo) samples.hugo.push(hugoBuild());
-    samples.full.push(heraldFull());
-    samples.rebuild.push(heraldRebuild());
-    samples.floor.push(statFloor());
-    samples.parseFloor.push(parseFloor());
+  const sizes = [];
+  for (const [size, site] of sites) {
+    site.warm(hasHugo);
+    const runs = size >= 50_000 ? 3 : RUNS;
+    const timed = size === POSTS ? samples : { hugo: [], full: [] };
+    if (size === POSTS) heraldRebuild();
+    for (let i = 0; i < runs; i++) {
+      if (hasHugo) timed.hugo.push(site.hugoBuild());
+      timed.full.push(site.heraldFull());
+      if (size !== POSTS) continue;
+      samples.rebuild.push(heraldRebuild());
+      samples.floor.push(statFloor());
+      samples.parseFloor.push(parseFloor());
+    }
+    sizes.push({
+      size,
+      runs,
+      hugo: hasHugo ? summarize(`hugo, ${thousands(size)} posts`, timed.hugo) : undefined,
+      herald: summarize(`herald full, ${thousands(size)} posts`, timed.full),
+    });
   }
   const rows = [
     ...(hasHugo ? [summarize('hugo (RSS, newest 20, full)', samples.hugo)] : []),
@@ -116,6 +149,8 @@ function feeds() {
     const [statOnly, parseOnly] = floors.map((row) => (row.medianMs / rows[0].medianMs).toFixed(3));
     console.log(`(the last two rows are floors for a Node tool: ${statOnly}x of Hugo under any no-change check, ${parseOnly}x under a first build on gray-matter and js-yaml, one thread)`);
   }
+  console.log(`\nfeeds at each size: full build against Hugo, median of ${RUNS} interleaved runs (3 at 50,000)`);
+  printTable(sizes.flatMap(({ hugo, herald }) => (hugo ? [hugo, herald] : [herald])));
   let withCaCerts;
   if (process.env.NODE_EXTRA_CA_CERTS) {
     const extra = { full: [], rebuild: [] };
@@ -128,11 +163,20 @@ function feeds() {
     printTable(withCaCerts);
   }
   const [hugo, full, rebuild] = hasHugo ? rows : [undefined, ...rows];
+  const atSize = (size) => sizes.find((row) => row.size === size);
+  const versusHugo = (size) => atSize(size).herald.medianMs / atSize(size).hugo.medianMs;
   const verdicts = [
-    ...(hugo ? [verdict('full build vs Hugo', full.medianMs / hugo.medianMs, 0.5), verdict('no-change rebuild vs Hugo', rebuild.medianMs / hugo.medianMs, 0.1)] : []),
-    verdict('peak memory, herald builds', Math.max(full.peakMb, rebuild.peakMb), 150, ' MB'),
+    ...(hugo
+      ? [
+          verdict('full build vs Hugo, 1,000 posts', versusHugo(1_000), 1),
+          verdict('full build vs Hugo, 10,000 posts', versusHugo(POSTS), 0.5),
+          verdict('no-change rebuild vs Hugo, 10,000 posts', rebuild.medianMs / hugo.medianMs, 0.1),
+        ]
+      : []),
+    verdict('peak memory, herald builds, 10,000 posts', Math.max(full.peakMb, rebuild.peakMb), 150, ' MB'),
+    under('peak memory, full build, 50,000 posts', atSize(50_000).herald.peakMb, 150, ' MB'),
   ];
-  writeFileSync(join(WORK, 'results-feeds.json'), `${JSON.stringify({ posts: POSTS, runs: RUNS, node: process.version, rows, floors, withCaCerts, verdicts }, null, 2)}\n`);
+  writeFileSync(join(WORK, 'results-feeds.json'), `${JSON.stringify({ posts: POSTS, runs: RUNS, node: process.version, rows, floors, sizes, withCaCerts, verdicts }, null, 2)}\n`);
 }
 
 /** Starts bench/smtp-sink.js; resolves to its URL, its message count, its CPU time and a way to stop it. */
@@ -277,13 +321,16 @@ async function send() {
   const preview = join(site, 'preview');
   cpSync(join(site, '.herald', 'preview'), preview, { recursive: true });
   const plain = (n) => runTimed('node', [join(ROOT, 'bench', 'plain-loop.js'), sink.url, String(n), String(CONNECTIONS), join(preview, 'post.html'), join(preview, 'post.txt')], { env: CLEAN_ENV });
+  // The sink's own limit: the same message, each transaction in one write, many in flight.
+  const floor = (n) => runTimed('node', [join(ROOT, 'bench', 'sink-floor.js'), sink.url, String(n), String(CONNECTIONS), join(preview, 'post.html'), join(preview, 'post.txt')], { env: CLEAN_ENV });
   try {
     const host = machine();
     await heraldSend(1000);
     plain(1000);
-    const samples = { herald: [], plain: [] };
+    const samples = { herald: [], plain: [], floor: [] };
     const sinkCpu = { herald: [], plain: [] };
     for (let i = 0; i < 3; i++) {
+      samples.floor.push(floor(COUNT));
       let cpu = sink.cpuMs();
       samples.plain.push(plain(COUNT));
       sinkCpu.plain.push(sink.cpuMs() - cpu);
@@ -291,23 +338,23 @@ async function send() {
       samples.herald.push(await heraldSend(COUNT));
       sinkCpu.herald.push(sink.cpuMs() - cpu);
     }
-    const rows = [summarize(`plain nodemailer pool, ${thousands(COUNT)} msgs`, samples.plain), summarize(`herald send, ${thousands(COUNT)} subscribers`, samples.herald)];
+    const rows = [summarize(`plain nodemailer pool, ${thousands(COUNT)} msgs`, samples.plain), summarize(`herald send, ${thousands(COUNT)} subscribers`, samples.herald), summarize(`sink's limit: pipelining client, ${thousands(COUNT)} msgs`, samples.floor)];
     console.log(`\nsend: one post to ${thousands(COUNT)} subscribers over ${CONNECTIONS} connections to a loopback SMTP sink, median of 3`);
     printTable(rows);
-    const [base, ours] = rows;
+    const [base, ours, limit] = rows;
     const throughput = (row) => (COUNT / row.medianMs) * 1000;
     const sinkUs = (list) => (median(list) / COUNT) * 1000;
     // CPU time a message (user + system) depends less on what else the machine runs than wall time.
     const cpuUs = (list) => (median(list.map((run) => run.cpuMs)) / COUNT) * 1000;
     const cpu = { plain: cpuUs(samples.plain), herald: cpuUs(samples.herald) };
-    console.log(`throughput: plain ${throughput(base).toFixed(0)} msg/s, herald ${throughput(ours).toFixed(0)} msg/s (every delivery recorded in the database)`);
+    console.log(`throughput: plain ${throughput(base).toFixed(0)} msg/s, herald ${throughput(ours).toFixed(0)} msg/s (every delivery recorded in the database), the sink's limit ${throughput(limit).toFixed(0)} msg/s (herald at ${(throughput(ours) / throughput(limit)).toFixed(2)}x of it)`);
     console.log(`CPU a message (user + system, median): plain ${cpu.plain.toFixed(0)} µs, herald ${cpu.herald.toFixed(0)} µs (${(cpu.herald / cpu.plain).toFixed(2)}x)`);
     console.log(`the sink's CPU: ${sinkUs(sinkCpu.plain).toFixed(0)} µs a message under the plain loop, ${sinkUs(sinkCpu.herald).toFixed(0)} µs under herald`);
     const big = await heraldSend(BIG);
     const bigPeakMb = toMb(big.peakKb);
     console.log(`herald send to ${thousands(BIG)} subscribers: ${(big.ms / 1000).toFixed(1)} s, ${((BIG / big.ms) * 1000).toFixed(0)} msg/s, ${((big.cpuMs / BIG) * 1000).toFixed(0)} µs of CPU a message, peak ${mb(bigPeakMb)} MB`);
-    const verdicts = [atLeast('herald throughput vs plain loop', throughput(ours) / throughput(base), 0.9), under(`peak memory, ${thousands(BIG)} subscribers`, bigPeakMb, 200, ' MB')];
-    const result = { machine: host, connections: CONNECTIONS, rows, throughput: { plain: throughput(base), herald: throughput(ours) }, cpuUsPerMessage: cpu, sinkCpuUsPerMessage: { plain: sinkUs(sinkCpu.plain), herald: sinkUs(sinkCpu.herald) }, big: { subscribers: BIG, ms: big.ms, msgPerS: (BIG / big.ms) * 1000, cpuUsPerMessage: (big.cpuMs / BIG) * 1000, peakMb: bigPeakMb }, verdicts };
+    const verdicts = [atLeast('herald throughput vs plain nodemailer pool', throughput(ours) / throughput(base), 2), under(`peak memory, ${thousands(BIG)} subscribers`, bigPeakMb, 200, ' MB')];
+    const result = { machine: host, connections: CONNECTIONS, rows, throughput: { plain: throughput(base), herald: throughput(ours), sinkLimit: throughput(limit) }, cpuUsPerMessage: cpu, sinkCpuUsPerMessage: { plain: sinkUs(sinkCpu.plain), herald: sinkUs(sinkCpu.herald) }, big: { subscribers: BIG, ms: big.ms, msgPerS: (BIG / big.ms) * 1000, cpuUsPerMessage: (big.cpuMs / BIG) * 1000, peakMb: bigPeakMb }, verdicts };
     writeFileSync(join(WORK, 'results-send.json'), `${JSON.stringify(result, null, 2)}\n`);
   } finally {
     sink.stop();
@@ -397,37 +444,6 @@ async function sendMillion() {
     writeFileSync(join(WORK, 'results-send-1m.json'), `${JSON.stringify(result, null, 2)}\n`);
   } finally {
     sink.stop();
-  }
-}
-
-/**
- * Starts `herald start` in `dir` and resolves once its first pass is done: to the port it serves
- * (the one it reports, so `--port 0` works), its pid, and a way to stop it.
- */
-async function http() {
-  const { default: autocannon } = await import('autocannon');
-  const dir = join(WORK, 'http');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, 'posts'), { recursive: true });
-  generateCorpus(200, join(dir, 'posts'));
-  const port = 18_080;
-  writeFileSync(join(dir, 'herald.config.yml'), `site:\n  title: Bench\n  url: http://127.0.0.1:${port}/\nschedule: "0 0 1 1 *"\n`);
-  const worker = await startWorker(dir, ['--port', String(port)], BENCH_ENV);
-  try {
-    const url = `http://127.0.0.1:${port}/rss.xml`;
-    const etag = (await fetch(url)).headers.get('etag');
-    const load = (headers) => autocannon({ url, connections: 20, duration: 10, headers });
-    const full = await load({});
-    const conditional = await load({ 'if-none-match': etag });
-    const rows = [
-      { label: 'GET /rss.xml (200, 20 posts, full content)', rps: full.requests.average, p99: full.latency.p99, bytes: full.throughput.average },
-      { label: 'GET /rss.xml with If-None-Match (304)', rps: conditional.requests.average, p99: conditional.latency.p99, bytes: conditional.throughput.average },
-    ];
-    console.log('\nhttp: herald start serving feeds on loopback, autocannon, 20 connections, 10 s each');
-    for (const row of rows) console.log(`${row.label.padEnd(46)} ${row.rps.toFixed(0).padStart(7)} req/s  p99 ${row.p99} ms`);
-    writeFileSync(join(WORK, 'results-http.json'), `${JSON.stringify(rows, null, 2)}\n`);
-  } finally {
-    await worker.stop();
   }
 }
 
@@ -662,9 +678,9 @@ async function subscribe() {
 }
 
 // `email` is the send section's old name; send-1m takes about 25 minutes and runs only when named.
-const SECTIONS = { feeds, send, http, latency, import: importSection, subscribe, 'send-1m': sendMillion, ...PROVIDER_SECTIONS, ...SITE_SECTIONS };
+const SECTIONS = { feeds, send, latency, import: importSection, subscribe, 'send-1m': sendMillion, ...PROVIDER_SECTIONS, ...SITE_SECTIONS, ...SERVE_SECTIONS };
 const ALIASES = { email: 'send' };
-const BY_DEFAULT = ['feeds', 'site', 'send', 'http', 'latency', 'import', 'subscribe'];
+const BY_DEFAULT = ['feeds', 'site', 'pages', 'worker', 'send', 'serve', 'latency', 'import', 'subscribe'];
 const chosen = process.argv.slice(2).map((name) => ALIASES[name] ?? name);
 for (const name of chosen.length ? chosen : BY_DEFAULT) {
   if (!SECTIONS[name]) {

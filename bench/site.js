@@ -4,9 +4,9 @@
 // changed, and `herald start` answering GET /rss.xml (the anchor uncompressed, as it served it;
 // herald now with the brotli copy a reader's app asks for).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { atLeast, BENCH_ENV, CLEAN_ENV, ensureCorpus, HERALD, HERALD_NODE_ARGS, machine, printTable, ROOT, runTimed, startWorker, summarize, verdict, WORK } from './common.js';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { atLeast, BENCH_ENV, CLEAN_ENV, corpus, HERALD, HERALD_NODE_ARGS, machine, printTable, ROOT, runTimed, startWorker, summarize, under, verdict, WORK } from './common.js';
 
 /** The last commit before issue 12 (feeds and pages readers rely on). */
 const BASELINE = '65dd3760bbeb4880ff95fdeab3229e48e730cdf4';
@@ -39,8 +39,7 @@ function site(name, posts) {
 
 async function siteSection() {
   const host = machine();
-  const posts = join(WORK, 'posts');
-  ensureCorpus(posts, POSTS);
+  const posts = corpus(POSTS);
   const contenders = [
     { name: 'before', cli: baselineHerald(), dir: site('site-before', posts) },
     { name: 'now', cli: HERALD, dir: site('site-now', posts) },
@@ -115,4 +114,146 @@ async function siteSection() {
   }
 }
 
-export const SITE_SECTIONS = { site: siteSection };
+/**
+ * npm run bench pages: a full build with a page per post, herald against Hugo, on the same
+ * generated posts at 1,000, 10,000 and 50,000. Hugo writes a page per post and the RSS feed (its
+ * defaults otherwise off); herald writes what it always does with pages on: the pages, the
+ * feeds with their complete archives, topic pages, the paginated index, the sitemap and the
+ * gzip and brotli copies. Targets: at most 0.8x Hugo at each size, and under 250 MB at 50,000.
+ */
+async function pagesSection() {
+  const host = machine();
+  const hasHugo = spawnSync('hugo', ['version'], { encoding: 'utf8' }).status === 0;
+  if (!hasHugo) {
+    console.log('hugo is not on PATH (Debian: apt-get install -y hugo): the pages section compares with it, so it is skipped');
+    return;
+  }
+  const trash = join(WORK, 'pages-trash');
+  rmSync(trash, { recursive: true, force: true });
+  mkdirSync(trash, { recursive: true });
+  let moved = 0;
+  // As in the site section: the last output is moved aside, never deleted between timed runs.
+  const clear = (dir) => {
+    if (existsSync(dir)) renameSync(dir, join(trash, String(moved++)));
+  };
+  const results = [];
+  try {
+    for (const size of PAGE_SIZES) {
+      const posts = corpus(size);
+      const herald = site(`pages-herald-${size}`, posts);
+      const hugo = hugoPagesSite(`pages-hugo-${size}`, posts);
+      const runs = size >= 50_000 ? 3 : RUNS;
+      const heraldRun = () => {
+        rmSync(join(herald, '.herald'), { recursive: true, force: true });
+        clear(join(herald, 'public'));
+        return runTimed('node', [...HERALD_NODE_ARGS, HERALD, '--config', join(herald, 'herald.config.yml'), 'build'], { env: CLEAN_ENV });
+      };
+      const hugoRun = () => {
+        clear(join(hugo, 'public'));
+        return runTimed('hugo', ['--quiet', '-s', hugo, '-d', join(hugo, 'public')]);
+      };
+      // One untimed round, so both meet a warm file cache; and a check that both wrote every page.
+      heraldRun();
+      hugoRun();
+      const pagesOf = (dir) => readdirSync(dir, { recursive: true }).filter((name) => /(^|\/)index\.html$/.test(name)).length;
+      console.log(`pages at ${size}: herald wrote ${pagesOf(join(herald, 'public'))} index.html files, Hugo ${pagesOf(join(hugo, 'public'))}`);
+      const samples = { herald: [], hugo: [] };
+      for (let i = 0; i < runs; i++) {
+        samples.herald.push(heraldRun());
+        samples.hugo.push(hugoRun());
+      }
+      const rows = { herald: summarize(`herald, ${size} posts`, samples.herald), hugo: summarize(`Hugo, ${size} posts`, samples.hugo) };
+      printTable(Object.values(rows));
+      results.push({ size, runs, ...rows });
+    }
+  } finally {
+    rmSync(trash, { recursive: true, force: true });
+  }
+  console.log(`\npages: full build with a page per post, median of ${RUNS} interleaved runs (3 at 50,000; node ${process.version}; herald without NODE_EXTRA_CA_CERTS)`);
+  printTable(results.flatMap(({ herald, hugo }) => [herald, hugo]));
+  const verdicts = [
+    ...results.map(({ size, herald, hugo }) => verdict(`pages build vs Hugo, ${size} posts`, herald.medianMs / hugo.medianMs, 0.8)),
+    ...results.filter(({ size }) => size === 50_000).map(({ herald }) => under('pages build peak memory, 50,000 posts', herald.peakMb, 250, ' MB')),
+  ];
+  writeFileSync(join(WORK, 'results-pages.json'), `${JSON.stringify({ machine: host, results, verdicts }, null, 2)}\n`);
+}
+
+const PAGE_SIZES = [1_000, 10_000, 50_000];
+
+/** A Hugo site over `posts` (a symlink) that writes a page per post and the RSS feed. */
+function hugoPagesSite(name, posts) {
+  const dir = join(WORK, name);
+  const content = join(dir, 'content', 'posts');
+  mkdirSync(dirname(content), { recursive: true });
+  rmSync(content, { recursive: true, force: true });
+  symlinkSync(posts, content, 'dir');
+  mkdirSync(join(dir, 'layouts', '_default'), { recursive: true });
+  writeFileSync(join(dir, 'hugo.toml'), ['baseURL = "https://example.com/"', 'title = "Bench"', 'disableKinds = ["taxonomy", "term", "section", "sitemap", "robotsTXT", "404"]', '[outputs]', 'home = ["RSS"]', 'page = ["HTML"]', '[services.rss]', 'limit = 20'].join('\n'));
+  // The same page herald's post.html makes, in substance: the title, the date, the body.
+  writeFileSync(join(dir, 'layouts', '_default', 'single.html'), '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ .Title }} · {{ .Site.Title }}</title><link rel="alternate" type="application/rss+xml" href="{{ "index.xml" | absURL }}"></head><body><article><h1>{{ .Title }}</h1><time datetime="{{ .Date.Format "2006-01-02T15:04:05Z07:00" }}">{{ .Date.Format "January 2, 2006" }}</time>{{ .Content }}</article></body></html>\n');
+  return dir;
+}
+
+/**
+ * npm run bench worker: herald start on 10,000 posts with pages, its schedule ticking every
+ * second. Each pass logs its duration; the figures are those: a pass in which nothing changed
+ * (median of 15), and the pass that publishes one new post, against a full build of the same
+ * site in the same run. Targets: at most 20 ms, and at most 10% of the full build.
+ */
+async function workerSection() {
+  const host = machine();
+  const posts = corpus(POSTS);
+  const dir = join(WORK, 'worker');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  // Its own copy of the posts: the new post must not land in the corpus the other sections share.
+  cpSync(posts, join(dir, 'posts'), { recursive: true });
+  writeFileSync(join(dir, 'herald.config.yml'), 'site:\n  title: Bench\n  url: https://example.com/\nposts: posts\noutput: public\nstate: .herald\nschedule: "* * * * * *"\n');
+  const build = () => runTimed('node', [...HERALD_NODE_ARGS, HERALD, '--config', join(dir, 'herald.config.yml'), 'build'], { env: CLEAN_ENV });
+  const full = [];
+  for (let i = 0; i < 3; i++) {
+    rmSync(join(dir, '.herald'), { recursive: true, force: true });
+    if (existsSync(join(dir, 'public'))) renameSync(join(dir, 'public'), join(dir, `old-public-${i}`));
+    full.push(build());
+  }
+  const fullRow = summarize('full build, 10,000 posts', full);
+
+  const worker = await startWorker(dir, ['--no-http'], BENCH_ENV);
+  const passes = () => [...worker.log().matchAll(/pass done: [^\n]*\((\d+) ms\)/g)].map((match) => Number(match[1]));
+  const waitFor = async (count) => {
+    while (passes().length < count) await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  let idle;
+  let newPost;
+  try {
+    // The first pass or two may still settle the newsletter's state; then 15 with nothing to do.
+    await waitFor(passes().length + 3);
+    const from = passes().length;
+    await waitFor(from + 15);
+    idle = passes().slice(from, from + 15);
+    const title = 'A post written while herald start was running';
+    writeFileSync(join(dir, 'posts', 'zz-new.md'), `---\ntitle: "${title}"\ndate: 2026-11-01T00:00:00Z\ntopics: [music]\n---\n\nJust published.\n`);
+    // The first pass that ends with the post in the feed is the one that published it.
+    for (let seen = passes().length; ; ) {
+      await waitFor(seen + 1);
+      seen = passes().length;
+      if (readFileSync(join(dir, 'public', 'rss.xml'), 'utf8').includes(title)) {
+        newPost = passes()[seen - 1];
+        break;
+      }
+    }
+  } finally {
+    await worker.stop();
+    for (let i = 0; i < 3; i++) rmSync(join(dir, `old-public-${i}`), { recursive: true, force: true });
+  }
+  const sorted = [...idle].sort((a, b) => a - b);
+  const idleMedian = sorted[Math.floor(sorted.length / 2)];
+  console.log(`\nworker: herald start on ${POSTS} posts with pages, a pass every second (node ${process.version}; without NODE_EXTRA_CA_CERTS)`);
+  printTable([fullRow]);
+  console.log(`passes with nothing changed (ms): ${idle.join(', ')}; median ${idleMedian}`);
+  console.log(`the pass that published one new post: ${newPost} ms (${((100 * newPost) / fullRow.medianMs).toFixed(1)}% of the full build)`);
+  const verdicts = [verdict('worker pass with nothing changed, 10,000 posts', idleMedian, 20, ' ms'), verdict('worker pass with one new post vs a full build', newPost / fullRow.medianMs, 0.1)];
+  writeFileSync(join(WORK, 'results-worker.json'), `${JSON.stringify({ machine: host, full: fullRow, idle, idleMedian, newPost, verdicts }, null, 2)}\n`);
+}
+
+export const SITE_SECTIONS = { site: siteSection, pages: pagesSection, worker: workerSection };

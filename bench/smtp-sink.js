@@ -3,7 +3,10 @@
 // It speaks just enough SMTP for nodemailer (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) and never
 // parses a message: it only looks for the end of DATA. smtp-server, which parses every line and
 // unstuffs every dot, took 0.27 ms of CPU a message, a quarter of a 2-core machine at 1,000 msg/s,
-// taken from the sender it is meant to measure; this takes a fraction of that.
+// taken from the sender it is meant to measure; this takes a fraction of that. It announces
+// PIPELINING, as every mail server a newsletter sends to does (Postfix, Exim, SES, Gmail): a client
+// may then send MAIL, RCPT and DATA in one write, and this answers each line in turn whatever the
+// write it came in.
 import { createServer } from 'node:net';
 
 const END = Buffer.from('\r\n.\r\n');
@@ -17,7 +20,7 @@ const server = createServer((socket) => {
   const reply = (line) => socket.write(`${line}\r\n`);
   const command = (line) => {
     const verb = line.slice(0, 4).toUpperCase();
-    if (verb === 'EHLO') reply('250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8');
+    if (verb === 'EHLO') reply('250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8');
     else if (verb === 'HELO' || verb === 'MAIL' || verb === 'RCPT' || verb === 'RSET' || verb === 'NOOP') reply('250 OK');
     else if (verb === 'DATA') {
       reply('354 go ahead');
