@@ -91,9 +91,13 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const assets = hash(assetsStamp(config, bundles));
   const check = readBuildState(config, cwd);
   if (options.write && check && isUpToDate(check, postsStamp, assets, now, config)) {
-    const posts = memory && (isRemembered(remembered, check) ? remembered.posts : (await readPosts(config, cwd)).posts);
-    if (memory && posts) memory.last = { ...(isRemembered(remembered, check) ? remembered : {}), check, posts };
-    return { ...nothingToDo(check, posts), notifications: await notify() };
+    if (!memory) return { ...nothingToDo(check), notifications: await notify() };
+    // Read once per process: then a change costs no reading back of what the last build recorded.
+    if (!isRemembered(remembered, check)) {
+      const read = await readPosts(config, cwd);
+      memory.last = { check, posts: read.posts, postCache: read.cache, records: readBuildRecords(config, cwd) };
+    }
+    return { ...nothingToDo(check, memory.last!.posts), notifications: await notify() };
   }
   // What the last build recorded, from memory when this process made it.
   const known = isRemembered(remembered, check) ? remembered : undefined;
