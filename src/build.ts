@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import { hash, isIntact, readBuildRecords, readBuildState, readPostCache, stampOfPosts, templatesStamp, writeBuildState, writePostCache, type BuildCheck, type BuildRecords, type OutputStamp, type PostCounts } from './cache.js';
+import { hash, isIntact, writtenStamp, readBuildRecords, readBuildState, readPostCache, stampOfPosts, templatesStamp, writeBuildState, writePostCache, type BuildCheck, type BuildRecords, type OutputStamp, type PostCounts } from './cache.js';
 import type { Config } from './config.js';
 import type { Problem } from './errors.js';
 import type { CachedPost } from './posts/load.js';
@@ -145,7 +145,8 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const settle = await websub?.oweNotices(config, cwd, subscriptions);
   const written = await feedsStage.writeFeeds(feeds, config, cwd, { now, stamps: loaded.cache, previous, rendered: plan?.withRendered });
   await settle?.(written.written);
-  const { outputs } = written;
+  // The stylesheet is checked like the feeds: deleted by hand, the next build makes it again.
+  const outputs = { ...written.outputs, [stylesheet]: writtenStamp(stylesheet) };
   const madePages = await plan?.finish();
   report.written = [...written.written, ...copied.written, ...(stylesheetWritten ? [relative(cwd, stylesheet)] : []), ...(madePages?.written ?? [])];
   report.unchanged = written.unchanged;

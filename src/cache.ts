@@ -20,6 +20,16 @@ export interface OutputStamp {
   mtimeMs: number;
 }
 
+/**
+ * The stamp of an output file just written, for isIntact to check later. A file removed between
+ * its write and this look (by hand, while the build ran) must not drop out of the record: it would
+ * never be checked, nor made again. A stamp no file has makes the next build make it.
+ */
+export function writtenStamp(path: string): OutputStamp {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat ? { size: stat.size, mtimeMs: stat.mtimeMs } : { size: -1, mtimeMs: -1 };
+}
+
 /** Whether the file at `path` is still as `stamp` recorded it (same size and mtime). */
 export function isIntact(path: string, stamp: OutputStamp | undefined): boolean {
   const stat = statSync(path, { throwIfNoEntry: false });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BUILT_CLI, makeSite, post, runBuilt } from './helpers.js';
@@ -174,4 +175,17 @@ test('a large site built by the built herald builds like a small one', async (t)
   const json = JSON.parse(await site.read('public/feed.json'));
   assert.equal(json.items.length, 20);
   assert.equal(json.items[0].title, 'Post 167');
+});
+
+test('the stylesheet or a feed deleted by hand is made again by the next build, though no post changed', async (t) => {
+  const site = await makeSite(t, { 'a.md': post({ title: 'A' }) });
+  assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
+  const stylesheet = await site.read('public/feed.xsl');
+  for (const file of ['public/feed.xsl', 'public/atom.xml']) {
+    await rm(join(site.dir, file));
+    const again = await site.run('build', '--now', '2026-06-01');
+    assert.equal(again.code, 0, again.err);
+    assert.ok(existsSync(join(site.dir, file)), `${file} is back`);
+  }
+  assert.equal(await site.read('public/feed.xsl'), stylesheet);
 });

@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { hash, isIntact, type OutputStamp } from '../cache.js';
+import { hash, isIntact, writtenStamp, type OutputStamp } from '../cache.js';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
 import { ARCHIVE_DIR, SITE_FILES } from '../layout.js';
@@ -216,14 +216,3 @@ function publishedUpdated(atomPath: string): number | undefined {
   return Number.isNaN(time) ? undefined : time;
 }
 
-// A file removed between its write and this look (by hand, while the build ran) must not drop out
-// of the record: it would never be checked, nor made again. A stamp no file has makes the next
-// build make it.
-function writtenStamp(path: string): OutputStamp {
-  return stampOf(path) ?? { size: -1, mtimeMs: -1 };
-}
-
-function stampOf(path: string): OutputStamp | undefined {
-  const stat = statSync(path, { throwIfNoEntry: false });
-  return stat && { size: stat.size, mtimeMs: stat.mtimeMs };
-}
