@@ -79,11 +79,9 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   // also when nothing changed: an earlier build may still owe some.
   const websub = options.write && config.feed.hubs.length ? await import('./websub.js') : undefined;
   const notify = async () => (websub ? websub.notifyHubs(config, options.hubs) : []);
-  const nothingToDo = (check: BuildCheck, posts?: PostMeta[]) => ({ counts: check.counts, problems: check.problems, warnings: check.warnings ?? [], written: [], unchanged: Object.keys(check.outputs).length, posts, notifications: [] as Notification[] });
+  const nothingToDo = async (check: BuildCheck, posts?: PostMeta[]): Promise<BuildReport> => ({ counts: check.counts, problems: check.problems, warnings: check.warnings ?? [], written: [], unchanged: Object.keys(check.outputs).length, posts, notifications: await notify() });
   const remembered = memory?.last;
-  if (options.write && remembered && !memory.watch.takeChanged() && isStillValid(remembered.check, now)) {
-    return { ...nothingToDo(remembered.check, remembered.posts), notifications: await notify() };
-  }
+  if (options.write && remembered && !memory.watch.takeChanged() && isStillValid(remembered.check, now)) return nothingToDo(remembered.check, remembered.posts);
 
   const files = scanPostFiles(config.paths.posts, cwd, config.posts.exclude);
   const postsStamp = stampOfPosts(files);
@@ -91,13 +89,13 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const assets = hash(assetsStamp(config, bundles));
   const check = readBuildState(config, cwd);
   if (options.write && check && isUpToDate(check, postsStamp, assets, now, config)) {
-    if (!memory) return { ...nothingToDo(check), notifications: await notify() };
+    if (!memory) return nothingToDo(check);
     // Read once per process: then a change costs no reading back of what the last build recorded.
     if (!isRemembered(remembered, check)) {
       const read = await readPosts(config, cwd);
       memory.last = { check, posts: read.posts, postCache: read.cache, records: readBuildRecords(config, cwd) };
     }
-    return { ...nothingToDo(check, memory.last!.posts), notifications: await notify() };
+    return nothingToDo(check, memory.last!.posts);
   }
   // What the last build recorded, from memory when this process made it.
   const known = isRemembered(remembered, check) ? remembered : undefined;
@@ -199,7 +197,7 @@ function outputsIntact(outputs: Record<string, OutputStamp>): boolean {
   return Object.entries(outputs).every(([path, stamp]) => isIntact(path, stamp));
 }
 
-// A post in a feed and on its page is rendered twice: its warnings are said once.
+// The same warning can reach the report from more than one stage: it is said once.
 function uniqueProblems(problems: Problem[]): Problem[] {
   const seen = new Set<string>();
   return problems.filter((problem) => {

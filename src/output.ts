@@ -106,7 +106,7 @@ class OutputThread {
       if (error) waiting.reject(Object.assign(new Error(error.message), { code: error.code, path: error.path }));
       else waiting.resolve(changed!);
     });
-    // The thread died (out of memory, a bug): every write it owed fails, and the next ones run here.
+    // The thread died (out of memory, a bug): every write it owed fails, and the next ones go to a new one.
     this.worker.on('error', (error) => {
       thread = undefined;
       for (const waiting of this.pending.values()) waiting.reject(error);

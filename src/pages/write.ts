@@ -100,10 +100,13 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
   const postJobs = new Map<PostMeta, Job>();
   const sitemap: SitemapEntry[] = [];
   // A page whose fingerprint is as the last build left it, and whose file is there, is not made again.
-  const add = (path: string, fingerprint: string, render: () => string) => {
+  // Returns the job, when there is one.
+  const add = (path: string, fingerprint: string, render: () => string): Job | undefined => {
     result.pages[path] = fingerprint;
-    if (fingerprint && previous[path] === fingerprint && existsSync(path)) return;
-    jobs.push({ path, render });
+    if (fingerprint && previous[path] === fingerprint && existsSync(path)) return undefined;
+    const job = { path, render };
+    jobs.push(job);
+    return job;
   };
 
   // A new post changes the first page of each listing it is on, and the others only when the
@@ -125,13 +128,12 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
   for (const { topic, posts } of shown) for (const page of paginate(posts, feedDir(topic.slug), config)) listing(page, topic);
   for (const post of published) {
     sitemap.push({ url: post.url, updated: post.updated });
-    const queued = jobs.length;
-    add(pagePath(config, post.url), hash([stamp, postStamp(post)]), () => {
+    const job = add(pagePath(config, post.url), hash([stamp, postStamp(post)]), () => {
       const rendered = renderPost(post, config, cwd);
       result.warnings.push(...rendered.warnings);
       return renderPostPage(rendered, templates, context);
     });
-    if (jobs.length > queued) postJobs.set(post, jobs.at(-1)!);
+    if (job) postJobs.set(post, job);
   }
   // Old addresses of posts keep working: a redirect page at each, unless a page lives there now.
   // Redirects are not in the sitemap: search engines are to index the post at its own address.
@@ -162,7 +164,7 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
       const job = postJobs.get(post);
       if (!job || done.has(job)) return;
       done.add(job);
-      result.warnings.push(...rendered.warnings);
+      // Its warnings are the feeds stage's to report: it rendered the post.
       const written = write(job, renderPostPage(rendered, templates, context));
       written.catch(() => {});
       early.push(written);

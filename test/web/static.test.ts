@@ -31,34 +31,13 @@ function staticSite(output: string): StaticSite {
   return { outputDir: output, headers: securityHeaders(site, site), feedTypes: feedTypes({ rss: 'rss.xml', atom: 'atom.xml', json: 'feed.json' }), feedHeaders: feedSecurityHeaders(site, site) };
 }
 
-/** Serves `output` the way herald's web server does (a target served before from memory first), with the HttpError status as the answer. */
+/** Serves `output` the way herald's web server does (a target served before from memory first), with the HttpError status as the answer and the body as text. */
 async function serve(t: TestContext, output: string): Promise<(path: string, headers?: Record<string, string>) => Promise<{ status: number; body: string; headers: IncomingHttpHeaders }>> {
-  const site = staticSite(output);
-  const server = createServer((req, res) => {
-    // The raw request path, as a client sent it: fetch() would normalise %2e%2e away first.
-    if (serveKnown(req, res, site)) return;
-    serveStatic(req, res, (req.url ?? '/').split('?')[0]!, site).catch((error: unknown) => {
-      res.writeHead(error instanceof HttpError ? error.status : 500);
-      res.end(error instanceof HttpError ? error.message : String(error));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  }));
-  const { port } = server.address() as AddressInfo;
-  return (path, headers = {}) =>
-    new Promise((resolve, reject) => {
-      request({ host: '127.0.0.1', port, path, headers }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
-      })
-        .on('error', reject)
-        .end();
-    });
+  const get = await serveBytes(t, output);
+  return async (path, headers) => {
+    const answer = await get(path, headers);
+    return { ...answer, body: answer.body.toString('utf8') };
+  };
 }
 
 test('no path with a segment starting with a dot is served, however it is encoded', async (t) => {
@@ -166,10 +145,11 @@ test('staticSegments decodes before splitting and refuses dot segments', () => {
   assert.throws(() => staticSegments('/%zz'), (error: unknown) => error instanceof HttpError && error.status === 400);
 });
 
-/** Like serve, with the body as bytes (compressed answers are not text) and any method. */
+/** Serves `output` the way herald's web server does (a target served before from memory first), with the HttpError status as the answer: the body as bytes (compressed answers are not text), any method. */
 async function serveBytes(t: TestContext, output: string): Promise<(path: string, headers?: Record<string, string>, method?: string) => Promise<{ status: number; body: Buffer; headers: IncomingHttpHeaders }>> {
   const site = staticSite(output);
   const server = createServer((req, res) => {
+    // The raw request path, as a client sent it: fetch() would normalise %2e%2e away first.
     if (serveKnown(req, res, site)) return;
     serveStatic(req, res, (req.url ?? '/').split('?')[0]!, site).catch((error: unknown) => {
       res.writeHead(error instanceof HttpError ? error.status : 500);
