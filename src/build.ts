@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { Problem } from './errors.js';
 import type { CachedPost } from './posts/load.js';
 import type { PostMeta } from './posts/parse.js';
+import { growHeapSlowly } from './heap.js';
 import { assetsStamp, copyAssets } from './pages/assets.js';
 import { BUNDLE_INDEX, scanPostFiles } from './posts/scan.js';
 import { topicClashes } from './posts/topics.js';
@@ -83,6 +84,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const remembered = memory?.last;
   if (options.write && remembered && !memory.watch.takeChanged() && isStillValid(remembered.check, now)) return nothingToDo(remembered.check, remembered.posts);
 
+  growHeapSlowly();
   const files = scanPostFiles(config.paths.posts, cwd, config.posts.exclude);
   const postsStamp = stampOfPosts(files);
   const bundles = files.filter((file) => BUNDLE_INDEX.test(basename(file.path))).map((file) => dirname(file.path));

@@ -7,6 +7,19 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 
 let collect: (() => void) | undefined;
+let growingSlowly = false;
+
+/**
+ * From now on the old generation grows by a quarter past what survived the last full collection,
+ * where V8 otherwise lets it grow to up to four times that. A build holds a few KB a post (about
+ * 160 MB live at 50,000 posts with pages) but peaked at 3 to 4 times that between collections;
+ * the collections this adds are concurrent, and cost a build no measurable CPU at 10,000 posts.
+ */
+export function growHeapSlowly(): void {
+  if (growingSlowly) return;
+  v8.setFlagsFromString('--heap-growing-percent=25');
+  growingSlowly = true;
+}
 
 /**
  * Starts watching the heap: a full collection whenever what is used has grown `headroomMb` past

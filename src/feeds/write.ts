@@ -18,8 +18,12 @@ import { renderRss } from './rss.js';
 
 const FORMATS = ['rss', 'atom', 'json'] as const;
 
-/** Documents written at once: enough to keep the disk and the compressors busy, few enough to bound memory. */
-const WRITES_IN_FLIGHT = 4;
+/**
+ * Writes in flight at once (a document's three files, or a post's page): enough to keep the writer
+ * thread busy, few enough to bound memory. Without a bound, post pages rendered faster than the
+ * thread writes them queued up in it: 1.3 GB at 50,000 posts.
+ */
+const WRITES_IN_FLIGHT = 16;
 
 export interface FeedsInput {
   now: Date;
@@ -27,8 +31,11 @@ export interface FeedsInput {
   stamps: ReadonlyMap<string, { size: number; mtimeMs: number }>;
   /** What the last build recorded: its feed documents and output files. */
   previous?: { feeds: Record<string, FeedRecord>; outputs: Record<string, OutputStamp> };
-  /** Told of each post as it is rendered (the pages stage makes its page then: PagesPlan). */
-  rendered?: (post: PostMeta, rendered: RenderedPost) => void;
+  /**
+   * Told of each post as it is rendered (the pages stage makes its page then: PagesPlan); a write
+   * it returns counts among this stage's writes in flight. Its failure is the pages stage's to report.
+   */
+  rendered?: (post: PostMeta, rendered: RenderedPost) => Promise<unknown> | undefined;
 }
 
 export interface WrittenFeeds {
@@ -109,13 +116,19 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
   // How many documents still to be written show each post: its entry is kept until then.
   const uses = new Map<string, number>();
   for (const { doc } of todo) for (const post of doc.posts) uses.set(post.file, (uses.get(post.file) ?? 0) + 1);
+  const writing = new Set<Promise<unknown>>();
+  const inFlight = (write: Promise<unknown>) => {
+    const settled = write.finally(() => writing.delete(settled));
+    writing.add(settled);
+  };
   const entries = new Map<string, Entry>();
   const entryOf = (post: PostMeta, author: FeedAuthor): Entry => {
     let entry = entries.get(post.file);
     if (!entry) {
       const rendered = renderPost(post, config, cwd);
       result.warnings.push(...rendered.warnings);
-      input.rendered?.(post, rendered);
+      const page = input.rendered?.(post, rendered);
+      if (page) inFlight(page.catch(() => {}));
       const atom = renderAtomEntry(rendered, author);
       entry = { rendered, atom, digest: hash(atom) };
       entries.set(post.file, entry);
@@ -123,7 +136,6 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
     return entry;
   };
 
-  const writing = new Set<Promise<void>>();
   // A failed write stops the stage once the writes already started have settled.
   let failure: { error: unknown } | undefined;
   for (const { doc, made, paths, watched } of todo) {
@@ -147,18 +159,17 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
     }
     // Archive documents get no compressed copies: a reader app fetches each once and keeps it, and
     // their copies were most of a large site's first build (14 s of 46 at 10,000 posts).
-    const write: Promise<void> = Promise.all(paths.map((path, i) => writeFile(path, texts[i]!, result, { compress: doc.page === 0 })))
-      .then(
+    inFlight(
+      Promise.all(paths.map((path, i) => writeFile(path, texts[i]!, result, { compress: doc.page === 0 }))).then(
         () => {
           for (const path of watched) result.outputs[path] = writtenStamp(path);
         },
         (error: unknown) => {
           failure ??= { error };
         },
-      )
-      .finally(() => writing.delete(write));
-    writing.add(write);
-    if (writing.size >= WRITES_IN_FLIGHT) await Promise.race(writing);
+      ),
+    );
+    while (writing.size >= WRITES_IN_FLIGHT) await Promise.race(writing);
   }
   await Promise.all(writing);
   if (failure) throw failure.error;

@@ -45,8 +45,10 @@ export interface PagesPlan {
    * Makes this post's page now, if it is to be made, from its body as the feeds stage just
    * rendered it: each post is rendered once for both (the feeds stage drops its render once the
    * last document showing the post is written, so the page cannot wait for the pages stage).
+   * Returns the page's write, if there is one, for the caller to bound how many are in flight;
+   * its failure fails finish().
    */
-  withRendered(post: PostMeta, rendered: RenderedPost): void;
+  withRendered(post: PostMeta, rendered: RenderedPost): Promise<void> | undefined;
   /** Makes every other page, then removes the pages no longer wanted. */
   finish(): Promise<WrittenPages>;
 }
@@ -162,12 +164,13 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
   return {
     withRendered(post, rendered) {
       const job = postJobs.get(post);
-      if (!job || done.has(job)) return;
+      if (!job || done.has(job)) return undefined;
       done.add(job);
       // Its warnings are the feeds stage's to report: it rendered the post.
       const written = write(job, renderPostPage(rendered, templates, context));
       written.catch(() => {});
       early.push(written);
+      return written;
     },
     async finish() {
       // Rendering is synchronous; the writes (and their compressed copies) go to the writer thread
