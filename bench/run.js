@@ -82,6 +82,13 @@ function feedSites(size) {
     return runTimed('node', [...HERALD_NODE_ARGS, HERALD, '--config', config, 'build'], { env });
   };
   const heraldRebuild = (env = CLEAN_ENV) => runTimed('node', [...HERALD_NODE_ARGS, HERALD, '--config', config, 'build'], { env });
+  // The floor under any first build: writing what herald's last build wrote (bench/write-floor.js).
+  const writeFloor = () => {
+    const to = join(WORK, `feeds-floor-${size}`);
+    rmSync(to, { recursive: true, force: true });
+    const run = runTimed('node', [join(ROOT, 'bench', 'write-floor.js'), join(heraldSite, 'public'), to], { env: CLEAN_ENV });
+    return { ...run, ms: JSON.parse(run.stdout).ms, peakKb: NaN };
+  };
   // One untimed round first, so every contender meets a warm file cache; it also checks that both
   // wrote a feed of 20 items. (In the timed rounds, each full build warms the following rebuild.)
   const warm = (hasHugo) => {
@@ -99,7 +106,7 @@ function feedSites(size) {
     heraldFull();
     expectItems(join(heraldSite, 'public', 'rss.xml'), 'herald');
   };
-  return { posts, hugoBuild, heraldFull, heraldRebuild, warm };
+  return { posts, hugoBuild, heraldFull, heraldRebuild, writeFloor, warm };
 }
 
 function feeds() {
@@ -115,16 +122,17 @@ function feeds() {
 
   // Each size on its own, Hugo and herald interleaved; the large site gets 3 runs (a build there
   // takes most of a minute on 2 cores).
-  const samples = { hugo: [], full: [], rebuild: [], floor: [], parseFloor: [] };
+  const samples = { hugo: [], full: [], rebuild: [], floor: [], parseFloor: [], writeFloor: [] };
   const sizes = [];
   for (const [size, site] of sites) {
     site.warm(hasHugo);
     const runs = size >= 50_000 ? 3 : RUNS;
-    const timed = size === POSTS ? samples : { hugo: [], full: [] };
+    const timed = size === POSTS ? samples : { hugo: [], full: [], writeFloor: [] };
     if (size === POSTS) heraldRebuild();
     for (let i = 0; i < runs; i++) {
       if (hasHugo) timed.hugo.push(site.hugoBuild());
       timed.full.push(site.heraldFull());
+      timed.writeFloor.push(site.writeFloor());
       if (size !== POSTS) continue;
       samples.rebuild.push(heraldRebuild());
       samples.floor.push(statFloor());
@@ -135,6 +143,7 @@ function feeds() {
       runs,
       hugo: hasHugo ? summarize(`hugo, ${thousands(size)} posts`, timed.hugo) : undefined,
       herald: summarize(`herald full, ${thousands(size)} posts`, timed.full),
+      writeFloor: summarize(`floor: write herald's files, ${thousands(size)}`, timed.writeFloor),
     });
   }
   const rows = [
@@ -150,7 +159,10 @@ function feeds() {
     console.log(`(the last two rows are floors for a Node tool: ${statOnly}x of Hugo under any no-change check, ${parseOnly}x under a first build on gray-matter and js-yaml, one thread)`);
   }
   console.log(`\nfeeds at each size: full build against Hugo, median of ${RUNS} interleaved runs (3 at 50,000)`);
-  printTable(sizes.flatMap(({ hugo, herald }) => (hugo ? [hugo, herald] : [herald])));
+  printTable(sizes.flatMap(({ hugo, herald, writeFloor }) => (hugo ? [hugo, herald, writeFloor] : [herald, writeFloor])));
+  // With complete archives a first build writes every post in three formats for the site and for
+  // each of its topics: the bytes alone, written from memory, set a floor under any tool.
+  if (hasHugo) for (const { size, hugo, writeFloor } of sizes) console.log(`floor at ${thousands(size)}: merely writing herald's files (no post read, nothing rendered), on two threads, is ${(writeFloor.medianMs / hugo.medianMs).toFixed(2)}x Hugo's whole build`);
   let withCaCerts;
   if (process.env.NODE_EXTRA_CA_CERTS) {
     const extra = { full: [], rebuild: [] };

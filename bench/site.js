@@ -157,12 +157,26 @@ async function pagesSection() {
       hugoRun();
       const pagesOf = (dir) => readdirSync(dir, { recursive: true }).filter((name) => /(^|\/)index\.html$/.test(name)).length;
       console.log(`pages at ${size}: herald wrote ${pagesOf(join(herald, 'public'))} index.html files, Hugo ${pagesOf(join(hugo, 'public'))}`);
-      const samples = { herald: [], hugo: [] };
+      // The floor: writing herald's own output (and its compressed copies) from memory, on two
+      // threads, nothing rendered (bench/write-floor.js), from the last build's files.
+      const floorFrom = join(WORK, `pages-floor-from-${size}`);
+      clear(floorFrom);
+      renameSync(join(herald, 'public'), floorFrom);
+      const floorTo = join(WORK, `pages-floor-${size}`);
+      const floorRun = () => {
+        clear(floorTo);
+        const run = runTimed('node', [join(ROOT, 'bench', 'write-floor.js'), floorFrom, floorTo], { env: CLEAN_ENV });
+        return { ...run, ms: JSON.parse(run.stdout).ms, peakKb: NaN };
+      };
+      const samples = { herald: [], hugo: [], floor: [] };
       for (let i = 0; i < runs; i++) {
         samples.herald.push(heraldRun());
         samples.hugo.push(hugoRun());
+        samples.floor.push(floorRun());
       }
-      const rows = { herald: summarize(`herald, ${size} posts`, samples.herald), hugo: summarize(`Hugo, ${size} posts`, samples.hugo) };
+      clear(floorFrom);
+      clear(floorTo);
+      const rows = { herald: summarize(`herald, ${size} posts`, samples.herald), hugo: summarize(`Hugo, ${size} posts`, samples.hugo), floor: summarize(`floor: write herald's files, ${size}`, samples.floor) };
       printTable(Object.values(rows));
       results.push({ size, runs, ...rows });
     }
@@ -170,7 +184,8 @@ async function pagesSection() {
     rmSync(trash, { recursive: true, force: true });
   }
   console.log(`\npages: full build with a page per post, median of ${RUNS} interleaved runs (3 at 50,000; node ${process.version}; herald without NODE_EXTRA_CA_CERTS)`);
-  printTable(results.flatMap(({ herald, hugo }) => [herald, hugo]));
+  printTable(results.flatMap(({ herald, hugo, floor }) => [herald, hugo, floor]));
+  for (const { size, hugo, floor } of results) console.log(`floor at ${size}: merely writing herald's files and their compressed copies, on two threads, is ${(floor.medianMs / hugo.medianMs).toFixed(2)}x Hugo's whole build`);
   const verdicts = [
     ...results.map(({ size, herald, hugo }) => verdict(`pages build vs Hugo, ${size} posts`, herald.medianMs / hugo.medianMs, 0.8)),
     ...results.filter(({ size }) => size === 50_000).map(({ herald }) => under('pages build peak memory, 50,000 posts', herald.peakMb, 250, ' MB')),
