@@ -6,7 +6,7 @@
 // taken from the sender it is meant to measure; this takes a fraction of that. It announces
 // PIPELINING, as every mail server a newsletter sends to does (Postfix, Exim, SES, Gmail): a client
 // may then send MAIL, RCPT and DATA in one write, and this answers each line in turn whatever the
-// write it came in.
+// write it came in, the answers to one read in one write.
 import { createServer } from 'node:net';
 
 const END = Buffer.from('\r\n.\r\n');
@@ -32,6 +32,9 @@ const server = createServer((socket) => {
     } else reply('502 not here');
   };
   socket.on('data', (chunk) => {
+    // As Postfix and Exim do: they flush their replies once the client's pipelined input is used up.
+    socket.cork();
+    process.nextTick(() => socket.uncork());
     let buffer = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     while (buffer.length) {
       if (inData) {

@@ -76,6 +76,17 @@ export function runBuilt(cwd: string, ...args: string[]): Promise<{ code: number
   });
 }
 
+/** A seeded random number generator (mulberry32): the same numbers in [0, 1) every run. */
+export function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** A loopback port nothing listens on: connections to it are refused. */
 export async function closedPort(): Promise<number> {
   const { createServer } = await import('node:net');

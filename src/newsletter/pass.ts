@@ -326,8 +326,12 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
       }
     }
     const batch = sender.batchApi();
-    if (batch) await eachConcurrently(batches(messages(), batch.size), config.smtp.maxConnections, () => sender.halted(), (group) => sender.sendBatch(batch, group));
-    else await eachConcurrently(messages(), config.smtp.maxConnections * 4, () => sender.halted(), (message) => sender.send(message));
+    try {
+      if (batch) await eachConcurrently(batches(messages(), batch.size), config.smtp.maxConnections, () => sender.halted(), (group) => sender.sendBatch(batch, group));
+      else await eachConcurrently(messages(), config.smtp.maxConnections * 4, () => sender.halted(), (message) => sender.send(message));
+    } finally {
+      await sender.recorded();
+    }
     report.halted = sender.haltReason();
     report.paused = sender.pausedBy();
   }
@@ -364,6 +368,13 @@ interface Message {
 
 /** A subscriber read longer ago than this is read again before their message goes out. */
 const FRESH_MS = 1000;
+/**
+ * Outcomes on their way to the delivery log at once, at most (see Sender.send). A message sent
+ * but not yet recorded is sent again after a crash, so this bounds who can get a post twice
+ * (with the messages in flight on the connections); a log that commits every few ms keeps far
+ * fewer than this waiting.
+ */
+const RECORDING = 32;
 
 /** The state of one sendJobs call: rendered drafts, counts, and whether to stop. */
 class Sender {
@@ -380,6 +391,9 @@ class Sender {
   private answered = 0;
   /** When (answered, performance.now()) the late bounces were last read. */
   private lateRead = { answered: 0, ms: -Infinity };
+  /** Outcomes being recorded, and the first that could not be. */
+  private readonly recording = new Set<Promise<void>>();
+  private recordFailure: { error: unknown } | undefined;
   /** When this send began, by the command's clock; and the real time spent waiting out a minute's cap since. */
   private readonly capsStart: number;
   private waitedMs = 0;
@@ -412,7 +426,13 @@ class Sender {
 
   halted(): boolean {
     if (!this.stopReason && this.options.stopped?.()) this.stopReason = 'herald was asked to stop; the rest stays queued for the next pass';
-    return this.stopReason !== undefined || this.paused !== undefined;
+    return this.stopReason !== undefined || this.paused !== undefined || this.recordFailure !== undefined;
+  }
+
+  /** Once every outcome sent on its way is in the delivery log; one that could not be recorded is thrown. */
+  async recorded(): Promise<void> {
+    await Promise.all(this.recording);
+    if (this.recordFailure) throw this.recordFailure.error;
   }
 
   haltReason(): string | undefined {
@@ -483,11 +503,21 @@ class Sender {
     return wanted;
   }
 
-  /** One message through the transport: prepared, tried (with retries), and its outcome recorded. */
+  /**
+   * One message through the transport: prepared, tried (with retries), and its outcome recorded.
+   * The store commits the outcomes that come in within a few ms together; the next message goes
+   * out meanwhile, or the connections would wait on the commits. It is counted sent once
+   * recorded, as before; the send ends (`recorded`) once every outcome is.
+   */
   async send(queued: Message): Promise<void> {
     const prepared = await this.prepare(queued);
     if (!prepared) return;
-    await this.settle(prepared, await sendWithRetries(this.transport, prepared.message, this.deps.retry, this.options.stopped));
+    const result = await sendWithRetries(this.transport, prepared.message, this.deps.retry, this.options.stopped);
+    const settling: Promise<void> = this.settle(prepared, result)
+      .catch((error: unknown) => void (this.recordFailure ??= { error }))
+      .finally(() => this.recording.delete(settling));
+    this.recording.add(settling);
+    if (this.recording.size >= RECORDING) await Promise.race(this.recording);
   }
 
   /**

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import nodemailer from 'nodemailer';
-import { compose } from '../../src/adapters/mail/compose.js';
+import MimeNode from 'nodemailer/lib/mime-node';
+import { compose, envelopeRecipients } from '../../src/adapters/mail/compose.js';
 import { encodedParts } from '../../src/adapters/mail/parts.js';
 import { personalise, type EmailDraft } from '../../src/newsletter/email/render.js';
 import type { OutgoingMessage } from '../../src/newsletter/ports.js';
+import { seededRandom } from '../helpers.js';
 
 // The markers renderEmail puts where each reader's values go.
 const F = (name: string) => `\uE000${name}\uE001`;
@@ -51,7 +53,7 @@ function nodemailerOptions(message: OutgoingMessage, body: 'raw parts' | 'html a
   const { draft: d, recipient } = message.body;
   const parts = encodedParts(d, recipient);
   return {
-    ...(body === 'raw parts' ? { text: { raw: parts.text }, html: { raw: parts.html } } : { text: personalise(d, recipient).text, html: personalise(d, recipient).html }),
+    ...(body === 'raw parts' ? { text: { raw: Buffer.concat(parts.text) }, html: { raw: Buffer.concat(parts.html) } } : { text: personalise(d, recipient).text, html: personalise(d, recipient).html }),
     from: message.from,
     replyTo: message.replyTo,
     to: message.to.name ? { name: message.to.name, address: message.to.address } : message.to.address,
@@ -97,4 +99,17 @@ test('a composed message keeps to the line limits, and ends as a MIME message en
   for (const line of text.slice(0, end).split('\r\n')) assert.ok(line.length <= 78 || (line.length <= 998 && !/\S\s+\S/.test(line.trim())), `a header line of ${line.length}: ${line}`);
   for (const line of text.slice(end + 4).split('\r\n')) assert.ok(line.length <= 76, `a body line of ${line.length}: ${line}`);
   assert.ok(text.endsWith(`--${boundaryOf(text)}--\r\n`));
+});
+
+test('the envelope of a message is the envelope nodemailer makes, for plain and unusual addresses alike', () => {
+  const random = seededRandom(7);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const locals = ['reader1', 'Reader.One', 'a+b', 'a..b', '.a', 'a.', "o'brien", 'x_y', '"quoted"', 'sp ace', 'zoë', 'a(b)', 'a@b', '', '~!#$%&*/=?^`{|}-'];
+  const domains = ['example.com', 'Example.COM', 'bücher.example', 'xn--bcher-kva.example', 'xn--zz.example', 'a-.example', '-a.example', 'a--b.example', 'sub.example.co', '1.2.3.4', '1.2.3.0x4', 'example.123', 'localhost', 'ex_ample.com', '[127.0.0.1]', 'example.c'];
+  const addresses = ['reader0@example.com', 'bounces+0123456789abcdef@example.com'];
+  for (let i = 0; i < 3000; i++) addresses.push(`${pick(locals)}@${pick(domains)}`);
+  for (const address of addresses) {
+    assert.deepEqual(envelopeRecipients(address), new MimeNode().setEnvelope({ to: address }).getEnvelope().to, address);
+    assert.equal(compose(message({ returnPath: address })).envelope.from, new MimeNode().setEnvelope({ from: address }).getEnvelope().from || 'news@example.com', address);
+  }
 });

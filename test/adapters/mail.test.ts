@@ -2,8 +2,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { classifySmtpError, smtpTransport } from '../../src/adapters/mail/smtp.js';
-import { parseConfig } from '../../src/config.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { compose, dkimSigner } from '../../src/adapters/mail/compose.js';
+import { classifySmtpError, smtpData, smtpTransport } from '../../src/adapters/mail/smtp.js';
+import { seededRandom } from '../helpers.js';
+import { startSmtpSink } from '../smtp.js';
+import { parseConfig, type Config } from '../../src/config.js';
 import type { OutgoingMessage } from '../../src/newsletter/ports.js';
 
 const refusal = (command: string, responseCode: number, response: string) => Object.assign(new Error(response), { code: 'EENVELOPE', command, responseCode, response });
@@ -103,4 +113,106 @@ test('smtp.rateLimit spaces the messages evenly, however many connections wait',
   // Six messages at 20 a second: the sixth starts 250 ms after the first.
   assert.ok(performance.now() - started >= 245, `took ${performance.now() - started} ms`);
   assert.equal(server.counts.messages, 6);
+});
+
+// nodemailer's own dot-stuffing stream, which smtpData stands in for (not among its package's exports).
+const require = createRequire(import.meta.url);
+const DataStream = require(join(dirname(require.resolve('nodemailer')), 'smtp-connection', 'data-stream.js')).default as new () => Transform;
+
+test('smtpData writes the bytes nodemailer\'s DataStream writes: CRLF line ends, a leading dot doubled, the final dot', async () => {
+  const random = seededRandom(13);
+  const pieces = ['.', '..', '\r\n', '\n', '\r', '\r\n.', '\n.', '\r.', 'a', 'line of text', '=2E', 'é', '😀', ' '];
+  const cases = ['', '.', '\r\n', 'a', 'a\r\n', 'a\n', 'a\r', '.\r\n.\r\n', 'x\r\n.\r\ny'];
+  for (let i = 0; i < 2000; i++) cases.push(Array.from({ length: 1 + Math.floor(random() * 30) }, () => pieces[Math.floor(random() * pieces.length)]).join(''));
+  for (const text of cases) {
+    const message = Buffer.from(text);
+    const theirs = await buffer(Readable.from([message]).pipe(new DataStream()));
+    assert.equal(Buffer.concat(smtpData(message)).toString('latin1'), theirs.toString('latin1'), JSON.stringify(text));
+  }
+});
+
+test('lines that start with a dot in the text and the HTML arrive intact over SMTP, with DKIM too', async (t) => {
+  const sink = await startSmtpSink({ parse: false });
+  const transport = smtpTransport(smtpConfig({ maxConnections: 2 }), sink.url, undefined);
+  // The connections closed first: the server's close waits for them.
+  t.after(async () => {
+    await transport.close();
+    await sink.close();
+  });
+  const draft = { subject: 'S', html: '.<p>Hi</p>\n.\n..two\n<p>.x</p>\n', text: '.starts\nHi\n.hidden\n..two\n.\nend.', warnings: [] };
+  const messages = Array.from({ length: 4 }, (_, i) => {
+    const address = `r${i}@example.com`;
+    return { ...testMessage(address), body: { draft, recipient: { name: '', email: address } } };
+  });
+  const raws = messages.map((message) => compose(message).raw.toString());
+  assert.ok(raws[0]!.includes('\r\n.hidden\r\n..two\r\n.\r\nend.') && raws[0]!.includes('\r\n.<p>Hi</p>'), 'the composed message has the dotted lines as they are');
+  assert.deepEqual(await Promise.all(messages.map((message) => transport.send(message))), messages.map(() => ({ ok: true })));
+  assert.deepEqual(sink.received.map((received) => received.raw).sort(), raws.sort());
+
+  // Signed before it is stuffed: what arrives verifies.
+  const dir = await mkdtemp(join(tmpdir(), 'herald-dkim-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  await writeFile(join(dir, 'dkim.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+  const signer = dkimSigner({ file: undefined, smtp: { dkim: { domain: 'example.com', selector: 'herald', privateKeyFile: join(dir, 'dkim.pem') } } } as unknown as Config)!;
+  const signing = smtpTransport(smtpConfig({ maxConnections: 2 }), sink.url, signer);
+  const signed = await Promise.all(messages.map((message) => signing.send(message)));
+  await signing.close();
+  assert.deepEqual(signed, messages.map(() => ({ ok: true })));
+  const { dkimVerify } = await import('mailauth/lib/dkim/verify.js');
+  const record = `v=DKIM1; k=rsa; p=${(publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64')}`;
+  for (const { raw } of sink.received.slice(messages.length)) {
+    assert.ok(raw.startsWith('DKIM-Signature:') && raw.includes('\r\n.hidden\r\n..two\r\n.\r\nend.'), raw);
+    const verdict = await dkimVerify(Buffer.from(raw), { resolver: async (name: string) => (name === 'herald._domainkey.example.com' ? [[record]] : []) });
+    assert.equal(verdict.results[0]?.status?.result, 'pass', JSON.stringify(verdict.results[0]?.status));
+  }
+});
+
+test('the next message rides behind the one before on the same connection; a refusal after the data, or a connection dropped under both, settles each as the server left it', async (t) => {
+  const accepted: string[] = [];
+  let connections = 0;
+  let dropped = false;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onConnect(_session, callback) {
+      connections++;
+      callback();
+    },
+    onData(stream, session, callback) {
+      const to = session.envelope.rcptTo[0]!.address;
+      stream.resume();
+      stream.on('end', () => {
+        if (to === 'drop@example.com' && !dropped) {
+          dropped = true;
+          return (server as unknown as { connections: Set<{ _socket: { destroy(): void } }> }).connections.forEach((connection) => connection._socket.destroy());
+        }
+        // Answered a little later: by then the client has written the next envelope behind it.
+        setTimeout(() => {
+          if (to === 'refuse@example.com') return callback(Object.assign(new Error('content refused'), { responseCode: 554 }));
+          accepted.push(to);
+          callback();
+        }, 20);
+      });
+    },
+  });
+  server.on('error', () => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const transport = smtpTransport(smtpConfig({ maxConnections: 1 }), `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`, undefined);
+  t.after(async () => {
+    await transport.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const names = ['a', 'refuse', 'b', 'drop', 'c', 'd'];
+  const results = await Promise.all(names.map((name) => transport.send(testMessage(`${name}@example.com`))));
+  assert.deepEqual(
+    results.map((result) => result.ok),
+    [true, false, true, true, true, true],
+    JSON.stringify(results),
+  );
+  assert.equal(results[1]!.ok === false && results[1]!.permanent, false, 'a refused message is tried again later, not a bounce');
+  // The dropped one and the one written behind it went again, on a new connection.
+  assert.deepEqual(accepted.sort(), ['a', 'b', 'c', 'd', 'drop'].map((name) => `${name}@example.com`).sort());
+  assert.equal(connections, 2);
 });

@@ -5,7 +5,8 @@ import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { openSqliteStore } from '../../src/adapters/store/sqlite.js';
+import Database from 'libsql';
+import { openSqliteStore, type SqliteStore } from '../../src/adapters/store/sqlite.js';
 import { MemoryStore } from '../../src/adapters/store/memory.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { HeraldError } from '../../src/errors.js';
@@ -562,6 +563,40 @@ test('a transport that throws mid-send stops the send, keeps what was accepted, 
   const rest = f.transport.accepted(mark).map(([address]) => address);
   assert.deepEqual(rest.sort(), readers.filter((address) => !first.includes(address)));
   assert.deepEqual({ sent: second.posts[0]!.sent, alreadySent: second.posts[0]!.alreadySent, finished: second.posts[0]!.finished }, { sent: rest.length, alreadySent: first.length, finished: true });
+});
+
+test('the next message goes out while the last one is recorded, and is counted sent only once recorded; a log that cannot record stops the send with its error', async (t) => {
+  const readers = Array.from({ length: 30 }, (_, i) => `r${String(i + 1).padStart(2, '0')}@example.com`);
+  const f = await fixture(t, { readers, maxConnections: 1, open: sqliteStore });
+  await f.site.write('posts/p.md', postAt('P', '2026-03-05 10:00'));
+  f.at('2026-03-05T11:00:00Z');
+  // Counted as the progress says: each count follows its own record into the log.
+  const counted: number[] = [];
+  const seen = f.store.deliveries;
+  const report = await f.pass({
+    onProgress: (done) => {
+      counted.push(done);
+    },
+  });
+  assert.equal(report.posts[0]!.sent, readers.length);
+  assert.deepEqual(counted, readers.map((_, i) => i + 1));
+  assert.equal((await seen.tally(report.posts[0]!.key, 0)).sent, readers.length);
+
+  // The database refuses every delivery update from the third message on (a trigger another
+  // connection adds): nothing more goes out once that is known, and the error is the send's.
+  await f.site.write('posts/q.md', postAt('Q', '2026-03-05 12:00'));
+  f.at('2026-03-05T13:00:00Z');
+  const mark = f.transport.tries.length;
+  const other = new Database((f.store as SqliteStore).file);
+  t.after(() => other.close());
+  f.transport.delayMs = 5;
+  f.transport.script = (_address, _attempt, call) => {
+    if (call === mark + 3) other.exec(`CREATE TRIGGER refuse BEFORE UPDATE ON deliveries BEGIN SELECT RAISE(ABORT, 'the log refuses'); END`);
+    return OK;
+  };
+  await assert.rejects(f.pass(), /the log refuses/);
+  assert.ok(f.transport.tries.length - mark < readers.length, `the send stopped (${f.transport.tries.length - mark} tried)`);
+  other.exec('DROP TRIGGER refuse');
 });
 
 // ---- 9: the lifecycle, pure ----

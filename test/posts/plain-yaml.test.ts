@@ -10,7 +10,7 @@ import yaml from 'js-yaml';
 import { parseConfig } from '../../src/config.js';
 import { parsePost } from '../../src/posts/parse.js';
 import { readPlainYaml } from '../../src/posts/plain-yaml.js';
-import { makeSite, SITE_CONFIG } from '../helpers.js';
+import { makeSite, seededRandom, SITE_CONFIG } from '../helpers.js';
 
 // What herald read every YAML front matter block with before plain-yaml.ts, and still reads the
 // blocks that reader declines with.
@@ -199,13 +199,7 @@ test("the bench's generated posts are all taken by the plain reader, and read as
 
 // A seeded generator of front matter blocks made of the pieces that trip YAML readers up.
 function randomBlocks(count: number, seed: number): string[] {
-  let state = seed;
-  const random = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const keys = ['title', 'date', 'topics', 'tags', 'draft', 'a', 'A1', 'x.y', '_k', 'k-2', '1', '01', '0x1F', '1e2', 'true', 'True', 'null', 'NULL', '~', '__proto__', 'a b', '"q"', '-k', 'a#b', '.inf'];
   const atoms = [

@@ -11,11 +11,13 @@ import { draftSegments, fieldValue, type EmailDraft, type Field, type Recipient 
 import { escapeHtml } from '../../text.js';
 
 interface EncodedPart {
-  head: string;
-  /** Encoded stretches of the draft, and the names of the fields between them. */
-  pieces: (string | { field: Field })[];
+  head: Buffer;
+  /** Encoded stretches of the draft, as bytes, and the names of the fields between them. */
+  pieces: (Buffer | { field: Field })[];
   escape: (value: string) => string;
 }
+
+const SOFT_BREAK = Buffer.from('=\r\n');
 
 // 75, not 76: a stretch's last line gets the soft break's "=" after it, and 76 is the limit.
 const LINE = 75;
@@ -23,29 +25,35 @@ const LINE = 75;
 function encodePart(text: string, type: 'text/plain' | 'text/html', escape: (value: string) => string): EncodedPart {
   const crlf = text.replace(/\r?\n/g, '\r\n');
   return {
-    head: `Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`,
-    pieces: draftSegments(crlf).map((piece) => (typeof piece === 'string' ? wrap(encode(piece), LINE) : piece)),
+    head: Buffer.from(`Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`),
+    pieces: draftSegments(crlf).map((piece) => (typeof piece === 'string' ? Buffer.from(wrap(encode(piece), LINE)) : piece)),
     escape,
   };
 }
 
-function personal(part: EncodedPart, recipient: Recipient): string {
-  let out = part.head;
+// Bytes, not text: the stretches made once are copied into each message as they are, where
+// joining them as text had every message's 10 KB encoded to UTF-8 again (a tenth of a send's CPU).
+function personal(part: EncodedPart, recipient: Recipient, into: Buffer[]): void {
+  into.push(part.head);
   let first = true;
   for (const piece of part.pieces) {
-    const encoded = typeof piece === 'string' ? piece : wrap(encode(part.escape(fieldValue(recipient, piece.field))), LINE);
-    if (!encoded) continue;
-    out += first ? encoded : `=\r\n${encoded}`;
+    const encoded = Buffer.isBuffer(piece) ? piece : Buffer.from(wrap(encode(part.escape(fieldValue(recipient, piece.field))), LINE));
+    if (!encoded.length) continue;
+    if (!first) into.push(SOFT_BREAK);
+    into.push(encoded);
     first = false;
   }
-  return out;
 }
 
 const prepared = new WeakMap<EmailDraft, { text: EncodedPart; html: EncodedPart }>();
 
-/** The two parts of one reader's message, each with its own headers, encoded. */
-export function encodedParts(draft: EmailDraft, recipient: Recipient): { text: string; html: string } {
+/** The two parts of one reader's message, each with its own headers, encoded, as pieces of bytes in order. */
+export function encodedParts(draft: EmailDraft, recipient: Recipient): { text: Buffer[]; html: Buffer[] } {
   let parts = prepared.get(draft);
   if (!parts) prepared.set(draft, (parts = { text: encodePart(draft.text, 'text/plain', (value) => value), html: encodePart(draft.html, 'text/html', escapeHtml) }));
-  return { text: personal(parts.text, recipient), html: personal(parts.html, recipient) };
+  const text: Buffer[] = [];
+  const html: Buffer[] = [];
+  personal(parts.text, recipient, text);
+  personal(parts.html, recipient, html);
+  return { text, html };
 }

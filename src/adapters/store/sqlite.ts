@@ -304,8 +304,12 @@ export class SqliteStore implements Store {
 
     // Outcomes reported within RECORD_WINDOW_MS commit together: a transaction each cost five
     // times as much, and a pool of connections answers one message a turn, so a turn's worth was
-    // one message. The promise of each resolves once it is on disk, so `record` still means
-    // recorded (a sender waits that long more before its next message, while others go out).
+    // one message. Each commit writes every page it touched to the log whole (the indexes on
+    // provider_id and token put each row on a page of its own), so a longer window writes less:
+    // 20 ms took a send 8% less time than 4 ms, but a crash loses what waits to be committed, and
+    // those readers are sent the post again: at 3,000 messages a second, 4 ms is a dozen. The
+    // promise of each resolves once it is on disk, so `record` still means recorded; the send
+    // goes on meanwhile (pass.ts).
     let waiting: { updates: DeliveryUpdate[]; resolve: () => void; reject: (error: unknown) => void }[] = [];
     const flushRecords = () => {
       const batch = waiting;
