@@ -326,11 +326,19 @@ async function sendJobs(deps: NewsletterDeps, jobs: Job[], mode: 'each' | 'diges
       }
     }
     const batch = sender.batchApi();
+    let failed = false;
     try {
       if (batch) await eachConcurrently(batches(messages(), batch.size), config.smtp.maxConnections, () => sender.halted(), (group) => sender.sendBatch(batch, group));
       else await eachConcurrently(messages(), config.smtp.maxConnections * 4, () => sender.halted(), (message) => sender.send(message));
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
-      await sender.recorded();
+      // Every outcome on its way is recorded before the send ends; the send's own error, if it
+      // failed, is the one reported.
+      await sender.recorded().catch((error: unknown) => {
+        if (!failed) throw error;
+      });
     }
     report.halted = sender.haltReason();
     report.paused = sender.pausedBy();
@@ -369,12 +377,12 @@ interface Message {
 /** A subscriber read longer ago than this is read again before their message goes out. */
 const FRESH_MS = 1000;
 /**
- * Outcomes on their way to the delivery log at once, at most (see Sender.send). A message sent
- * but not yet recorded is sent again after a crash, so this bounds who can get a post twice
- * (with the messages in flight on the connections); a log that commits every few ms keeps far
- * fewer than this waiting.
+ * Messages out of the delivery log at once, at most: being sent, or sent with their outcome on
+ * its way to the log (see Sender.send). A message sent but not yet recorded is sent again after a
+ * crash, so this bounds who can get a post twice; a log that commits every few ms keeps far fewer
+ * than this waiting.
  */
-const RECORDING = 32;
+const UNRECORDED = 32;
 
 /** The state of one sendJobs call: rendered drafts, counts, and whether to stop. */
 class Sender {
@@ -394,6 +402,9 @@ class Sender {
   /** Outcomes being recorded, and the first that could not be. */
   private readonly recording = new Set<Promise<void>>();
   private recordFailure: { error: unknown } | undefined;
+  /** Messages started and not yet recorded (UNRECORDED), and the senders waiting for one of them to be. */
+  private unrecorded = 0;
+  private readonly waitingForRoom: (() => void)[] = [];
   /** When this send began, by the command's clock; and the real time spent waiting out a minute's cap since. */
   private readonly capsStart: number;
   private waitedMs = 0;
@@ -510,14 +521,31 @@ class Sender {
    * recorded, as before; the send ends (`recorded`) once every outcome is.
    */
   async send(queued: Message): Promise<void> {
-    const prepared = await this.prepare(queued);
-    if (!prepared) return;
-    const result = await sendWithRetries(this.transport, prepared.message, this.deps.retry, this.options.stopped);
-    const settling: Promise<void> = this.settle(prepared, result)
-      .catch((error: unknown) => void (this.recordFailure ??= { error }))
-      .finally(() => this.recording.delete(settling));
-    this.recording.add(settling);
-    if (this.recording.size >= RECORDING) await Promise.race(this.recording);
+    while (this.unrecorded >= UNRECORDED) await new Promise<void>((resolve) => this.waitingForRoom.push(resolve));
+    // Stopped while it waited: the message stays due, as those not yet taken.
+    if (this.halted()) return;
+    this.unrecorded++;
+    let settling: Promise<void> | undefined;
+    try {
+      const prepared = await this.prepare(queued);
+      if (!prepared) return;
+      const result = await sendWithRetries(this.transport, prepared.message, this.deps.retry, this.options.stopped);
+      settling = this.settle(prepared, result)
+        .catch((error: unknown) => void (this.recordFailure ??= { error }))
+        .finally(() => {
+          this.recording.delete(settling!);
+          this.recordedOne();
+        });
+      this.recording.add(settling);
+    } finally {
+      if (!settling) this.recordedOne();
+    }
+  }
+
+  /** One message less out of the log: the first sender waiting for room goes on. */
+  private recordedOne(): void {
+    this.unrecorded--;
+    this.waitingForRoom.shift()?.();
   }
 
   /**

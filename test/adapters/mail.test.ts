@@ -168,6 +168,63 @@ test('lines that start with a dot in the text and the HTML arrive intact over SM
   }
 });
 
+test('a server that does not announce PIPELINING gets no command before it answers the data (RFC 5321: strict servers drop such clients)', async (t) => {
+  const { createServer } = await import('node:net');
+  let connections = 0;
+  let accepted = 0;
+  const early: string[] = [];
+  const server = createServer((socket) => {
+    connections++;
+    let buffered = '';
+    let inData = false;
+    let answering = false;
+    socket.write('220 localhost ESMTP\r\n');
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      if (answering) early.push(chunk.toString('latin1'));
+      buffered += chunk.toString('latin1');
+      for (;;) {
+        if (inData) {
+          const end = buffered.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          buffered = buffered.slice(end + 5);
+          inData = false;
+          if (buffered) early.push(buffered);
+          // Answered a little later, as a server that queues the message does.
+          answering = true;
+          setTimeout(() => {
+            answering = false;
+            accepted++;
+            socket.write('250 queued\r\n');
+          }, 20);
+          continue;
+        }
+        const end = buffered.indexOf('\r\n');
+        if (end < 0) return;
+        const verb = buffered.slice(0, 4).toUpperCase();
+        buffered = buffered.slice(end + 2);
+        if (verb === 'EHLO') socket.write('250-localhost\r\n250 8BITMIME\r\n');
+        else if (verb === 'DATA') {
+          inData = true;
+          socket.write('354 go on\r\n');
+        } else if (verb === 'QUIT') socket.end('221 bye\r\n');
+        else socket.write('250 ok\r\n');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const transport = smtpTransport(smtpConfig({ maxConnections: 1 }), `smtp://127.0.0.1:${(server.address() as AddressInfo).port}`, undefined);
+  t.after(async () => {
+    await transport.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const results = await Promise.all(['a', 'b', 'c', 'd'].map((name) => transport.send(testMessage(`${name}@example.com`))));
+  assert.deepEqual(results.map((result) => result.ok), [true, true, true, true], JSON.stringify(results));
+  assert.equal(accepted, 4);
+  assert.deepEqual(early, [], 'nothing written before the answer to the data');
+  assert.equal(connections, 1, 'the connection is reused once the answer came');
+});
+
 test('the next message rides behind the one before on the same connection; a refusal after the data, or a connection dropped under both, settles each as the server left it', async (t) => {
   const accepted: string[] = [];
   let connections = 0;

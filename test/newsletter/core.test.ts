@@ -599,6 +599,30 @@ test('the next message goes out while the last one is recorded, and is counted s
   other.exec('DROP TRIGGER refuse');
 });
 
+test('at most 32 messages are out of the delivery log at once (being sent, or their outcome waiting), however slow it is: a crash sends again only those', async (t) => {
+  const readers = Array.from({ length: 200 }, (_, i) => `r${String(i + 1).padStart(3, '0')}@example.com`);
+  const f = await fixture(t, { readers, maxConnections: 5 });
+  await f.site.write('posts/p.md', postAt('P', '2026-03-05 10:00'));
+  f.at('2026-03-05T11:00:00Z');
+  // A log that takes 5 ms a record, one at a time: outcomes pile up if nothing bounds them.
+  const deliveries = f.store.deliveries;
+  const record = deliveries.record.bind(deliveries);
+  let waiting = 0;
+  let most = 0;
+  let queue = Promise.resolve();
+  deliveries.record = (updates) => {
+    waiting++;
+    most = Math.max(most, waiting);
+    const done = queue.then(() => new Promise<void>((resolve) => setTimeout(resolve, 5))).then(() => record(updates));
+    queue = done.catch(() => {});
+    return done.finally(() => waiting--);
+  };
+  const report = await f.pass();
+  assert.equal(report.posts[0]!.sent, readers.length);
+  assert.ok(most <= 32, `${most} records waited at once`);
+  assert.ok(most > 5, `${most}: sending went on while outcomes were recorded`);
+});
+
 // ---- 9: the lifecycle, pure ----
 
 const T0 = new Date('2026-03-05T12:00:00Z');

@@ -123,6 +123,8 @@ interface ConnectionInternals {
   options: SMTPConnection.Options;
   _socket: Socket;
   _responseActions: ((reply: string) => void)[];
+  /** The transaction under way; `pipelined` when the server announced PIPELINING. */
+  _envelope?: { pipelined?: boolean };
   _actionSMTPStream(reply: string, callback: (error: Error | null, reply?: string) => void): void;
 }
 
@@ -135,8 +137,12 @@ interface ConnectionInternals {
  * (and `afterData` is not called: the pool then hands the connection on at the server's answer).
  */
 class OneWriteConnection extends SMTPConnection {
-  /** Called once this message's data is written, in the same write: the next message's envelope may join it. */
-  afterData: (() => void) | undefined;
+  /**
+   * Called once this message's data is written, in the same write; with `pipelined` (the server
+   * announced PIPELINING) the next message's envelope may join it. Without, RFC 5321 has the
+   * client wait for the answer first, and servers that enforce it drop those that do not.
+   */
+  afterData: ((pipelined: boolean) => void) | undefined;
 
   _createSendStream(callback: (error: Error | null, reply?: string) => void): { outByteCount: number; write(chunk: Buffer): void; end(): void } {
     const self = this as unknown as ConnectionInternals;
@@ -156,7 +162,7 @@ class OneWriteConnection extends SMTPConnection {
           this.outByteCount += piece.length;
           self._socket.write(piece);
         }
-        after?.();
+        after?.(self._envelope?.pipelined === true);
         self._socket.uncork();
       },
     };
@@ -337,7 +343,9 @@ class SmtpPool {
         else resolve();
       };
       connection.unanswered.add(settled);
-      connection.smtp.afterData = handOn;
+      connection.smtp.afterData = (pipelined) => {
+        if (pipelined) handOn();
+      };
       connection.smtp.send(envelope, raw, (error) => {
         if (!error) {
           connection.sent++;
