@@ -45,9 +45,9 @@ export function classifySmtpError(error: SmtpError): SendResult {
 /**
  * A pool of SMTP connections; each message is composed (and signed) here and sent as it is.
  * The connections are nodemailer's (greeting, EHLO, STARTTLS, AUTH, PIPELINING), but for the
- * writing of a message's data (OneWriteConnection); the pool is herald's: nodemailer's pool puts every message through its mailer, a MIME tree
- * and a stream pipeline even when it is handed the bytes, which cost 2.7 times what the
- * connection itself spends on a message.
+ * writing of a message's data (OneWriteConnection); the pool is herald's: nodemailer's pool puts
+ * every message through its mailer, a MIME tree and a stream pipeline even when it is handed the
+ * bytes, which cost 2.7 times what the connection itself spends on a message.
  */
 export function smtpTransport(config: Config, url: string, signer: Signer | undefined): MailTransport {
   const where = new URL(url);
