@@ -273,3 +273,38 @@ test('the next message rides behind the one before on the same connection; a ref
   assert.deepEqual(accepted.sort(), ['a', 'b', 'c', 'd', 'drop'].map((name) => `${name}@example.com`).sort());
   assert.equal(connections, 2);
 });
+
+test('over LMTP (?lmtp=true), a recipient the server refuses after the data is a refusal, not a delivery', async (t) => {
+  const accepted: string[] = [];
+  const server = new SMTPServer({
+    lmtp: true,
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      const to = session.envelope.rcptTo[0]!.address;
+      stream.resume();
+      stream.on('end', () => {
+        // LMTP: the answer after the data is the recipient's own (RFC 2033), here a full mailbox or an unknown user.
+        if (to === 'full@example.com') return callback(Object.assign(new Error('4.2.2 mailbox full'), { responseCode: 452 }));
+        if (to === 'gone@example.com') return callback(Object.assign(new Error('5.1.1 no such user'), { responseCode: 550 }));
+        accepted.push(to);
+        callback();
+      });
+    },
+  });
+  server.on('error', () => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const transport = smtpTransport(smtpConfig({ maxConnections: 1 }), `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}?lmtp=true`, undefined);
+  t.after(async () => {
+    await transport.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const results = await Promise.all(['a', 'full', 'gone', 'b'].map((name) => transport.send(testMessage(`${name}@example.com`))));
+  assert.deepEqual(
+    results.map((result) => (result.ok ? 'sent' : result.permanent ? 'bounced' : 'later')),
+    ['sent', 'later', 'bounced', 'sent'],
+    JSON.stringify(results),
+  );
+  assert.deepEqual(accepted, ['a@example.com', 'b@example.com']);
+});

@@ -12,6 +12,8 @@ interface SmtpError extends Error {
   command?: string;
   responseCode?: number;
   response?: string;
+  /** The recipient an answer was about: set by nodemailer on a refusal at RCPT TO, and over LMTP after the data. */
+  recipient?: string;
 }
 
 // Enhanced status codes (RFC 3463) that say the mailbox itself is gone: bad address (5.1.x, but
@@ -24,7 +26,8 @@ const SENDER_WORDS = /relay|spam|block|black ?list|policy|reputation|authenticat
 
 /**
  * What an SMTP failure means for the recipient. Only the server refusing this very mailbox at RCPT
- * TO is permanent (a bounce): anything about the sender (a relay that wants a login, a blocklist,
+ * TO (or over LMTP, which answers the data once for each recipient, in its answer for this one) is
+ * permanent (a bounce): anything about the sender (a relay that wants a login, a blocklist,
  * a policy) would otherwise bounce the whole list. A refused login is herald's problem, not the
  * reader's: it stops the send. Everything else (4xx, timeouts, dropped connections, a refusal of
  * the message itself) is tried again later, never held against the subscriber.
@@ -34,7 +37,7 @@ export function classifySmtpError(error: SmtpError): SendResult {
   if (error.code === 'EAUTH') {
     throw new HeraldError({ code: 'E_SEND', field: 'smtp.url', message: `the SMTP server refused herald's login: ${reason}`, hint: 'check the user and password in smtp.url or HERALD_SMTP_URL' });
   }
-  const atRecipient = (error.command ?? '').toUpperCase().startsWith('RCPT TO') || error.code === 'EENVELOPE';
+  const atRecipient = (error.command ?? '').toUpperCase().startsWith('RCPT TO') || error.code === 'EENVELOPE' || error.recipient !== undefined;
   const code = error.responseCode ?? 0;
   if (!atRecipient || code < 500 || code > 599) return { ok: false, permanent: false, reason };
   const enhanced = /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(error.response ?? '')?.[1];
@@ -346,7 +349,10 @@ class SmtpPool {
       connection.smtp.afterData = (pipelined) => {
         if (pipelined) handOn();
       };
-      connection.smtp.send(envelope, raw, (error) => {
+      connection.smtp.send(envelope, raw, (sendError, info) => {
+        // An LMTP server answers the data once for each recipient, and nodemailer reports a
+        // recipient refused there as a success, with the refusal beside it: a message has one.
+        const error = sendError ?? info?.rejectedErrors?.[0];
         if (!error) {
           connection.sent++;
           if (!handedOn) handOn();
