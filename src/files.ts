@@ -1,5 +1,5 @@
 import { closeSync, fchmodSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export interface WriteOptions {
@@ -23,7 +23,7 @@ export interface WriteOptions {
 
 // Temp file in the same directory, then rename: readers see the old file or the new one,
 // never half of either, and a crash or kill leaves the old file intact.
-export async function writeFileAtomic(path: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array | Iterable<string>, options: WriteOptions = {}): Promise<void> {
   const { mode = 0o644, dirMode, durable = true, isNew = false } = options;
   // The rename replaces the file with a new inode, which would take the temp file's mode.
   const existingMode = isNew
@@ -44,7 +44,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     try {
       // Exactly the old mode: open's mode is cut by the umask, and the user may have set more.
       if (existingMode !== undefined) await handle.chmod(existingMode);
-      await handle.writeFile(data);
+      // fs.writeFile, whose types (unlike the handle's own method's) take text in pieces too.
+      await writeFile(handle, data);
       if (durable) await handle.sync();
     } finally {
       await handle.close();

@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { jsonPieces } from '../src/cache.js';
 import { writeFileAtomic } from '../src/files.js';
 import { writeOutput } from '../src/output.js';
 import { makeSite, post } from './helpers.js';
@@ -69,4 +70,24 @@ test('herald build makes the state folder private (0700, its files 0600) and the
   const reference = join(site.dir, 'reference');
   await writeFile(reference, '', { mode: 0o644 });
   assert.equal(await modeOf(join(site.dir, 'public/rss.xml')), await modeOf(reference));
+});
+
+test('state written in pieces is JSON.stringify\'s text exactly, and a file written from pieces holds them all', async (t) => {
+  const big = Array.from({ length: 3000 }, (_, i) => [`/posts/${i}.md`, { size: i, mtimeMs: i + 0.5, result: { ok: true, meta: { title: `Post ${i} “quoted” \u2028`, at: new Date(i * 1e9), gone: undefined, topics: [{ name: 'a' }] }, warnings: [] } }]);
+  const values: unknown[] = [
+    { key: 'k', value: big },
+    { key: 'k', value: { feeds: { a: { made: 'x', updated: 1 } }, topics: [], pages: Object.fromEntries(big.map(([path], i) => [path, `h${i}`])), copies: {}, skipped: undefined, fn: () => 1 } },
+    { key: 'k', value: [1, undefined, null, () => 1, 'x', [undefined], {}, []] },
+    { key: 'k', value: [] },
+    { key: 'k', value: {} },
+  ];
+  for (const value of values) {
+    const pieces = [...jsonPieces(value)];
+    assert.equal(pieces.join(''), JSON.stringify(value));
+    assert.ok(pieces.every((piece) => piece.length < 100 * 1024), 'no piece much past 64 KB');
+  }
+  assert.ok([...jsonPieces(values[0])].length > 3, 'a large value goes in several pieces');
+  const dir = await tempDir(t);
+  await writeFileAtomic(join(dir, 'state.json'), jsonPieces(values[0]));
+  assert.deepEqual(JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')), JSON.parse(JSON.stringify(values[0])));
 });
