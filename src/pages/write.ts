@@ -154,6 +154,8 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
   const own = (name: string) => fromStatic(config, join(config.paths.output, name));
   if (!own(SITE_FILES.sitemap)) for (const file of renderSitemaps(sitemap, config.site.url)) add(join(config.paths.output, file.path), '', () => file.text);
   if (!own(SITE_FILES.robots)) add(join(config.paths.output, SITE_FILES.robots), '', () => renderRobots(config.site.url));
+  // Every fingerprint is made: the plan lives through the whole build, and its stamps need not.
+  postStamps.clear();
 
   const write = async (job: Job, text: string) => {
     if (await writeOutput(job.path, text)) result.written.push(relative(cwd, job.path));

@@ -1,7 +1,7 @@
 import { relative, sep } from 'node:path';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
-import { parsePost, postBody, type PostMeta } from './parse.js';
+import { parsePost, postBody, shareAlike, type PostMeta } from './parse.js';
 import { readFrontText, readPostText } from './read.js';
 import type { PostFile } from './scan.js';
 
@@ -54,7 +54,7 @@ export async function loadPosts(config: Config, cwd: string, files: PostFile[], 
   const warnings: Problem[] = [];
   const posts: PostMeta[] = [];
   for (const { path } of files) {
-    const entry = fresh.get(path) ?? previous.get(path)!;
+    const entry = fresh.get(path) ?? shareAlikeOnce(previous.get(path)!);
     if ('readError' in entry) {
       problems.push(entry.readError);
       continue;
@@ -66,6 +66,13 @@ export async function loadPosts(config: Config, cwd: string, files: PostFile[], 
     } else problems.push(...entry.result.problems);
   }
   return { posts: rejectDuplicateUrls(posts, problems), problems, warnings, cache, parsed: changed.length };
+}
+
+// A post from the cache file shares what its fresh parse would (parse.ts); one kept in memory
+// since the last build already does.
+function shareAlikeOnce(entry: CachedPost): CachedPost {
+  if (entry.result.ok && !Object.isFrozen(entry.result.meta.urlSource)) shareAlike(entry.result.meta);
+  return entry;
 }
 
 // Two posts at one URL would replace each other's page and share a feed id. The one dated first

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfig } from '../../src/config.js';
+import { join } from 'node:path';
+import { loadConfig, parseConfig } from '../../src/config.js';
 import { entryId } from '../../src/feeds/model.js';
+import { readPostCache } from '../../src/cache.js';
+import { loadPosts } from '../../src/posts/load.js';
 import { parsePost } from '../../src/posts/parse.js';
+import { scanPostFiles } from '../../src/posts/scan.js';
 import { renderBody } from '../../src/posts/render.js';
 import { readWithFeedParser } from '../feeds/readers.js';
 import { makeSite, post, SITE_CONFIG } from '../helpers.js';
@@ -289,4 +293,24 @@ test('a url with a stray % names no file: the post keeps its permalink, with a w
   assert.equal(result.meta.url, 'https://example.com/blog/sure/');
   assert.deepEqual(result.meta.aliases, ['/blog/older/']);
   assert.match(result.warnings[0]!.message, /url "\/100%-sure\/" is not a path herald can use, so the post is at https:\/\/example\.com\/blog\/sure\//);
+});
+
+test('posts share one object for each topic, and for an empty list of authors or aliases; read back from the post cache, too', async (t) => {
+  const first = ok(post({ title: 'One', topics: 'work, life' }), 'posts/one.md').meta;
+  const second = ok(post({ title: 'Two', topics: 'life' }), 'posts/two.md').meta;
+  assert.equal(first.topics[1], second.topics[0], 'one object for the topic life');
+  assert.equal(first.authors, second.authors);
+  assert.equal(first.aliases, second.aliases);
+  assert.ok(Object.isFrozen(first.topics[1]) && Object.isFrozen(first.authors), 'shared, so nothing changes them in place');
+  // A build that reads the posts from its post cache (a JSON file) shares them as a fresh parse does.
+  const site = await makeSite(t, { 'one.md': post({ title: 'One', topics: 'work, life' }), 'two.md': post({ title: 'Two', topics: 'life' }) });
+  assert.equal((await site.run('build')).code, 0);
+  const siteConfig = loadConfig(join(site.dir, 'herald.config.yml'), site.dir);
+  const cache = readPostCache(siteConfig, site.dir);
+  assert.equal(cache.size, 2, 'the cache was read');
+  const loaded = await loadPosts(siteConfig, site.dir, scanPostFiles(siteConfig.paths.posts, site.dir), cache);
+  assert.equal(loaded.parsed, 0, 'every post came from the cache');
+  const [one, two] = loaded.posts;
+  assert.equal(one!.topics.find((topic) => topic.slug === 'life'), two!.topics[0]);
+  assert.equal(one!.topics[1], first.topics[1], 'the same object a parse gives');
 });
