@@ -13,7 +13,7 @@ import { closeSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readFile
 import { Agent, request as httpRequest } from 'node:http';
 import { basename, dirname, join } from 'node:path';
 import { generateCorpus } from './gen-corpus.js';
-import { atLeast, BENCH_ENV, CLEAN_ENV, corpus, countItems, GNU_TIME, HERALD, HERALD_NODE_ARGS, machine, mb, median, percentile, printTable, ROOT, runTimed, startWorker, summarize, thousands, TIME_FORMAT, timeLine, toMb, under, verdict, WORK } from './common.js';
+import { atLeast, BENCH_ENV, CLEAN_ENV, corpus, countItems, GNU_TIME, HERALD, HERALD_NODE_ARGS, machine, mb, median, outputTrash, percentile, printTable, ROOT, runTimed, startWorker, summarize, thousands, TIME_FORMAT, timeLine, toMb, under, verdict, WORK } from './common.js';
 import { PROVIDER_SECTIONS } from './providers.js';
 import { SITE_SECTIONS } from './site.js';
 import { SERVE_SECTIONS } from './serve.js';
@@ -39,7 +39,7 @@ const FEED_SIZES = [1_000, POSTS, 50_000];
  * site writing its feeds only and a Hugo site writing only an RSS feed of the newest 20 posts with
  * full content, both from those files (content/posts is a symlink; Hugo follows it).
  */
-function feedSites(size) {
+function feedSites(size, trash) {
   const posts = corpus(size);
   const name = basename(posts);
   // The 10,000-post sites stay where earlier runs of this section put them.
@@ -72,20 +72,21 @@ function feedSites(size) {
   writeFileSync(config, `site:\n  title: Bench\n  url: https://example.com/\nposts: ${heraldSite === WORK ? name : join('..', name)}\noutput: public\nstate: .herald\npages: false\n`);
 
   const hugoOut = `${hugoSite}-public`;
+  // Each full build starts from no output, moved aside (outputTrash), as in the pages section.
   const hugoBuild = () => {
-    rmSync(hugoOut, { recursive: true, force: true });
+    trash.aside(hugoOut);
     return runTimed('hugo', ['--quiet', '-s', hugoSite, '-d', hugoOut]);
   };
   const heraldFull = (env = CLEAN_ENV) => {
     rmSync(join(heraldSite, '.herald'), { recursive: true, force: true });
-    rmSync(join(heraldSite, 'public'), { recursive: true, force: true });
+    trash.aside(join(heraldSite, 'public'));
     return runTimed('node', [...HERALD_NODE_ARGS, HERALD, '--config', config, 'build'], { env });
   };
   const heraldRebuild = (env = CLEAN_ENV) => runTimed('node', [...HERALD_NODE_ARGS, HERALD, '--config', config, 'build'], { env });
   // The floor under any first build: writing what herald's last build wrote (bench/write-floor.js).
   const writeFloor = () => {
     const to = join(WORK, `feeds-floor-${size}`);
-    rmSync(to, { recursive: true, force: true });
+    trash.aside(to);
     const run = runTimed('node', [join(ROOT, 'bench', 'write-floor.js'), join(heraldSite, 'public'), to], { env: CLEAN_ENV });
     return { ...run, ms: JSON.parse(run.stdout).ms, peakKb: NaN };
   };
@@ -112,7 +113,8 @@ function feedSites(size) {
 function feeds() {
   const hasHugo = spawnSync('hugo', ['version'], { encoding: 'utf8' }).status === 0;
   if (!hasHugo) console.log('hugo is not on PATH, so there is nothing to compare with: install it (Debian: apt-get install -y hugo). Timing herald alone.');
-  const sites = new Map(FEED_SIZES.map((size) => [size, feedSites(size)]));
+  const trash = outputTrash('feeds-trash');
+  const sites = new Map(FEED_SIZES.map((size) => [size, feedSites(size, trash)]));
   const { posts, hugoBuild, heraldFull, heraldRebuild } = sites.get(POSTS);
 
   // The least any no-change check must do: start Node, list the posts and stat each one.
@@ -189,6 +191,7 @@ function feeds() {
     under('peak memory, full build, 50,000 posts', atSize(50_000).herald.peakMb, 150, ' MB'),
   ];
   writeFileSync(join(WORK, 'results-feeds.json'), `${JSON.stringify({ posts: POSTS, runs: RUNS, node: process.version, rows, floors, sizes, withCaCerts, verdicts }, null, 2)}\n`);
+  trash.empty();
 }
 
 /** Starts bench/smtp-sink.js; resolves to its URL, its message count, its CPU time and a way to stop it. */

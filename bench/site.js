@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { atLeast, BENCH_ENV, CLEAN_ENV, corpus, HERALD, HERALD_NODE_ARGS, machine, printTable, ROOT, runTimed, startWorker, summarize, under, verdict, WORK } from './common.js';
+import { atLeast, BENCH_ENV, CLEAN_ENV, corpus, HERALD, HERALD_NODE_ARGS, machine, outputTrash, printTable, ROOT, runTimed, startWorker, summarize, under, verdict, WORK } from './common.js';
 
 /** The last commit before issue 12 (feeds and pages readers rely on). */
 const BASELINE = '65dd3760bbeb4880ff95fdeab3229e48e730cdf4';
@@ -44,18 +44,11 @@ async function siteSection() {
     { name: 'before', cli: baselineHerald(), dir: site('site-before', posts) },
     { name: 'now', cli: HERALD, dir: site('site-now', posts) },
   ];
-  // Each full build starts from no output. The last one's is moved aside, not deleted, and the pile
-  // goes once the section is done: this machine's ext4 runs without a journal, and there creating a
-  // file within a minute of deleting tens of thousands makes the kernel step over every recently
-  // freed inode (perf: recently_deleted, 40% of a build's time), a cost of the bench's own
-  // cleanup that no writer's first build meets.
-  const trash = join(WORK, 'site-trash');
-  rmSync(trash, { recursive: true, force: true });
-  mkdirSync(trash, { recursive: true });
-  let moved = 0;
+  // Each full build starts from no output (outputTrash).
+  const trash = outputTrash('site-trash');
   const full = ({ cli, dir }) => {
     rmSync(join(dir, '.herald'), { recursive: true, force: true });
-    if (existsSync(join(dir, 'public'))) renameSync(join(dir, 'public'), join(trash, String(moved++)));
+    trash.aside(join(dir, 'public'));
     return runTimed('node', [...HERALD_NODE_ARGS, cli, '--config', join(dir, 'herald.config.yml'), 'build'], { env: CLEAN_ENV });
   };
   const rebuild = ({ cli, dir }) => runTimed('node', [...HERALD_NODE_ARGS, cli, '--config', join(dir, 'herald.config.yml'), 'build'], { env: CLEAN_ENV });
@@ -110,7 +103,7 @@ async function siteSection() {
     writeFileSync(join(WORK, 'results-site.json'), `${JSON.stringify({ machine: host, posts: POSTS, runs: RUNS, baseline: BASELINE, rows, http, verdicts }, null, 2)}\n`);
   } finally {
     for (const { worker } of workers) await worker.stop();
-    rmSync(trash, { recursive: true, force: true });
+    trash.empty();
   }
 }
 
@@ -128,14 +121,9 @@ async function pagesSection() {
     console.log('hugo is not on PATH (Debian: apt-get install -y hugo): the pages section compares with it, so it is skipped');
     return;
   }
-  const trash = join(WORK, 'pages-trash');
-  rmSync(trash, { recursive: true, force: true });
-  mkdirSync(trash, { recursive: true });
-  let moved = 0;
   // As in the site section: the last output is moved aside, never deleted between timed runs.
-  const clear = (dir) => {
-    if (existsSync(dir)) renameSync(dir, join(trash, String(moved++)));
-  };
+  const trash = outputTrash('pages-trash');
+  const clear = (dir) => trash.aside(dir);
   const results = [];
   try {
     for (const size of PAGE_SIZES) {
@@ -181,7 +169,7 @@ async function pagesSection() {
       results.push({ size, runs, ...rows });
     }
   } finally {
-    rmSync(trash, { recursive: true, force: true });
+    trash.empty();
   }
   console.log(`\npages: full build with a page per post, median of ${RUNS} interleaved runs (3 at 50,000; node ${process.version}; herald without NODE_EXTRA_CA_CERTS)`);
   printTable(results.flatMap(({ herald, hugo, floor }) => [herald, hugo, floor]));
@@ -226,9 +214,10 @@ async function workerSection() {
   writeFileSync(join(dir, 'herald.config.yml'), 'site:\n  title: Bench\n  url: https://example.com/\nposts: posts\noutput: public\nstate: .herald\nschedule: "* * * * * *"\n');
   const build = () => runTimed('node', [...HERALD_NODE_ARGS, HERALD, '--config', join(dir, 'herald.config.yml'), 'build'], { env: CLEAN_ENV });
   const full = [];
+  const trash = outputTrash('worker-trash');
   for (let i = 0; i < 3; i++) {
     rmSync(join(dir, '.herald'), { recursive: true, force: true });
-    if (existsSync(join(dir, 'public'))) renameSync(join(dir, 'public'), join(dir, `old-public-${i}`));
+    trash.aside(join(dir, 'public'));
     full.push(build());
   }
   const fullRow = summarize('full build, 10,000 posts', full);
@@ -259,7 +248,7 @@ async function workerSection() {
     }
   } finally {
     await worker.stop();
-    for (let i = 0; i < 3; i++) rmSync(join(dir, `old-public-${i}`), { recursive: true, force: true });
+    trash.empty();
   }
   const sorted = [...idle].sort((a, b) => a - b);
   const idleMedian = sorted[Math.floor(sorted.length / 2)];
