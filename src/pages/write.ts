@@ -33,11 +33,10 @@ export interface PagesInput {
   previous: Record<string, string>;
 }
 
-/** A page to make: its file, and how to render it; `made` once a post's page was made early. */
+/** A page to make: its file, and how to render it. */
 interface Job {
   path: string;
   render(): string;
-  made?: boolean;
 }
 
 /** The pages a build makes, planned before the feeds are written so post pages can be made with them. */
@@ -161,31 +160,24 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
   const write = async (job: Job, text: string) => {
     if (await writeOutput(job.path, text)) result.written.push(relative(cwd, job.path));
   };
-  // Pages made early, while their writes are under way (the caller bounds how many); the first
-  // that failed fails finish(). Not a promise kept for each: 50,000 of them at 50,000 posts.
-  const early = new Set<Promise<void>>();
-  let earlyFailure: { error: unknown } | undefined;
+  // Pages made early; a failed write fails finish().
+  const early: Promise<void>[] = [];
+  const done = new Set<Job>();
   return {
     withRendered(post, rendered) {
       const job = postJobs.get(post);
-      if (!job || job.made) return undefined;
-      job.made = true;
+      if (!job || done.has(job)) return undefined;
+      done.add(job);
       // Its warnings are the feeds stage's to report: it rendered the post.
       const written = write(job, renderPostPage(rendered, templates, context));
-      const settled: Promise<void> = written.then(
-        () => void early.delete(settled),
-        (error: unknown) => {
-          earlyFailure ??= { error };
-          early.delete(settled);
-        },
-      );
-      early.add(settled);
+      written.catch(() => {});
+      early.push(written);
       return written;
     },
     async finish() {
       // Rendering is synchronous; the writes (and their compressed copies) go to the writer thread
       // (output.ts), a few dozen at a time.
-      const rest = jobs.filter((job) => !job.made);
+      const rest = jobs.filter((job) => !done.has(job));
       let next = 0;
       const worker = async () => {
         while (next < rest.length) {
@@ -194,7 +186,6 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
         }
       };
       await Promise.all([...early, ...Array.from({ length: 32 }, worker)]);
-      if (earlyFailure) throw earlyFailure.error;
 
       for (const path of Object.keys(previous)) {
         if (path in result.pages) continue;
