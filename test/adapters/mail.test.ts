@@ -36,11 +36,23 @@ test('only the server refusing the very mailbox is a bounce; a refusal about the
     ['RCPT TO', 451, '451 4.7.1 Greylisted, try again later'],
     ['DATA', 554, '554 5.6.0 Message rejected as spam'],
     ['MAIL FROM', 550, '550 5.7.1 Sender rejected'],
+    // nodemailer calls these EENVELOPE too: the sender refused, or the data, is about every reader.
+    ['MAIL FROM', 550, '550 5.1.0 Sender address rejected'],
+    ['MAIL FROM', 553, '553 sorry, that address is not allowed'],
+    ['DATA', 550, '550 Command rejected'],
     ['CONN', 421, '421 Too many connections'],
   ] as const;
   for (const [command, code, response] of notBounces) {
     const result = classifySmtpError(refusal(command, code, response));
     assert.deepEqual(result, { ok: false, permanent: false, reason: response }, response);
+  }
+  // An LMTP server's answer for one recipient after the data: a bounce only when its enhanced code
+  // says the mailbox is gone; a bare 550 there may be about the message (a virus, a filter).
+  const lmtp = (response: string) => classifySmtpError(Object.assign(new Error(response), { code: 'EMESSAGE', command: 'DATA', recipient: 'ann@example.com', responseCode: Number(response.slice(0, 3)), response }));
+  const gone = '550 5.1.1 <ann@example.com>: user unknown';
+  assert.deepEqual(lmtp(gone), { ok: false, permanent: true, reason: gone });
+  for (const response of ['550 Message rejected: virus found', '554 5.7.1 Message rejected as spam', '452 4.2.2 Mailbox full']) {
+    assert.deepEqual(lmtp(response), { ok: false, permanent: false, reason: response }, response);
   }
   assert.throws(() => classifySmtpError(Object.assign(new Error('Invalid login'), { code: 'EAUTH', response: '535 5.7.8 Authentication failed', responseCode: 535 })), /refused herald's login: 535/);
 });

@@ -12,7 +12,7 @@ interface SmtpError extends Error {
   command?: string;
   responseCode?: number;
   response?: string;
-  /** The recipient an answer was about: set by nodemailer on a refusal at RCPT TO, and over LMTP after the data. */
+  /** The recipient an answer was about: on an LMTP server's answer for one recipient after the data. */
   recipient?: string;
 }
 
@@ -37,11 +37,16 @@ export function classifySmtpError(error: SmtpError): SendResult {
   if (error.code === 'EAUTH') {
     throw new HeraldError({ code: 'E_SEND', field: 'smtp.url', message: `the SMTP server refused herald's login: ${reason}`, hint: 'check the user and password in smtp.url or HERALD_SMTP_URL' });
   }
-  const atRecipient = (error.command ?? '').toUpperCase().startsWith('RCPT TO') || error.code === 'EENVELOPE' || error.recipient !== undefined;
+  // Not nodemailer's EENVELOPE as such: it is also a refusal at MAIL FROM or of DATA (a sender
+  // refused with 5.1.0 would bounce every reader on the list).
+  const atRcpt = (error.command ?? '').toUpperCase().startsWith('RCPT TO');
+  const lmtpAnswer = error.code === 'EMESSAGE' && error.recipient !== undefined;
   const code = error.responseCode ?? 0;
-  if (!atRecipient || code < 500 || code > 599) return { ok: false, permanent: false, reason };
+  if (!(atRcpt || lmtpAnswer) || code < 500 || code > 599) return { ok: false, permanent: false, reason };
   const enhanced = /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(error.response ?? '')?.[1];
-  const mailboxGone = enhanced ? MAILBOX_GONE.test(enhanced) : [550, 551, 553].includes(code) && !SENDER_WORDS.test(reason);
+  // After the data, a bare 550 is as likely about the message (a virus, a filter) as the mailbox:
+  // only an enhanced code says which.
+  const mailboxGone = enhanced ? MAILBOX_GONE.test(enhanced) : atRcpt && [550, 551, 553].includes(code) && !SENDER_WORDS.test(reason);
   return { ok: false, permanent: mailboxGone, reason };
 }
 
@@ -365,8 +370,9 @@ class SmtpPool {
           connection.smtp.close();
           this.gone(connection, connectionClosed());
         } else if (!handedOn && !connection.closed) {
-          // The server refused this message before its data, not the connection: the session is
-          // reset and kept. Refused after its data, the transaction is over already.
+          // The server refused this message, not the connection: the session is reset (needed when
+          // refused before its data, harmless after) and kept. A message refused after its data
+          // whose connection was handed on already needs neither.
           connection.smtp.afterData = undefined;
           connection.smtp.reset((failed) => (failed ? this.quit(connection) : this.release(connection)));
         }
