@@ -137,22 +137,24 @@ const JSON_PIECE = 64 * 1024;
  */
 export function* jsonPieces(value: unknown, depth = 3): Generator<string, void, undefined> {
   let text = '';
-  // What JSON.stringify leaves out of an object, and writes as null in an array.
-  const isSkipped = (item: unknown) => item === undefined || typeof item === 'function' || typeof item === 'symbol';
-  function* walk(item: unknown, depth: number): Generator<string, void, undefined> {
-    if (depth === 0 || item === null || typeof item !== 'object' || typeof (item as { toJSON?: unknown }).toJSON === 'function') {
-      text += JSON.stringify(item);
-      return;
-    }
+  // Taken apart: plain arrays and objects. A date, a boxed string or anything with toJSON is
+  // written by JSON.stringify, as it would be inside JSON.stringify.
+  const isContainer = (item: unknown): item is object =>
+    item !== null && typeof item === 'object' && typeof (item as { toJSON?: unknown }).toJSON !== 'function' && !(item instanceof String || item instanceof Number || item instanceof Boolean);
+  function* walk(item: object, depth: number): Generator<string, void, undefined> {
     const isArray = Array.isArray(item);
     text += isArray ? '[' : '{';
     let first = true;
     for (const [key, entry] of isArray ? item.entries() : Object.entries(item)) {
-      if (!isArray && isSkipped(entry)) continue;
+      const whole = depth === 1 || !isContainer(entry);
+      const json = whole ? JSON.stringify(entry) : undefined;
+      // What JSON.stringify leaves out of an object (undefined, a function), and writes as null in an array.
+      if (whole && json === undefined && !isArray) continue;
       text += first ? '' : ',';
       first = false;
       if (!isArray) text += `${JSON.stringify(key)}:`;
-      yield* walk(isArray && isSkipped(entry) ? null : entry, depth - 1);
+      if (whole) text += json ?? 'null';
+      else yield* walk(entry as object, depth - 1);
       if (text.length >= JSON_PIECE) {
         yield text;
         text = '';
@@ -160,7 +162,8 @@ export function* jsonPieces(value: unknown, depth = 3): Generator<string, void, 
     }
     text += isArray ? ']' : '}';
   }
-  yield* walk(value, depth);
+  if (depth > 0 && isContainer(value)) yield* walk(value, depth);
+  else text += JSON.stringify(value) ?? '';
   yield text;
 }
 

@@ -80,6 +80,10 @@ test('state written in pieces is JSON.stringify\'s text exactly, and a file writ
     { key: 'k', value: [1, undefined, null, () => 1, 'x', [undefined], {}, []] },
     { key: 'k', value: [] },
     { key: 'k', value: {} },
+    // What JSON.stringify itself treats apart: toJSON giving nothing, boxed values, holes.
+    { key: 'k', value: { gone: { toJSON: () => undefined }, list: [{ toJSON: () => undefined }, new String('ab'), new Number(2), new Boolean(false), -0, NaN, Symbol('s')], holes: [1, , 3] } },
+    new Date(0),
+    'text',
   ];
   for (const value of values) {
     const pieces = [...jsonPieces(value)];
