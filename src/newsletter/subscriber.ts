@@ -69,6 +69,6 @@ export function parseTopicList(value: string): string[] {
 }
 
 /** An active subscriber wants a post when they follow no topics (every post) or one of its topics. */
-export function wantsPost(subscriber: Pick<Subscriber, 'status' | 'topics'>, topics: Topic[]): boolean {
+export function wantsPost(subscriber: Pick<Subscriber, 'status' | 'topics'>, topics: readonly Topic[]): boolean {
   return subscriber.status === 'active' && (subscriber.topics.length === 0 || subscriber.topics.some((topic) => topics.some((own) => own.slug === topicSlug(topic))));
 }

@@ -69,7 +69,7 @@ export async function loadPosts(config: Config, cwd: string, files: PostFile[], 
 }
 
 // A post from the cache file shares what its fresh parse would (parse.ts); one kept in memory
-// since the last build already does.
+// since the last build already does, which its frozen urlSource (always shared) tells.
 function shareAlikeOnce(entry: CachedPost): CachedPost {
   if (entry.result.ok && !Object.isFrozen(entry.result.meta.urlSource)) shareAlike(entry.result.meta);
   return entry;

@@ -37,10 +37,10 @@ export interface PostMeta {
   dateHasTime: boolean;
   updated: number;
   draft: boolean;
-  topics: Topic[];
+  topics: readonly Topic[];
   summary?: string;
   /** The post's own authors; empty means the site's author. */
-  authors: Author[];
+  authors: readonly Author[];
   /** The post's image (image or cover), absolute. */
   image?: string;
   /** Absolute. */
@@ -54,7 +54,7 @@ export interface PostMeta {
    */
   entryId: string;
   /** Other paths of the site (from the root) that lead to this post: old URLs that keep working. */
-  aliases: string[];
+  aliases: readonly string[];
   /** `html` for an .html post: its body is HTML already, not markdown. */
   format: 'markdown' | 'html';
   /** A page bundle's folder (the post is its index file): its other files are published beside the post. */
@@ -63,7 +63,7 @@ export interface PostMeta {
    * The front matter field that decides the post's URL, the one to change when the URL is taken:
    * slug (line 1 when the file name gives it), url or permalink, or title for a {title} permalink.
    */
-  urlSource: { field: string; line: number };
+  urlSource: Readonly<{ field: string; line: number }>;
   /** The file line where the body starts, for reporting what is in it. */
   bodyLine: number;
 }
@@ -285,7 +285,7 @@ const NONE: never[] = Object.freeze([]) as never[];
 const alike = new Map<string, Topic | PostMeta['urlSource']>();
 
 /** The one Topic object of this name and slug. */
-export function sharedTopic({ name, slug }: Topic): Topic {
+function sharedTopic({ name, slug }: Topic): Topic {
   const key = `topic\0${slug}\0${name}`;
   let topic = alike.get(key) as Topic | undefined;
   if (!topic) alike.set(key, (topic = Object.freeze({ name: detached(name), slug: detached(slug) })));

@@ -16,7 +16,7 @@ export interface EmailPost {
   summary: string;
   date: Date;
   topics: string[];
-  authors: { name: string; email?: string; url?: string }[];
+  authors: readonly { name: string; email?: string; url?: string }[];
   image?: string;
   /** The width the cover image is shown at: the column's, or the image's own if smaller. */
   image_width?: number;
