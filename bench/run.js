@@ -111,9 +111,17 @@ function feedSites(size, trash) {
 }
 
 function feeds() {
+  const trash = outputTrash('feeds-trash');
+  try {
+    feedsSection(trash);
+  } finally {
+    trash.empty();
+  }
+}
+
+function feedsSection(trash) {
   const hasHugo = spawnSync('hugo', ['version'], { encoding: 'utf8' }).status === 0;
   if (!hasHugo) console.log('hugo is not on PATH, so there is nothing to compare with: install it (Debian: apt-get install -y hugo). Timing herald alone.');
-  const trash = outputTrash('feeds-trash');
   const sites = new Map(FEED_SIZES.map((size) => [size, feedSites(size, trash)]));
   const { posts, hugoBuild, heraldFull, heraldRebuild } = sites.get(POSTS);
 
@@ -191,7 +199,6 @@ function feeds() {
     under('peak memory, full build, 50,000 posts', atSize(50_000).herald.peakMb, 150, ' MB'),
   ];
   writeFileSync(join(WORK, 'results-feeds.json'), `${JSON.stringify({ posts: POSTS, runs: RUNS, node: process.version, rows, floors, sizes, withCaCerts, verdicts }, null, 2)}\n`);
-  trash.empty();
 }
 
 /** Starts bench/smtp-sink.js; resolves to its URL, its message count, its CPU time and a way to stop it. */
