@@ -54,25 +54,19 @@ export async function loadPosts(config: Config, cwd: string, files: PostFile[], 
   const warnings: Problem[] = [];
   const posts: PostMeta[] = [];
   for (const { path } of files) {
-    const entry = fresh.get(path) ?? shareAlikeOnce(previous.get(path)!);
+    const entry = fresh.get(path) ?? previous.get(path)!;
     if ('readError' in entry) {
       problems.push(entry.readError);
       continue;
     }
     cache.set(path, entry);
     if (entry.result.ok) {
-      posts.push(entry.result.meta);
+      // From the cache file, it shares what a fresh parse would (parse.ts).
+      posts.push(shareAlike(entry.result.meta));
       warnings.push(...(entry.result.warnings ?? []));
     } else problems.push(...entry.result.problems);
   }
   return { posts: rejectDuplicateUrls(posts, problems), problems, warnings, cache, parsed: changed.length };
-}
-
-// A post from the cache file shares what its fresh parse would (parse.ts); one kept in memory
-// since the last build already does, which its frozen urlSource (always shared) tells.
-function shareAlikeOnce(entry: CachedPost): CachedPost {
-  if (entry.result.ok && !Object.isFrozen(entry.result.meta.urlSource)) shareAlike(entry.result.meta);
-  return entry;
 }
 
 // Two posts at one URL would replace each other's page and share a feed id. The one dated first

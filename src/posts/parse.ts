@@ -281,26 +281,26 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
 // What many posts have alike is one object for them all, not one each: a site of 50,000 posts held
 // 150,000 topic objects and names for its six topics, and an empty list for each post without
 // authors or aliases. Shared, so frozen: a post's fields are read, never changed in place.
-const NONE: never[] = Object.freeze([]) as never[];
-const alike = new Map<string, Topic | PostMeta['urlSource']>();
+const NONE: readonly never[] = Object.freeze([]);
+const alike = new Map<string, object>();
 
-/** The one Topic object of this name and slug. */
-function sharedTopic({ name, slug }: Topic): Topic {
-  const key = `topic\0${slug}\0${name}`;
-  let topic = alike.get(key) as Topic | undefined;
-  if (!topic) alike.set(key, (topic = Object.freeze({ name: detached(name), slug: detached(slug) })));
-  return topic;
+/** The one frozen object kept under `key`, made by `make` the first time. */
+function shared<T extends object>(key: string, make: () => T): T {
+  let kept = alike.get(key) as T | undefined;
+  if (!kept) alike.set(key, (kept = Object.freeze(make())));
+  return kept;
 }
 
-function sharedUrlSource({ field, line }: PostMeta['urlSource']): PostMeta['urlSource'] {
-  const key = `url\0${field}\0${line}`;
-  let source = alike.get(key) as PostMeta['urlSource'] | undefined;
-  if (!source) alike.set(key, (source = Object.freeze({ field, line })));
-  return source;
-}
+const sharedTopic = ({ name, slug }: Topic): Topic => shared(`topic\0${slug}\0${name}`, () => ({ name: detached(name), slug: detached(slug) }));
+const sharedUrlSource = ({ field, line }: PostMeta['urlSource']): PostMeta['urlSource'] => shared(`url\0${field}\0${line}`, () => ({ field, line }));
 
-/** A post read back from the post cache, sharing what parsePost would have made it share. */
+/**
+ * A post read back from the post cache, sharing what parsePost would have made it share. One kept
+ * in memory since the last build shares them already, which its frozen urlSource tells (parsePost
+ * always shares it).
+ */
 export function shareAlike(meta: PostMeta): PostMeta {
+  if (Object.isFrozen(meta.urlSource)) return meta;
   meta.topics = meta.topics.map(sharedTopic);
   if (!meta.authors.length) meta.authors = NONE;
   if (!meta.aliases.length) meta.aliases = NONE;
