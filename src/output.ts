@@ -47,14 +47,21 @@ const compressors: Record<(typeof ENCODINGS)[number]['encoding'], (data: Buffer)
  * writing and compressing on one core overlaps the rendering on the other; the writes are done in
  * the order they were asked for. Callers keep a few dozen in flight.
  */
-export async function writeOutput(path: string, text: string, options: OutputOptions = {}): Promise<boolean> {
-  const writer = outputThread();
+export function writeOutput(path: string, text: string, options: OutputOptions = {}): Promise<boolean> {
+  // Not an async function, and nothing waiting on the write refers to `text`: a suspended async
+  // call keeps its arguments alive, and texts held until the writer thread answered outlived
+  // the young generation, half of what a build allocated, and most of its collection time.
+  let written: Promise<boolean>;
   try {
-    return await (writer ? writer.write(path, text, options) : writeOutputSync(path, Buffer.from(text, 'utf8'), options));
+    const writer = outputThread();
+    written = writer ? writer.write(path, text, options) : Promise.resolve(writeOutputSync(path, Buffer.from(text, 'utf8'), options));
   } catch (error) {
+    written = Promise.reject(error);
+  }
+  return written.catch((error: unknown) => {
     const { code, message } = error as NodeJS.ErrnoException;
     throw new HeraldError({ code: 'E_OUTPUT', file: path, message: `cannot write this file: ${code ?? message}`, hint: 'check that the output folder is writable and that nothing of yours (a folder, a read-only file) is where herald writes' });
-  }
+  });
 }
 
 export interface OutputOptions {

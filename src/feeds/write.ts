@@ -49,11 +49,7 @@ export interface WrittenFeeds {
   warnings: Problem[];
 }
 
-/**
- * A post rendered for the feeds: its body once, and its Atom and JSON entries once. The rss
- * package writes each RSS document whole from the rendered body: a few tenths of a second of
- * CPU for the 25,000 items in a 10,000-post site's documents.
- */
+/** A post rendered for the feeds: its body once, and its entry in each format once. */
 interface Entry {
   rendered: FeedEntry;
   atom: string;
@@ -149,20 +145,27 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
     const record = previous.feeds[doc.dir];
     const updated = documentUpdated(record, shows, latest, input.now.getTime(), record ? undefined : publishedUpdated(paths[FORMATS.indexOf('atom')]!));
     result.records[doc.dir] = { made, shows, updated };
-    const texts = [
-      renderRss(doc, shown.map((entry) => entry.rendered), new Date(updated)),
-      renderAtom(doc, shown.map((entry) => entry.atom), new Date(updated)),
-      renderJsonFeed(doc, shown.map((entry) => (entry.json ??= renderJsonItem(entry.rendered, author)))),
-    ];
+    // Archive documents get no compressed copies: a reader app fetches each once and keeps it, and
+    // their copies were most of a large site's first build (14 s of 46 at 10,000 posts). The texts
+    // go from rendering straight to the writer: held by this function, they would live across its
+    // waits below, outliving the young generation (see writeOutput).
+    const written = writeTexts(
+      paths,
+      [
+        renderRss(doc, shown.map((entry) => entry.rendered), new Date(updated)),
+        renderAtom(doc, shown.map((entry) => entry.atom), new Date(updated)),
+        renderJsonFeed(doc, shown.map((entry) => (entry.json ??= renderJsonItem(entry.rendered, author)))),
+      ],
+      result,
+      { compress: doc.page === 0 },
+    );
     for (const post of doc.posts) {
       const left = uses.get(post.file)! - 1;
       if (left) uses.set(post.file, left);
       else entries.delete(post.file);
     }
-    // Archive documents get no compressed copies: a reader app fetches each once and keeps it, and
-    // their copies were most of a large site's first build (14 s of 46 at 10,000 posts).
     inFlight(
-      Promise.all(paths.map((path, i) => writeFile(path, texts[i]!, result, { compress: doc.page === 0 }))).then(
+      written.then(
         () => {
           for (const path of watched) result.outputs[path] = writtenStamp(path);
         },
@@ -185,9 +188,16 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
   return result;
 }
 
-async function writeFile(path: string, text: string, result: WrittenFeeds, options?: { compress: boolean }): Promise<void> {
-  if (await writeOutput(path, text, options)) result.written.push(path);
-  else result.unchanged++;
+function writeTexts(paths: readonly string[], texts: readonly string[], result: WrittenFeeds, options: { compress: boolean }): Promise<void[]> {
+  return Promise.all(paths.map((path, i) => writeFile(path, texts[i]!, result, options)));
+}
+
+// Returns once the text is handed over, holding nothing of it while the write is waited for (writeOutput).
+function writeFile(path: string, text: string, result: WrittenFeeds, options?: { compress: boolean }): Promise<void> {
+  return writeOutput(path, text, options).then((changed) => {
+    if (changed) result.written.push(path);
+    else result.unchanged++;
+  });
 }
 
 // Archive pages past a feed's last (posts were removed, or the feed was emptied) go, with the

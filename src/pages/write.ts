@@ -157,9 +157,11 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
   // Every fingerprint is made: the plan lives through the whole build, and its stamps need not.
   postStamps.clear();
 
-  const write = async (job: Job, text: string) => {
-    if (await writeOutput(job.path, text)) result.written.push(relative(cwd, job.path));
-  };
+  // Returns once the text is handed over, holding nothing of it while the write is waited for (writeOutput).
+  const write = (job: Job, text: string) =>
+    writeOutput(job.path, text).then((changed) => {
+      if (changed) result.written.push(relative(cwd, job.path));
+    });
   // Pages made early; a failed write fails finish().
   const early: Promise<void>[] = [];
   const done = new Set<Job>();
