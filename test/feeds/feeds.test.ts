@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { cp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { main } from '../../src/cli.js';
 import { makeSite, post } from '../helpers.js';
 import { assertWellFormedXml, readWithFeedParser, readWithPythonFeedparser } from './readers.js';
 
@@ -112,4 +114,18 @@ test('a control character in a post never reaches a feed', async (t) => {
     assert.equal(readWithPythonFeedparser(join(site.dir, 'public', file)).entries[0]!.title, 'Ctrl title');
   }
   assert.doesNotMatch(await site.read('public/feed.json'), /\\u000[18]|\\u001b/);
+});
+
+test('every feed document is byte for byte what herald wrote before its speed work', async (t) => {
+  // The expected files were written by herald before the changes that made builds faster (the
+  // rss package then wrote each document with every item given to it): hubs, archive links, an
+  // image, several authors, an HTML post, a bundle, and "]]>" and "<item>" inside a post's text.
+  const fixture = join(import.meta.dirname, '../fixtures/feeds-golden');
+  const site = await makeSite(t, {}, null);
+  await cp(fixture, site.dir, { recursive: true });
+  const code = await main(['build', '--now', NOW], { cwd: site.dir, env: { HERALD_RETRY_BACKOFF_MS: '1' }, out: () => {}, err: () => {} });
+  assert.equal(code, 0);
+  const expected = (await readdir(join(fixture, 'expected'), { recursive: true })).filter((name) => /(rss\.xml|atom\.xml|feed\.json)$/.test(name));
+  assert.equal(expected.length, 15);
+  for (const name of expected) assert.equal(await site.read(join('public', name)), await readFile(join(fixture, 'expected', name), 'utf8'), name);
 });
