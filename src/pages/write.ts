@@ -157,7 +157,7 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
   // Every fingerprint is made: the plan lives through the whole build, and its stamps need not.
   postStamps.clear();
 
-  // Returns once the text is handed over, holding nothing of it while the write is waited for (writeOutput).
+  // Not async, so as not to hold the text while the write is waited for (see writeOutput).
   const write = (job: Job, text: string) =>
     writeOutput(job.path, text).then((changed) => {
       if (changed) result.written.push(relative(cwd, job.path));
