@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { cp, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../src/cli.js';
 import { makeSite, post } from '../helpers.js';
@@ -117,15 +117,19 @@ test('a control character in a post never reaches a feed', async (t) => {
 });
 
 test('every feed document is byte for byte what herald wrote before its speed work', async (t) => {
-  // The expected files were written by herald before the changes that made builds faster (the
-  // rss package then wrote each document with every item given to it): hubs, archive links, an
-  // image, several authors, an HTML post, a bundle, and "]]>" and "<item>" inside a post's text.
+  // expected/ was written by herald at 0f1a5c3 (the same bytes as at d5fbd81, before the first
+  // change made for speed): every document in each format, the OPML, and in files.txt the name
+  // of every feed file and compressed copy. The site has hubs, archives, topics, an image,
+  // several authors, an HTML post, a bundle, and "]]>" and "<item>" inside a post's text.
   const fixture = join(import.meta.dirname, '../fixtures/feeds-golden');
   const site = await makeSite(t, {}, null);
   await cp(fixture, site.dir, { recursive: true });
   const code = await main(['build', '--now', NOW], { cwd: site.dir, env: { HERALD_RETRY_BACKOFF_MS: '1' }, out: () => {}, err: () => {} });
   assert.equal(code, 0);
-  const expected = (await readdir(join(fixture, 'expected'), { recursive: true })).filter((name) => /(rss\.xml|atom\.xml|feed\.json)$/.test(name));
-  assert.equal(expected.length, 15);
-  for (const name of expected) assert.equal(await site.read(join('public', name)), await readFile(join(fixture, 'expected', name), 'utf8'), name);
+  const feedFiles = (names: string[]) => names.map((name) => name.split(sep).join('/').normalize('NFC')).filter((name) => /(rss\.xml|atom\.xml|feed\.json|feeds\.opml)(\.gz|\.br)?$/.test(name)).sort();
+  const listed = (await readFile(join(fixture, 'expected', 'files.txt'), 'utf8')).trim().split('\n').map((name) => name.normalize('NFC')).sort();
+  assert.deepEqual(feedFiles(await readdir(join(site.dir, 'public'), { recursive: true })), listed);
+  const compared = feedFiles(await readdir(join(fixture, 'expected'), { recursive: true }));
+  assert.equal(compared.length, 16);
+  for (const name of compared) assert.equal(await site.read(join('public', name)), await readFile(join(fixture, 'expected', name), 'utf8'), name);
 });
