@@ -123,7 +123,6 @@ async function pagesSection() {
   }
   // As in the site section: the last output is moved aside, never deleted between timed runs.
   const trash = outputTrash('pages-trash');
-  const clear = (dir) => trash.aside(dir);
   const results = [];
   try {
     for (const size of PAGE_SIZES) {
@@ -133,11 +132,11 @@ async function pagesSection() {
       const runs = size >= 50_000 ? 3 : RUNS;
       const heraldRun = () => {
         rmSync(join(herald, '.herald'), { recursive: true, force: true });
-        clear(join(herald, 'public'));
+        trash.aside(join(herald, 'public'));
         return runTimed('node', [...HERALD_NODE_ARGS, HERALD, '--config', join(herald, 'herald.config.yml'), 'build'], { env: CLEAN_ENV });
       };
       const hugoRun = () => {
-        clear(join(hugo, 'public'));
+        trash.aside(join(hugo, 'public'));
         return runTimed('hugo', ['--quiet', '-s', hugo, '-d', join(hugo, 'public')]);
       };
       // One untimed round, so both meet a warm file cache; and a check that both wrote every page.
@@ -148,11 +147,11 @@ async function pagesSection() {
       // The floor: writing herald's own output (and its compressed copies) from memory, on two
       // threads, nothing rendered (bench/write-floor.js), from the last build's files.
       const floorFrom = join(WORK, `pages-floor-from-${size}`);
-      clear(floorFrom);
+      trash.aside(floorFrom);
       renameSync(join(herald, 'public'), floorFrom);
       const floorTo = join(WORK, `pages-floor-${size}`);
       const floorRun = () => {
-        clear(floorTo);
+        trash.aside(floorTo);
         const run = runTimed('node', [join(ROOT, 'bench', 'write-floor.js'), floorFrom, floorTo], { env: CLEAN_ENV });
         return { ...run, ms: JSON.parse(run.stdout).ms, peakKb: NaN };
       };
@@ -162,8 +161,8 @@ async function pagesSection() {
         samples.hugo.push(hugoRun());
         samples.floor.push(floorRun());
       }
-      clear(floorFrom);
-      clear(floorTo);
+      trash.aside(floorFrom);
+      trash.aside(floorTo);
       const rows = { herald: summarize(`herald, ${size} posts`, samples.herald), hugo: summarize(`Hugo, ${size} posts`, samples.hugo), floor: summarize(`floor: write herald's files, ${size}`, samples.floor) };
       printTable(Object.values(rows));
       results.push({ size, runs, ...rows });
@@ -204,6 +203,17 @@ function hugoPagesSite(name, posts) {
  * site in the same run. Targets: at most 20 ms, and at most 10% of the full build.
  */
 async function workerSection() {
+  // Emptied once the worker has stopped, however the section ends: deleted earlier, the output
+  // of the full builds would slow the files the publishing pass writes.
+  const trash = outputTrash('worker-trash');
+  try {
+    await workerRuns(trash);
+  } finally {
+    trash.empty();
+  }
+}
+
+async function workerRuns(trash) {
   const host = machine();
   const posts = corpus(POSTS);
   const dir = join(WORK, 'worker');
@@ -214,7 +224,6 @@ async function workerSection() {
   writeFileSync(join(dir, 'herald.config.yml'), 'site:\n  title: Bench\n  url: https://example.com/\nposts: posts\noutput: public\nstate: .herald\nschedule: "* * * * * *"\n');
   const build = () => runTimed('node', [...HERALD_NODE_ARGS, HERALD, '--config', join(dir, 'herald.config.yml'), 'build'], { env: CLEAN_ENV });
   const full = [];
-  const trash = outputTrash('worker-trash');
   for (let i = 0; i < 3; i++) {
     rmSync(join(dir, '.herald'), { recursive: true, force: true });
     trash.aside(join(dir, 'public'));
@@ -254,7 +263,6 @@ async function workerSection() {
     }
   } finally {
     await worker.stop();
-    trash.empty();
   }
   const sorted = [...idle].sort((a, b) => a - b);
   const idleMedian = sorted[Math.floor(sorted.length / 2)];
