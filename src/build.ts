@@ -51,8 +51,18 @@ export interface BuildOptions {
  */
 export interface BuildMemory {
   watch: import('./watch.js').FolderWatch;
-  last?: { check: BuildCheck; posts: PostMeta[]; records?: BuildRecords; postCache?: Map<string, CachedPost> };
+  last?: {
+    check: BuildCheck;
+    posts: PostMeta[];
+    records?: BuildRecords;
+    postCache?: Map<string, CachedPost>;
+    /** How many of postCache's entries the post cache on disk does not have yet. */
+    unsavedPosts?: number;
+  };
 }
+
+/** How many changed posts herald start may leave out of the post cache on disk (see build()). */
+const UNSAVED_POSTS = 100;
 
 /** The folders a build reads from: what a FolderWatch for BuildMemory watches. */
 export function buildInputs(config: Config): string[] {
@@ -101,6 +111,10 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   }
   // What the last build recorded, from memory when this process made it.
   const known = isRemembered(remembered, check) ? remembered : undefined;
+  // The pages this process made are taken to be on disk as it left them (one new post does not
+  // look at every page file), except at the watch's full look, or when a feed it made is gone too
+  // (the output folder emptied by hand): then each page is looked at, and what is missing made again.
+  const pagesOnDisk = known !== undefined && !memory!.watch.lastWasFullLook && outputsIntact(known.check.outputs);
   const records = check && (known?.records ?? readBuildRecords(config, cwd));
   const previous = check && records && { ...check, ...records };
 
@@ -138,7 +152,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
 
   // The pages are planned first, so each post's page is made when the feeds render the post.
   const topics = feeds.flatMap((feed) => (feed.topic ? [feed.topic] : []));
-  const plan = config.pages ? (await import('./pages/write.js')).planPages([...published].sort(newestFirstOrder), config, cwd, { topics, stamps: loaded.cache, previous: previous?.pages ?? {} }) : undefined;
+  const plan = config.pages ? (await import('./pages/write.js')).planPages([...published].sort(newestFirstOrder), config, cwd, { topics, stamps: loaded.cache, previous: previous?.pages ?? {}, previousOnDisk: pagesOnDisk }) : undefined;
 
   // Each feed document is made again only when what it shows changed (feeds/write.ts).
   const subscriptions = feeds.flatMap((feed) => [feed.links.rss, feed.links.atom, feed.links.json]);
@@ -154,7 +168,14 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   const pages = madePages?.pages ?? {};
 
   report.warnings = uniqueProblems(report.warnings);
-  if (loaded.parsed || loaded.cache.size !== postCache.size) await writePostCache(config, cwd, loaded.cache);
+  // The post cache only spares reading posts again. herald start writes it once UNSAVED_POSTS have
+  // changed since it last did, not on every pass that brings one new post: a restart reads those
+  // few again. Every other build writes what changed.
+  let unsavedPosts = (known?.unsavedPosts ?? 0) + loaded.parsed + Math.abs(loaded.cache.size - postCache.size);
+  if (unsavedPosts >= (memory ? UNSAVED_POSTS : 1)) {
+    await writePostCache(config, cwd, loaded.cache);
+    unsavedPosts = 0;
+  }
   const scheduled = loaded.posts.filter((post) => !post.draft && post.date > now.getTime()).map((post) => post.date);
   const state = {
     postsStamp,
@@ -172,7 +193,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     warnings: report.warnings,
   };
   await writeBuildState(config, cwd, state);
-  if (memory) memory.last = { check: state, posts: loaded.posts, records: state, postCache: loaded.cache };
+  if (memory) memory.last = { check: state, posts: loaded.posts, records: state, postCache: loaded.cache, unsavedPosts };
   report.notifications = await notify();
   return report;
 }

@@ -17,6 +17,7 @@ export class FolderWatch {
   private stale = true;
   private blind = false;
   private lookedAt = -Infinity;
+  private lastWasFull = true;
   private readonly watchers = new Map<string, FSWatcher>();
   private scopes = new Map<string, Set<string> | 'all'>();
 
@@ -30,10 +31,20 @@ export class FolderWatch {
   /** Whether anything changed since the last call; the answer is reset by asking. */
   takeChanged(now = performance.now()): boolean {
     if (this.stale) this.rewatch();
-    const changed = this.changed || this.blind || now - this.lookedAt >= this.fullLookEveryMs;
+    this.lastWasFull = this.blind || now - this.lookedAt >= this.fullLookEveryMs;
+    const changed = this.changed || this.lastWasFull;
     this.changed = false;
     if (changed) this.lookedAt = now;
     return changed;
+  }
+
+  /**
+   * Whether the last takeChanged() answered without the kernel's word (the first ask, a folder it
+   * could not watch, the look every `fullLookEveryMs`): the time to look again at what a caller
+   * otherwise takes on trust between passes.
+   */
+  get lastWasFullLook(): boolean {
+    return this.lastWasFull;
   }
 
   close(): void {

@@ -31,6 +31,8 @@ export interface PagesInput {
   stamps: ReadonlyMap<string, CachedPost>;
   /** The files the last build made, with their fingerprints (BuildState.pages). */
   previous: Record<string, string>;
+  /** The files in `previous` are known to be there (herald start made them): no file is looked at. */
+  previousOnDisk?: boolean;
 }
 
 /** A page to make: its file, and how to render it. */
@@ -67,7 +69,7 @@ export async function writePages(published: PostMeta[], config: Config, cwd: str
 }
 
 /** writePages in two steps (see PagesPlan); the build makes post pages while it writes the feeds. */
-export function planPages(published: PostMeta[], config: Config, cwd: string, { topics, stamps, previous }: PagesInput): PagesPlan {
+export function planPages(published: PostMeta[], config: Config, cwd: string, { topics, stamps, previous, previousOnDisk = false }: PagesInput): PagesPlan {
   const templates = loadPageTemplates(config, cwd);
   const result: WrittenPages = { written: [], pages: {}, warnings: [] };
   const postsByTopic = new Map<string, PostMeta[]>();
@@ -101,11 +103,11 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
   /** The post pages to make, by post: made early by withRendered, or with the other jobs. */
   const postJobs = new Map<PostMeta, Job>();
   const sitemap: SitemapEntry[] = [];
-  // A page whose fingerprint is as the last build left it, and whose file is there, is not made again.
+  // A page whose fingerprint is as the last build left it, and whose file is there (or known to be), is not made again.
   // Returns the job, when there is one.
   const add = (path: string, fingerprint: string, render: () => string): Job | undefined => {
     result.pages[path] = fingerprint;
-    if (fingerprint && previous[path] === fingerprint && existsSync(path)) return undefined;
+    if (fingerprint && previous[path] === fingerprint && (previousOnDisk || existsSync(path))) return undefined;
     const job = { path, render };
     jobs.push(job);
     return job;
