@@ -7,7 +7,7 @@ import type { CachedPost } from './posts/load.js';
 import type { PostMeta } from './posts/parse.js';
 import { growHeapSlowly } from './heap.js';
 import { assetsStamp, copyAssets } from './pages/assets.js';
-import { BUNDLE_INDEX, scanPostFiles } from './posts/scan.js';
+import { BUNDLE_INDEX, rescanPostFiles, scanPostFiles, type PostFile } from './posts/scan.js';
 import { topicClashes } from './posts/topics.js';
 import type { HubPolicy, Notification } from './websub.js';
 
@@ -53,6 +53,8 @@ export interface BuildMemory {
   watch: import('./watch.js').FolderWatch;
   last?: {
     check: BuildCheck;
+    /** The post files as the last build found them (scanPostFiles). */
+    files?: PostFile[];
     posts: PostMeta[];
     records?: BuildRecords;
     postCache?: Map<string, CachedPost>;
@@ -85,6 +87,16 @@ export interface BuildReport {
 
 /** posts -> published -> feeds -> files. The heavy stages load only when something changed. */
 export async function build(config: Config, options: BuildOptions): Promise<BuildReport> {
+  try {
+    return await buildOnce(config, options);
+  } catch (error) {
+    // The failed build took what the watch had seen change: the next one looks at everything.
+    if (options.memory) options.memory.last = undefined;
+    throw error;
+  }
+}
+
+async function buildOnce(config: Config, options: BuildOptions): Promise<BuildReport> {
   const { now, cwd, memory } = options;
   // Only a site with hubs loads WebSub. Its notices go out last, once the build is recorded, and
   // also when nothing changed: an earlier build may still owe some.
@@ -95,7 +107,9 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
   if (options.write && remembered && !memory.watch.takeChanged() && isStillValid(remembered.check, now)) return nothingToDo(remembered.check, remembered.posts);
 
   growHeapSlowly();
-  const files = scanPostFiles(config.paths.posts, cwd, config.posts.exclude);
+  // With a watch that named what changed since the last build (asked above), only those files are looked at.
+  const changedPaths = options.write && remembered?.files && memory?.watch.lastChangedPaths;
+  const files = (changedPaths && rescanPostFiles(remembered.files!, changedPaths, config.paths.posts, config.posts.exclude)) || scanPostFiles(config.paths.posts, cwd, config.posts.exclude);
   const postsStamp = stampOfPosts(files);
   const bundles = files.filter((file) => BUNDLE_INDEX.test(basename(file.path))).map((file) => dirname(file.path));
   const assets = hash(assetsStamp(config, bundles));
@@ -105,8 +119,9 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     // Read once per process: then a change costs no reading back of what the last build recorded.
     if (!isRemembered(remembered, check)) {
       const read = await readPosts(config, cwd);
-      memory.last = { check, posts: read.posts, postCache: read.cache, records: readBuildRecords(config, cwd) };
+      memory.last = { check, files, posts: read.posts, postCache: read.cache, records: readBuildRecords(config, cwd) };
     }
+    memory.last!.files = files;
     return nothingToDo(check, memory.last!.posts);
   }
   // What the last build recorded, from memory when this process made it.
@@ -193,7 +208,7 @@ export async function build(config: Config, options: BuildOptions): Promise<Buil
     warnings: report.warnings,
   };
   await writeBuildState(config, cwd, state);
-  if (memory) memory.last = { check: state, posts: loaded.posts, records: state, postCache: loaded.cache, unsavedPosts };
+  if (memory) memory.last = { check: state, files, posts: loaded.posts, records: state, postCache: loaded.cache, unsavedPosts };
   report.notifications = await notify();
   return report;
 }

@@ -18,6 +18,9 @@ export class FolderWatch {
   private blind = false;
   private lookedAt = -Infinity;
   private lastWasFull = true;
+  /** The paths the kernel named since the last ask; undefined once an event named none. */
+  private named: Set<string> | undefined = new Set();
+  private lastNamed: ReadonlySet<string> | undefined;
   private readonly watchers = new Map<string, FSWatcher>();
   private scopes = new Map<string, Set<string> | 'all'>();
 
@@ -33,9 +36,20 @@ export class FolderWatch {
     if (this.stale) this.rewatch();
     this.lastWasFull = this.blind || now - this.lookedAt >= this.fullLookEveryMs;
     const changed = this.changed || this.lastWasFull;
+    this.lastNamed = this.lastWasFull ? undefined : this.named;
+    this.named = new Set();
     this.changed = false;
     if (changed) this.lookedAt = now;
     return changed;
+  }
+
+  /**
+   * What changed before the last takeChanged(), as the kernel named it: each file or folder added,
+   * removed, renamed or written, by its path. Undefined when that is not known (the first ask, a
+   * full look, an event that named nothing), for the caller to look at everything.
+   */
+  get lastChangedPaths(): ReadonlySet<string> | undefined {
+    return this.lastNamed;
   }
 
   /**
@@ -85,6 +99,8 @@ export class FolderWatch {
           const scope = this.scopes.get(folder);
           if (scope !== 'all' && name && !scope?.has(name)) return;
           this.changed = true;
+          if (name) this.named?.add(join(folder, name));
+          else this.named = undefined;
           // A name came or went: it may be a folder to watch, or one no longer there.
           if (event === 'rename') this.stale = true;
         });

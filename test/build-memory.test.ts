@@ -70,3 +70,14 @@ test('herald start writes the post cache once 100 posts changed since it last di
   const cache = readPostCache(config, site.dir);
   assert.ok(cache.has(join(site.dir, 'posts/many-99.md')), 'written once 100 posts are unsaved');
 });
+
+test('a pass that fails does not lose what the watch saw change: the next pass publishes it', async (t) => {
+  const { site, pass, addPost, page } = await worker(t, 60_000);
+  // A file where the new post's page folder must go: its page cannot be written.
+  await site.write('public/new-1', 'in the way');
+  await assert.rejects(addPost(), /cannot write/);
+  await rm(join(site.dir, 'public/new-1'));
+  await pass();
+  assert.ok(existsSync(page('new-1')));
+  assert.match(await site.read('public/rss.xml'), /New 1/);
+});

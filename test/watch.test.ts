@@ -27,7 +27,10 @@ test('a folder watch reports each change below its folders once, and nothing whe
 
   await appendFile(join(dir, 'posts/a.md'), 'edited in place');
   assert.equal(await seesChange(watch), true, 'an edit in place');
+  assert.deepEqual([...watch.lastChangedPaths!], [join(dir, 'posts/a.md')], 'named by its path');
+  assert.equal(watch.lastWasFullLook, false);
   assert.equal(watch.takeChanged(), false, 'said once');
+  assert.deepEqual([...watch.lastChangedPaths!], []);
 
   await writeFile(join(dir, 'posts/bundle/index.md'), 'b');
   assert.equal(await seesChange(watch), true, 'a file in a folder below');
@@ -36,6 +39,7 @@ test('a folder watch reports each change below its folders once, and nothing whe
   assert.equal(await seesChange(watch), true, 'a new folder');
   await writeFile(join(dir, 'posts/new/c.md'), 'c');
   assert.equal(await seesChange(watch), true, 'a file in the new folder is watched too');
+  assert.ok(watch.lastChangedPaths!.has(join(dir, 'posts/new/c.md')));
 
   // Beside the static folder that is not there yet: the writer's other files are not changes.
   await writeFile(join(dir, 'herald.log'), 'a line');
@@ -58,8 +62,11 @@ test('a folder watch that cannot vouch for a folder says it changed on every ask
   const watch = new FolderWatch([join(dir, 'posts')], 1000);
   t.after(() => watch.close());
   assert.equal(watch.takeChanged(0), true);
+  assert.equal(watch.lastChangedPaths, undefined, 'the first ask names nothing');
   assert.equal(watch.takeChanged(10), false);
   assert.equal(watch.takeChanged(1010), true, 'a full look every fullLookEveryMs, in case changes do not reach this kernel');
+  assert.equal(watch.lastWasFullLook, true);
+  assert.equal(watch.lastChangedPaths, undefined, 'a full look names nothing: everything is to be looked at');
   // The watched folder goes away (and with it its watch).
   await rm(join(dir, 'posts'), { recursive: true });
   assert.equal(await seesChange(watch), true);
