@@ -60,6 +60,8 @@ export interface BuildMemory {
     postCache?: Map<string, CachedPost>;
     /** How many of postCache's entries the post cache on disk does not have yet. */
     unsavedPosts?: number;
+    /** The entry ids recorded on disk, as the last build left them (posts/ids.ts). */
+    entryIds?: import('./posts/ids.js').EntryIds;
   };
 }
 
@@ -144,8 +146,9 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
   ]);
   const published = loaded.posts.filter((post) => postState(post, now) === 'published');
   // A post's id is fixed when it is first published; check records nothing.
-  const recorded = ids.readEntryIds(config, cwd);
-  ids.applyEntryIds(loaded.posts, options.write ? await ids.recordEntryIds(config, published, recorded) : recorded);
+  const recorded = known?.entryIds ?? ids.readEntryIds(config, cwd);
+  const entryIds = options.write ? await ids.recordEntryIds(config, published, recorded) : recorded;
+  ids.applyEntryIds(loaded.posts, entryIds);
   const feeds = selectFeeds(published, config, previous?.topics);
   const report: BuildReport = { counts: countStates(loaded.posts, now), problems: loaded.problems, warnings: [...loaded.warnings, ...topicClashes(loaded.posts)], written: [], unchanged: 0, posts: loaded.posts, notifications: [] };
   if (!options.write) {
@@ -208,7 +211,7 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
     warnings: report.warnings,
   };
   await writeBuildState(config, cwd, state);
-  if (memory) memory.last = { check: state, files, posts: loaded.posts, records: state, postCache: loaded.cache, unsavedPosts };
+  if (memory) memory.last = { check: state, files, posts: loaded.posts, records: state, postCache: loaded.cache, unsavedPosts, entryIds };
   report.notifications = await notify();
   return report;
 }

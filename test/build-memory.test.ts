@@ -37,6 +37,11 @@ test('herald start takes the pages it made to be on disk: one new post looks at 
   await rm(page('a'));
   const report = await addPost();
   assert.ok(existsSync(page('new-1')), 'the new post has its page');
+  // Its entry id is recorded, though the ids are kept in memory between passes, and is its id in the feeds.
+  const recorded = (await site.read('.herald/entry-ids.jsonl')).trim().split('\n').map((line) => JSON.parse(line) as [string, string]);
+  const id = recorded.find(([file]) => file === join('posts', 'new-1.md'))?.[1];
+  assert.ok(id, 'recorded');
+  assert.ok((await site.read('public/atom.xml')).includes(`<id>${id}</id>`));
   assert.equal(existsSync(page('a')), false, 'a page deleted by hand is not looked for on this pass');
   assert.ok(!report.written.includes(join('public', 'a', 'index.html')));
   // The post cache on disk spares reading posts again: a restart reads this one again.

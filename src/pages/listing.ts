@@ -47,8 +47,11 @@ export function paginate<T>(posts: T[], dir: string, config: Config, perPage = c
   const total = Math.max(1, Math.floor(posts.length / perPage));
   // (With one page, perPage may be Infinity: 0 x Infinity is NaN.)
   const first = total === 1 ? posts.length : posts.length - (total - 1) * perPage;
-  const url = (k: number) => listingUrl(config, dir, k);
-  const pathOf = (k: number) => new URL(url(k)).pathname;
+  // Each page's address is named by up to three pages (its own, and its neighbours' links): made once.
+  const urls = Array.from({ length: total }, (_, i) => listingUrl(config, dir, i + 1));
+  const paths = urls.map((href) => new URL(href).pathname);
+  const url = (k: number) => urls[k - 1]!;
+  const pathOf = (k: number) => paths[k - 1]!;
   return Array.from({ length: total }, (_, i) => {
     const page = i + 1;
     const previous = page > 1 ? page - 1 : null;
