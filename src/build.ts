@@ -128,10 +128,12 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
   }
   // What the last build recorded, from memory when this process made it.
   const known = isRemembered(remembered, check) ? remembered : undefined;
-  // The pages this process made are taken to be on disk as it left them (one new post does not
-  // look at every page file), except at the watch's full look, or when a feed it made is gone too
-  // (the output folder emptied by hand): then each page is looked at, and what is missing made again.
-  const pagesOnDisk = known !== undefined && !memory!.watch.lastWasFullLook && outputsIntact(known.check.outputs);
+  // The feeds this process made are looked at once: each document is not looked at again.
+  const outputsOnDisk = known !== undefined && outputsIntact(known.check.outputs);
+  // The pages it made are taken to be on disk as it left them (one new post does not look at every
+  // page file), except at the watch's full look, or when a feed it made is gone too (the output
+  // folder emptied by hand): then each page is looked at, and what is missing made again.
+  const pagesOnDisk = outputsOnDisk && !memory!.watch.lastWasFullLook;
   const records = check && (known?.records ?? readBuildRecords(config, cwd));
   const previous = check && records && { ...check, ...records };
 
@@ -175,7 +177,7 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
   // Each feed document is made again only when what it shows changed (feeds/write.ts).
   const subscriptions = feeds.flatMap((feed) => [feed.links.rss, feed.links.atom, feed.links.json]);
   const settle = await websub?.oweNotices(config, cwd, subscriptions);
-  const written = await feedsStage.writeFeeds(feeds, config, cwd, { now, stamps: loaded.cache, previous, rendered: plan?.withRendered });
+  const written = await feedsStage.writeFeeds(feeds, config, cwd, { now, stamps: loaded.cache, previous, previousOnDisk: outputsOnDisk, rendered: plan?.withRendered });
   await settle?.(written.written);
   // The stylesheet is checked like the feeds: deleted by hand, the next build makes it again.
   const outputs = { ...written.outputs, [stylesheet]: writtenStamp(stylesheet) };

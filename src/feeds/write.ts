@@ -31,6 +31,8 @@ export interface FeedsInput {
   stamps: ReadonlyMap<string, { size: number; mtimeMs: number }>;
   /** What the last build recorded: its feed documents and output files. */
   previous?: { feeds: Record<string, FeedRecord>; outputs: Record<string, OutputStamp> };
+  /** Every file in previous.outputs was just found as recorded (herald start looks before each build): none is looked at again. */
+  previousOnDisk?: boolean;
   /**
    * Told of each post as it is rendered (the pages stage makes its page then: PagesPlan); a write
    * it returns counts among this stage's writes in flight. Its failure is the pages stage's to report.
@@ -100,7 +102,7 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
       const watched = doc.page ? [...new Set(paths.map((path) => dirname(path)))] : paths;
       const made = hash([salt, doc.page, doc.history ?? '', doc.prev !== undefined, doc.next !== undefined, doc.posts.map(postStamp)]);
       const record = previous.feeds[doc.dir];
-      if (record?.made === made && watched.every((path) => isIntact(path, previous.outputs[path]))) {
+      if (record?.made === made && watched.every((path) => (input.previousOnDisk && path in previous.outputs) || isIntact(path, previous.outputs[path]))) {
         result.records[doc.dir] = record;
         for (const path of watched) result.outputs[path] = previous.outputs[path]!;
         result.unchanged += paths.length;
