@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { hash, isIntact, writtenStamp, type OutputStamp } from '../cache.js';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
 import { ARCHIVE_DIR, SITE_FILES } from '../layout.js';
 import { removeOutput, writeOutput } from '../output.js';
+import { postFilePath } from '../posts/load.js';
 import type { PostMeta } from '../posts/parse.js';
 import { renderPost, type RenderedPost } from '../posts/render.js';
 import { archiveCount, feedDocuments, type FeedDocument } from './archives.js';
@@ -79,14 +80,13 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
   // a feed links to without changing a post file.
   const salt = hash([config.pages, { ...config.posts, ignoredTopics: [...config.posts.ignoredTopics] }]);
   // Worked out once per post, however many documents show it, while the documents to write are
-  // found; dropped before they are written (7 MB at 50,000 posts). Post files below cwd are named
-  // relative to it as the loader names them, so joining them back needs no resolve().
+  // found; dropped before they are written (7 MB at 50,000 posts).
   const postStamps = new Map<PostMeta, string>();
-  const prefix = cwd.endsWith(sep) ? cwd : cwd + sep;
+  const pathOf = postFilePath(cwd);
   const postStamp = (post: PostMeta) => {
     let stamp = postStamps.get(post);
     if (stamp === undefined) {
-      const file = input.stamps.get(isAbsolute(post.file) || post.file.startsWith('..') ? resolve(cwd, post.file) : prefix + post.file);
+      const file = input.stamps.get(pathOf(post.file));
       postStamps.set(post, (stamp = `${post.entryId}\0${file?.size}\0${file?.mtimeMs}`));
     }
     return stamp;

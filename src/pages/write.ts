@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { hash, templatesStamp } from '../cache.js';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
 import { feedDir, SITE_FILES } from '../layout.js';
 import { ENCODINGS, removeOutput, writeOutput } from '../output.js';
-import type { CachedPost } from '../posts/load.js';
+import { postFilePath, type CachedPost } from '../posts/load.js';
 import type { PostMeta, Topic } from '../posts/parse.js';
 import { renderPost, type RenderedPost } from '../posts/render.js';
 import { fromStatic } from './assets.js';
@@ -92,9 +92,10 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
 
   const stamp = hash([templatesStamp(config), context.site]);
   // What a post's listing entry and page are made from: its address and its file as it is now.
+  const pathOf = postFilePath(cwd);
   const postStamps = new Map(
     published.map((post) => {
-      const entry = stamps.get(resolve(cwd, post.file));
+      const entry = stamps.get(pathOf(post.file));
       return [post, `${post.url}\0${entry?.size}\0${entry?.mtimeMs}`];
     }),
   );
