@@ -213,6 +213,9 @@ async function workerSection() {
   }
 }
 
+/** How many new posts the worker section publishes, one pass each. */
+const NEW_POSTS = 5;
+
 async function workerRuns(trash) {
   const host = machine();
   const posts = corpus(POSTS);
@@ -239,26 +242,30 @@ async function workerRuns(trash) {
     while (passes().length < count) await new Promise((resolve) => setTimeout(resolve, 50));
   };
   let idle;
-  let newPost;
+  // One pass is at the mercy of the disk (the full builds' files are still being written back):
+  // five new posts, one at a time, and their median.
+  const newPosts = [];
   try {
     // The first pass or two may still settle the newsletter's state; then 15 with nothing to do.
     await waitFor(passes().length + 3);
     const from = passes().length;
     await waitFor(from + 15);
     idle = passes().slice(from, from + 15);
-    const title = 'A post written while herald start was running';
-    writeFileSync(join(dir, 'posts', 'zz-new.md'), `---\ntitle: "${title}"\ndate: 2026-11-01T00:00:00Z\ntopics: [music]\n---\n\nJust published.\n`);
-    // The pass that published it is the first to end after rss.xml was written with it. Not the
-    // last pass logged when the post is seen: a pass that blocks the event loop past the next
-    // tick is followed at once by that tick's pass, and both can end between two looks.
-    for (let seen = passes().length; ; ) {
-      await waitFor(seen + 1);
-      seen = passes().length;
-      const rss = join(dir, 'public', 'rss.xml');
-      if (readFileSync(rss, 'utf8').includes(title)) {
-        const written = statSync(rss).mtimeMs;
-        newPost = passLog().find((pass) => pass.end >= written).ms;
-        break;
+    for (let n = 1; n <= NEW_POSTS; n++) {
+      const title = `Post ${n} written while herald start was running`;
+      writeFileSync(join(dir, 'posts', `zz-new-${n}.md`), `---\ntitle: "${title}"\ndate: 2026-11-0${n}T00:00:00Z\ntopics: [music]\n---\n\nJust published.\n`);
+      // The pass that published it is the first to end after rss.xml was written with it. Not the
+      // last pass logged when the post is seen: a pass that blocks the event loop past the next
+      // tick is followed at once by that tick's pass, and both can end between two looks.
+      for (let seen = passes().length; ; ) {
+        await waitFor(seen + 1);
+        seen = passes().length;
+        const rss = join(dir, 'public', 'rss.xml');
+        if (readFileSync(rss, 'utf8').includes(title)) {
+          const written = statSync(rss).mtimeMs;
+          newPosts.push(passLog().find((pass) => pass.end >= written).ms);
+          break;
+        }
       }
     }
   } finally {
@@ -269,9 +276,10 @@ async function workerRuns(trash) {
   console.log(`\nworker: herald start on ${POSTS} posts with pages, a pass every second (node ${process.version}; without NODE_EXTRA_CA_CERTS)`);
   printTable([fullRow]);
   console.log(`passes with nothing changed (ms): ${idle.join(', ')}; median ${idleMedian}`);
-  console.log(`the pass that published one new post: ${newPost} ms (${((100 * newPost) / fullRow.medianMs).toFixed(1)}% of the full build)`);
-  const verdicts = [verdict('worker pass with nothing changed, 10,000 posts', idleMedian, 20, ' ms'), verdict('worker pass with one new post vs a full build', newPost / fullRow.medianMs, 0.1)];
-  writeFileSync(join(WORK, 'results-worker.json'), `${JSON.stringify({ machine: host, full: fullRow, idle, idleMedian, newPost, verdicts }, null, 2)}\n`);
+  const newPost = [...newPosts].sort((a, b) => a - b)[Math.floor(newPosts.length / 2)];
+  console.log(`the passes that published one new post each (ms): ${newPosts.join(', ')}; median ${newPost} ms (${((100 * newPost) / fullRow.medianMs).toFixed(1)}% of the full build)`);
+  const verdicts = [verdict('worker pass with nothing changed, 10,000 posts', idleMedian, 20, ' ms'), verdict('worker pass with one new post vs a full build (median)', newPost / fullRow.medianMs, 0.1)];
+  writeFileSync(join(WORK, 'results-worker.json'), `${JSON.stringify({ machine: host, full: fullRow, idle, idleMedian, newPosts, newPost, verdicts }, null, 2)}\n`);
 }
 
 export const SITE_SECTIONS = { site: siteSection, pages: pagesSection, worker: workerSection };
