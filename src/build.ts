@@ -7,7 +7,7 @@ import type { CachedPost } from './posts/load.js';
 import type { PostMeta } from './posts/parse.js';
 import { growHeapSlowly } from './heap.js';
 import { assetsStamp, copyAssets } from './pages/assets.js';
-import { BUNDLE_INDEX, rescanPostFiles, scanPostFiles, type PostFile } from './posts/scan.js';
+import { BUNDLE_INDEX, rescanPostFiles, scanPostFiles, scanPostFolder, type PostScan } from './posts/scan.js';
 import { topicClashes } from './posts/topics.js';
 import type { HubPolicy, Notification } from './websub.js';
 
@@ -53,8 +53,8 @@ export interface BuildMemory {
   watch: import('./watch.js').FolderWatch;
   last?: {
     check: BuildCheck;
-    /** The post files as the last build found them (scanPostFiles). */
-    files?: PostFile[];
+    /** The post files as the last build found them. */
+    scan?: PostScan;
     posts: PostMeta[];
     records?: BuildRecords;
     postCache?: Map<string, CachedPost>;
@@ -110,8 +110,9 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
 
   growHeapSlowly();
   // With a watch that named what changed since the last build (asked above), only those files are looked at.
-  const changedPaths = options.write && remembered?.files && memory?.watch.lastChangedPaths;
-  const files = (changedPaths && rescanPostFiles(remembered.files!, changedPaths, config.paths.posts, config.posts.exclude)) || scanPostFiles(config.paths.posts, cwd, config.posts.exclude);
+  const changedPaths = options.write && remembered?.scan && memory?.watch.lastChangedPaths;
+  const scan = (changedPaths && rescanPostFiles(remembered.scan!, changedPaths, config.paths.posts, config.posts.exclude)) || scanPostFolder(config.paths.posts, cwd, config.posts.exclude);
+  const { files } = scan;
   const postsStamp = stampOfPosts(files);
   const bundles = files.filter((file) => BUNDLE_INDEX.test(basename(file.path))).map((file) => dirname(file.path));
   const assets = hash(assetsStamp(config, bundles));
@@ -121,19 +122,15 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
     // Read once per process: then a change costs no reading back of what the last build recorded.
     if (!isRemembered(remembered, check)) {
       const read = await readPosts(config, cwd);
-      memory.last = { check, files, posts: read.posts, postCache: read.cache, records: readBuildRecords(config, cwd) };
+      memory.last = { check, scan, posts: read.posts, postCache: read.cache, records: readBuildRecords(config, cwd) };
     }
-    memory.last!.files = files;
+    memory.last!.scan = scan;
     return nothingToDo(check, memory.last!.posts);
   }
   // What the last build recorded, from memory when this process made it.
   const known = isRemembered(remembered, check) ? remembered : undefined;
   // The feeds this process made are looked at once: each document is not looked at again.
   const outputsOnDisk = known !== undefined && outputsIntact(known.check.outputs);
-  // The pages it made are taken to be on disk as it left them (one new post does not look at every
-  // page file), except at the watch's full look, or when a feed it made is gone too (the output
-  // folder emptied by hand): then each page is looked at, and what is missing made again.
-  const pagesOnDisk = outputsOnDisk && !memory!.watch.lastWasFullLook;
   const records = check && (known?.records ?? readBuildRecords(config, cwd));
   const previous = check && records && { ...check, ...records };
 
@@ -163,6 +160,11 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
 
   // Static files first: the pages stage leaves a path the writer publishes (their robots.txt) to them.
   const copied = await copyAssets(config, cwd, published, previous?.copies ?? {});
+  // The pages this process made are taken to be on disk as it left them (one new post does not
+  // look at every page file), except at the watch's full look, when a feed it made is gone too
+  // (the output folder emptied by hand), or when a static file was removed (it may have been
+  // where a page is now): then each page is looked at, and what is missing made again.
+  const pagesOnDisk = outputsOnDisk && !memory!.watch.lastWasFullLook && copied.removed === 0;
 
   // The stylesheet RSS and Atom name, which shows them to a browser as a page: the writer's
   // templates/feed.xsl, else herald's. Written only when its bytes changed.
@@ -213,7 +215,7 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
     warnings: report.warnings,
   };
   await writeBuildState(config, cwd, state);
-  if (memory) memory.last = { check: state, files, posts: loaded.posts, records: state, postCache: loaded.cache, unsavedPosts, entryIds };
+  if (memory) memory.last = { check: state, scan, posts: loaded.posts, records: state, postCache: loaded.cache, unsavedPosts, entryIds };
   report.notifications = await notify();
   return report;
 }

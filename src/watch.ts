@@ -1,6 +1,6 @@
 // A long-running herald asks on every pass whether a post, template or static file changed. Looking
 // at every file answers it in tens of milliseconds for a large site; the kernel can say so for free.
-import { watch, readdirSync, type FSWatcher } from 'node:fs';
+import { watch, readdirSync, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -11,6 +11,9 @@ import { basename, dirname, join } from 'node:path';
  * not there yet); a watch that failed; and once every `fullLookEveryMs`, in case the disk's
  * changes do not reach this kernel (a network share).
  */
+/** How many events since the last ask are still named one by one (see the watch's callback). */
+const NAMED_EVENTS = 500;
+
 export class FolderWatch {
   private changed = true;
   /** A folder was added or removed: the set of watched folders is looked at again. */
@@ -18,10 +21,14 @@ export class FolderWatch {
   private blind = false;
   private lookedAt = -Infinity;
   private lastWasFull = true;
-  /** The paths the kernel named since the last ask; undefined once an event named none. */
+  /** The paths the kernel named since the last ask; undefined once that is not all that changed. */
   private named: Set<string> | undefined = new Set();
+  private events = 0;
   private lastNamed: ReadonlySet<string> | undefined;
-  private readonly watchers = new Map<string, FSWatcher>();
+  /** Each watch, with the identity of the folder it was set on (folderIdentity). */
+  private readonly watchers = new Map<string, { watcher: FSWatcher; identity: string | undefined }>();
+  /** Watched folders an event said went away: watched anew, whatever is at their path now. */
+  private readonly gone = new Set<string>();
   private scopes = new Map<string, Set<string> | 'all'>();
 
   constructor(
@@ -38,15 +45,18 @@ export class FolderWatch {
     const changed = this.changed || this.lastWasFull;
     this.lastNamed = this.lastWasFull ? undefined : this.named;
     this.named = new Set();
+    this.events = 0;
     this.changed = false;
-    if (changed) this.lookedAt = now;
+    // Only a full look resets its clock: a folder that changes all the time still gets one.
+    if (this.lastWasFull) this.lookedAt = now;
     return changed;
   }
 
   /**
    * What changed before the last takeChanged(), as the kernel named it: each file or folder added,
-   * removed, renamed or written, by its path. Undefined when that is not known (the first ask, a
-   * full look, an event that named nothing), for the caller to look at everything.
+   * removed, renamed or written, by its path. Undefined when that may not be all (the first ask, a
+   * full look, an event that named nothing, a folder watched anew, a burst of events the kernel
+   * may have dropped some of), for the caller to look at everything.
    */
   get lastChangedPaths(): ReadonlySet<string> | undefined {
     return this.lastNamed;
@@ -62,7 +72,7 @@ export class FolderWatch {
   }
 
   close(): void {
-    for (const watcher of this.watchers.values()) watcher.close();
+    for (const { watcher } of this.watchers.values()) watcher.close();
     this.watchers.clear();
   }
 
@@ -87,25 +97,38 @@ export class FolderWatch {
       if (scope !== 'all') scopes.set(parent, scope.add(basename(missing)));
     }
     this.scopes = scopes;
-    for (const [folder, watcher] of this.watchers) {
-      if (scopes.has(folder)) continue;
+    // A watch stays on the folder it was set on: one moved away, or removed and made again (git
+    // checkout, a folder restored from a copy), is watched anew.
+    const identities = new Map([...scopes.keys()].map((folder) => [folder, folderIdentity(folder)]));
+    for (const [folder, { watcher, identity }] of this.watchers) {
+      if (scopes.has(folder) && !this.gone.has(folder) && identities.get(folder) === identity) continue;
       watcher.close();
       this.watchers.delete(folder);
     }
+    this.gone.clear();
     for (const folder of scopes.keys()) {
       if (this.watchers.has(folder)) continue;
+      // What changed in it before now was named by no one.
+      this.named = undefined;
       try {
         const watcher = watch(folder, { persistent: false }, (event, name) => {
           const scope = this.scopes.get(folder);
           if (scope !== 'all' && name && !scope?.has(name)) return;
           this.changed = true;
-          if (name) this.named?.add(join(folder, name));
+          // The kernel drops events past its queue's length (fs.inotify.max_queued_events, 16,384
+          // by default) and Node does not say so: past a few hundred, everything is looked at.
+          if (name && ++this.events <= NAMED_EVENTS) this.named?.add(join(folder, name));
           else this.named = undefined;
-          // A name came or went: it may be a folder to watch, or one no longer there.
-          if (event === 'rename') this.stale = true;
+          // A name came or went: it may be a folder to watch, or one no longer there: named by its
+          // parent, or by itself under its own name (a folder whose parent is not watched).
+          if (event === 'rename') {
+            this.stale = true;
+            if (name && this.watchers.has(join(folder, name))) this.gone.add(join(folder, name));
+            if (name === basename(folder)) this.gone.add(folder);
+          }
         });
         watcher.on('error', () => this.lose(folder));
-        this.watchers.set(folder, watcher);
+        this.watchers.set(folder, { watcher, identity: identities.get(folder) });
       } catch {
         this.lose(folder);
       }
@@ -128,9 +151,18 @@ export class FolderWatch {
   }
 
   private lose(folder: string): void {
-    this.watchers.get(folder)?.close();
+    this.watchers.get(folder)?.watcher.close();
     this.watchers.delete(folder);
     this.blind = true;
     this.stale = true;
   }
+}
+
+/**
+ * What tells a folder from another made at the same path: its inode and, where the file system
+ * keeps one, its birth time (a folder removed and made again at once often gets the same inode).
+ */
+function folderIdentity(folder: string): string | undefined {
+  const stat = statSync(folder, { throwIfNoEntry: false });
+  return stat && `${stat.ino}:${stat.birthtimeMs}`;
 }

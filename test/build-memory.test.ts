@@ -2,7 +2,7 @@
 // and when it looks again.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,8 +14,9 @@ import { makeSite, post } from './helpers.js';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
 
-async function worker(t: import('node:test').TestContext, fullLookEveryMs: number) {
+async function worker(t: import('node:test').TestContext, fullLookEveryMs: number, files: Record<string, string> = {}) {
   const site = await makeSite(t, { 'a.md': post({ title: 'A', date: '2026-01-01' }), 'b.md': post({ title: 'B', date: '2026-01-02' }) });
+  for (const [path, text] of Object.entries(files)) await site.write(path, text);
   const config = loadConfig(undefined, site.dir);
   const memory: BuildMemory = { watch: new FolderWatch(buildInputs(config), fullLookEveryMs) };
   t.after(() => memory.watch.close());
@@ -85,4 +86,27 @@ test('a pass that fails does not lose what the watch saw change: the next pass p
   await pass();
   assert.ok(existsSync(page('new-1')));
   assert.match(await site.read('public/rss.xml'), /New 1/);
+});
+
+test('the posts folder removed while herald start runs fails the pass and keeps the site; put back, it is published again', async (t) => {
+  const { site, pass, page } = await worker(t, 60_000);
+  await rename(join(site.dir, 'posts'), join(site.dir, 'posts-aside'));
+  await sleep(200);
+  await assert.rejects(pass(), /cannot read the posts folder/);
+  assert.match(await site.read('public/rss.xml'), /\[A\]/, 'the feeds as they were');
+  assert.ok(existsSync(page('a')));
+  await rename(join(site.dir, 'posts-aside'), join(site.dir, 'posts'));
+  await site.write('posts/c.md', post({ title: 'C', date: '2026-01-03' }));
+  await sleep(200);
+  await pass();
+  assert.match(await site.read('public/rss.xml'), /\[C\][\s\S]*\[B\][\s\S]*\[A\]/);
+});
+
+test('a static file removed from where a page now is: herald start makes the page again', async (t) => {
+  const { site, pass } = await worker(t, 60_000, { 'static/about.html': '<p>about</p>', 'static/index.html': '<p>the writer’s own</p>' });
+  await rm(join(site.dir, 'static/index.html'));
+  await sleep(200);
+  await pass();
+  assert.match(await site.read('public/index.html'), /<html/, "herald's index, made again where the writer's was");
+  assert.equal(await site.read('public/about.html'), '<p>about</p>');
 });

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FolderWatch } from '../src/watch.js';
+
+// Read through a function: TypeScript would take an assertion on the getter to hold for good.
+const namedBy = (watch: FolderWatch) => watch.lastChangedPaths;
 
 /** Whether the watch reports a change within a second (inotify's events arrive on the event loop). */
 async function seesChange(watch: FolderWatch): Promise<boolean> {
@@ -70,4 +73,67 @@ test('a folder watch that cannot vouch for a folder says it changed on every ask
   // The watched folder goes away (and with it its watch).
   await rm(join(dir, 'posts'), { recursive: true });
   assert.equal(await seesChange(watch), true);
+});
+
+test('the full look comes on time even while something changes on every ask', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-watch-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'posts'));
+  const watch = new FolderWatch([join(dir, 'posts')], 1000);
+  t.after(() => watch.close());
+  assert.equal(watch.takeChanged(0), true);
+  await writeFile(join(dir, 'posts/.a.md.swp'), 'x');
+  await sleep(200);
+  assert.equal(watch.takeChanged(600), true);
+  assert.equal(watch.lastWasFullLook, false);
+  await writeFile(join(dir, 'posts/.a.md.swp'), 'y');
+  await sleep(200);
+  assert.equal(watch.takeChanged(1000), true);
+  assert.equal(watch.lastWasFullLook, true, 'a change at 600 does not put off the look due at 1000');
+});
+
+test('a folder removed and made again (git checkout) is watched anew, and what changed in it is not named', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-watch-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'posts/2025'), { recursive: true });
+  const watch = new FolderWatch([join(dir, 'posts')]);
+  t.after(() => watch.close());
+  watch.takeChanged();
+  await rm(join(dir, 'posts/2025'), { recursive: true });
+  await mkdir(join(dir, 'posts/2025'));
+  await writeFile(join(dir, 'posts/2025/a.md'), 'a');
+  assert.equal(await seesChange(watch), true);
+  await sleep(100);
+  watch.takeChanged();
+  await writeFile(join(dir, 'posts/2025/b.md'), 'b');
+  assert.equal(await seesChange(watch), true, 'a file in the folder made again');
+  assert.ok(namedBy(watch)?.has(join(dir, 'posts/2025/b.md')), 'named by its path');
+
+  // The posts folder itself swapped for another (mv posts old && mv new posts).
+  await mkdir(join(dir, 'new'));
+  await writeFile(join(dir, 'new/c.md'), 'c');
+  await rename(join(dir, 'posts'), join(dir, 'old'));
+  await rename(join(dir, 'new'), join(dir, 'posts'));
+  assert.equal(await seesChange(watch), true);
+  assert.equal(watch.lastChangedPaths, undefined, 'the folder watched anew: everything is to be looked at');
+  await sleep(100);
+  watch.takeChanged();
+  await writeFile(join(dir, 'old/d.md'), 'd');
+  await writeFile(join(dir, 'posts/e.md'), 'e');
+  assert.equal(await seesChange(watch), true);
+  assert.ok(namedBy(watch)?.has(join(dir, 'posts/e.md')));
+  assert.ok(!namedBy(watch)?.has(join(dir, 'posts/d.md')), 'the old folder is no longer watched');
+});
+
+test('a burst of events is not named one by one: the kernel may have dropped some', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-watch-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'posts'));
+  const watch = new FolderWatch([join(dir, 'posts')]);
+  t.after(() => watch.close());
+  watch.takeChanged();
+  await Promise.all(Array.from({ length: 600 }, (_, i) => writeFile(join(dir, `posts/p${i}.md`), 'x')));
+  await sleep(300);
+  assert.equal(watch.takeChanged(), true);
+  assert.equal(watch.lastChangedPaths, undefined);
 });

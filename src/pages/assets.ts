@@ -15,6 +15,8 @@ export interface CopiedFiles {
   written: string[];
   /** Every copy in output, with the size and mtime of its source when it was made. */
   copies: Record<string, string>;
+  /** How many copies were removed, their source gone. */
+  removed: number;
 }
 
 // Posts themselves and hidden files are never copied; nor are a bundle's other markdown files,
@@ -85,13 +87,17 @@ export function assetsStamp(config: Config, bundles: string[]): string {
 }
 
 export async function copyAssets(config: Config, cwd: string, published: PostMeta[], previous: Record<string, string>): Promise<CopiedFiles> {
-  const result: CopiedFiles = { written: [], copies: {} };
+  const result: CopiedFiles = { written: [], copies: {}, removed: 0 };
   for (const [to, [from, stamp]] of wanted(config, cwd, published)) {
     result.copies[to] = stamp;
     if (previous[to] === stamp && statSync(to, { throwIfNoEntry: false })) continue;
     await writeFileAtomic(to, await readFile(from), { durable: false });
     result.written.push(relative(cwd, to));
   }
-  for (const path of Object.keys(previous)) if (!(path in result.copies)) await rm(path, { force: true });
+  for (const path of Object.keys(previous)) {
+    if (path in result.copies) continue;
+    await rm(path, { force: true });
+    result.removed++;
+  }
   return result;
 }

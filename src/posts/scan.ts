@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, relative, sep } from 'node:path';
 import { HeraldError } from '../errors.js';
 import { loadPicomatch } from '../lazy.js';
@@ -23,6 +23,13 @@ function skipRule(root: string, exclude: readonly string[]): (name: string, path
 
 const byPath = (a: PostFile, b: PostFile) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
+/** What scanPostFolder found. */
+export interface PostScan {
+  files: PostFile[];
+  /** A symbolic link below the posts folder: no watch sees what it leads to (see rescanPostFiles). */
+  linked: boolean;
+}
+
 /**
  * Every post file below `dir` with its size and mtime, sorted by path. Skipped: hidden files and
  * folders, those starting with `_` (Hugo's _index.md, Jekyll's _drafts), those matching
@@ -31,13 +38,19 @@ const byPath = (a: PostFile, b: PostFile) => (a.path < b.path ? -1 : a.path > b.
  * only): it is all a no-change rebuild reads.
  */
 export function scanPostFiles(dir: string, cwd: string, exclude: readonly string[] = []): PostFile[] {
+  return scanPostFolder(dir, cwd, exclude).files;
+}
+
+/** scanPostFiles, and whether the posts folder holds a symbolic link. */
+export function scanPostFolder(dir: string, cwd: string, exclude: readonly string[] = []): PostScan {
   const root = dir.endsWith(sep) ? dir.slice(0, -1) : dir;
   const files: PostFile[] = [];
+  let linked = false;
   const skips = skipRule(root, exclude);
   const walk = (folder: string) => {
-    let names: string[];
+    let entries: import('node:fs').Dirent[];
     try {
-      names = readdirSync(folder);
+      entries = readdirSync(folder, { withFileTypes: true });
     } catch (error) {
       if (folder !== root) throw error;
       throw new HeraldError({
@@ -49,10 +62,12 @@ export function scanPostFiles(dir: string, cwd: string, exclude: readonly string
       });
     }
     // A folder with an index post is a page bundle: that file is the post, the rest its resources.
-    const index = folder === root ? undefined : names.find((name) => BUNDLE_INDEX.test(name));
-    for (const name of index ? [index] : names) {
+    const index = folder === root ? undefined : entries.find((entry) => BUNDLE_INDEX.test(entry.name));
+    for (const entry of index ? [index] : entries) {
+      const { name } = entry;
       const path = folder + sep + name;
       if (skips(name, path)) continue;
+      if (entry.isSymbolicLink()) linked = true;
       const stat = statSync(path, STAT_OPTIONS);
       if (!stat) continue;
       if (stat.isDirectory()) walk(path);
@@ -60,37 +75,46 @@ export function scanPostFiles(dir: string, cwd: string, exclude: readonly string
     }
   };
   walk(root);
-  return files.sort(byPath);
+  return { files: files.sort(byPath), linked };
 }
 
 /**
- * What scanPostFiles would answer now, from its last answer and the paths that changed since
+ * What scanPostFolder would answer now, from its last answer and the paths that changed since
  * (as a watch names them): only those paths are looked at, so a new post costs one stat, not one
  * per post. Undefined when a change may reach past the paths named, for the caller to scan
- * everything: a folder came, went or was renamed, or a page bundle's file changed.
+ * everything: the posts folder itself went, came back or was replaced; a folder below it came,
+ * went or was renamed; a page bundle or a symbolic link is involved (no watch follows a link).
  */
-export function rescanPostFiles(previous: readonly PostFile[], changed: Iterable<string>, dir: string, exclude: readonly string[] = []): PostFile[] | undefined {
+export function rescanPostFiles(previous: PostScan, changed: Iterable<string>, dir: string, exclude: readonly string[] = []): PostScan | undefined {
+  if (previous.linked) return undefined;
   const root = dir.endsWith(sep) ? dir.slice(0, -1) : dir;
+  if (!statSync(root, STAT_OPTIONS)?.isDirectory()) return undefined;
   const skips = skipRule(root, exclude);
-  const files = new Map(previous.map((file) => [file.path, file]));
-  const bundles = new Set(previous.filter((file) => BUNDLE_INDEX.test(basename(file.path))).map((file) => dirname(file.path)));
-  for (const path of changed) {
-    if (!path.startsWith(root + sep)) continue;
-    // Below a folder scanPostFiles skips, nothing counts.
-    let skipped = false;
-    for (let at = path; at !== root && !skipped; at = dirname(at)) skipped = skips(basename(at), at);
-    if (skipped) continue;
-    const folder = dirname(path);
-    if (bundles.has(folder) || (folder !== root && BUNDLE_INDEX.test(basename(path)))) return undefined;
-    const stat = statSync(path, STAT_OPTIONS);
-    if (stat?.isDirectory()) return undefined;
-    if (stat?.isFile() && POST_FILE.test(basename(path))) {
-      files.set(path, { path, size: stat.size, mtimeMs: stat.mtimeMs });
-    } else if (!files.delete(path) && !stat) {
-      // Gone, and not a post: a folder of posts, maybe.
-      const below = path + sep;
-      if (previous.some((file) => file.path.startsWith(below))) return undefined;
-    }
+  const files = new Map(previous.files.map((file) => [file.path, file]));
+  // Every folder below the root that holds a post, and the page bundles among them.
+  const folders = new Set<string>();
+  const bundles = new Set<string>();
+  for (const { path } of previous.files) {
+    if (BUNDLE_INDEX.test(basename(path))) bundles.add(dirname(path));
+    for (let at = dirname(path); at !== root && !folders.has(at); at = dirname(at)) folders.add(at);
   }
-  return [...files.values()].sort(byPath);
+  for (const path of changed) {
+    // The posts folder itself, or a folder above it, came, went or was moved.
+    if (path === root || root.startsWith(path + sep)) return undefined;
+    if (!path.startsWith(root + sep)) continue;
+    // Below a folder scanPostFiles skips, nothing counts; below a page bundle, only its index.
+    let skipped = false;
+    let inBundle = false;
+    for (let at = path; at !== root; at = dirname(at)) {
+      skipped ||= skips(basename(at), at);
+      inBundle ||= at !== path && bundles.has(at);
+    }
+    if (skipped) continue;
+    if (inBundle || folders.has(path) || (dirname(path) !== root && BUNDLE_INDEX.test(basename(path)))) return undefined;
+    const stat = lstatSync(path, STAT_OPTIONS);
+    if (stat?.isDirectory() || stat?.isSymbolicLink()) return undefined;
+    if (stat?.isFile() && POST_FILE.test(basename(path))) files.set(path, { path, size: stat.size, mtimeMs: stat.mtimeMs });
+    else files.delete(path);
+  }
+  return { files: [...files.values()].sort(byPath), linked: false };
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import test from 'node:test';
-import { rescanPostFiles, scanPostFiles } from '../../src/posts/scan.js';
+import { rescanPostFiles, scanPostFiles, scanPostFolder } from '../../src/posts/scan.js';
 import { seededRandom } from '../helpers.js';
 
 // Each change: what it does below posts/, and the paths a watch would name for it.
@@ -45,32 +45,58 @@ test('rescanning the paths a watch named finds what a full scan finds, or says i
     ['a hidden file', write('.swp.md'), 'same'],
     ['a new folder with posts', write('2027/l.md'), 'cannot'],
     ['a folder of posts removed', remove('2026'), 'cannot'],
+    ['a folder of posts replaced by a file of its name', async (posts) => [...(await remove('2026')(posts)), ...(await write('2026')(posts))], 'cannot'],
     ['a page bundle resource', write('bundle/other.md'), 'cannot'],
+    ['a post in a folder below a page bundle', write('bundle/notes/day1.md'), 'cannot'],
     ['a folder becoming a page bundle', write('2026/index.md'), 'cannot'],
+    ['a new symbolic link to a post', async (posts) => {
+      await symlink(join(posts, 'a.md'), join(posts, 'link.md'));
+      return [join(posts, 'link.md')];
+    }, 'cannot'],
+    // The posts folder removed and made again, or moved: named by itself, or by its parent's watch.
+    ['the posts folder itself', async (posts) => [posts], 'cannot'],
+    ['the posts folder removed', async (posts) => {
+      await rm(posts, { recursive: true });
+      return [join(posts, 'a.md')];
+    }, 'cannot'],
   ];
   for (const [what, change, expected] of cases) {
     const posts = await site(t);
-    const before = scanPostFiles(posts, posts, EXCLUDE);
+    const before = scanPostFolder(posts, posts, EXCLUDE);
+    assert.equal(before.linked, false);
     let named = await change(posts);
     // A new folder is named by itself in its parent, as inotify names it.
     if (what === 'a new folder with posts') named = [join(posts, '2027'), ...named];
+    if (what === 'a post in a folder below a page bundle') named = [join(posts, 'bundle/notes'), ...named];
     const rescanned = rescanPostFiles(before, named, posts, EXCLUDE);
     if (expected === 'cannot') assert.equal(rescanned, undefined, what);
-    else assert.deepEqual(rescanned, scanPostFiles(posts, posts, EXCLUDE), what);
+    else assert.deepEqual(rescanned, scanPostFolder(posts, posts, EXCLUDE), what);
   }
+});
+
+test('a posts folder holding a symbolic link is always scanned whole: no watch sees what it leads to', async (t) => {
+  const posts = await site(t);
+  const elsewhere = await mkdtemp(join(tmpdir(), 'herald-scan-linked-'));
+  t.after(() => rm(elsewhere, { recursive: true, force: true }));
+  await writeFile(join(elsewhere, 'linked.md'), 'x');
+  await symlink(elsewhere, join(posts, 'linked'));
+  const before = scanPostFolder(posts, posts, EXCLUDE);
+  assert.equal(before.linked, true);
+  assert.ok(before.files.some((file) => file.path === join(posts, 'linked/linked.md')));
+  assert.equal(rescanPostFiles(before, [join(posts, 'a.md')], posts, EXCLUDE), undefined);
 });
 
 test('rescanning after many random changes matches a full scan', async (t) => {
   const posts = await site(t);
   const random = seededRandom(13);
-  let files = scanPostFiles(posts, posts, EXCLUDE);
+  let scan = scanPostFolder(posts, posts, EXCLUDE);
   for (let round = 0; round < 30; round++) {
     const named: string[] = [];
     for (let i = 0; i < 3; i++) {
       const name = `${random() < 0.3 ? '2026/' : ''}p${Math.floor(random() * 8)}.md`;
       named.push(...(await (random() < 0.3 ? remove(name) : write(name, 'x'.repeat(Math.floor(random() * 5))))(posts)));
     }
-    files = rescanPostFiles(files, named, posts, EXCLUDE) ?? assert.fail('only posts changed');
-    assert.deepEqual(files, scanPostFiles(posts, posts, EXCLUDE), `round ${round}`);
+    scan = rescanPostFiles(scan, named, posts, EXCLUDE) ?? assert.fail('only posts changed');
+    assert.deepEqual(scan.files, scanPostFiles(posts, posts, EXCLUDE), `round ${round}`);
   }
 });
