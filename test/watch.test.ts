@@ -58,12 +58,19 @@ test('a folder watch reports each change below its folders once, and nothing whe
   assert.equal(watch.takeChanged(), false);
 });
 
-test('a folder watch that cannot vouch for a folder says it changed on every ask', async (t) => {
+/** A temp folder with posts/ (and `folders` below it), and a watch on posts/ that the test closes. */
+async function watchedSite(t: import('node:test').TestContext, folders: string[] = [], fullLookEveryMs?: number): Promise<{ dir: string; watch: FolderWatch }> {
   const dir = await mkdtemp(join(tmpdir(), 'herald-watch-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await mkdir(join(dir, 'posts'));
-  const watch = new FolderWatch([join(dir, 'posts')], 1000);
+  for (const folder of folders) await mkdir(join(dir, 'posts', folder), { recursive: true });
+  const watch = new FolderWatch([join(dir, 'posts')], fullLookEveryMs);
   t.after(() => watch.close());
+  return { dir, watch };
+}
+
+test('a folder watch that cannot vouch for a folder says it changed on every ask', async (t) => {
+  const { dir, watch } = await watchedSite(t, [], 1000);
   assert.equal(watch.takeChanged(0), true);
   assert.equal(watch.lastChangedPaths, undefined, 'the first ask names nothing');
   assert.equal(watch.takeChanged(10), false);
@@ -76,11 +83,7 @@ test('a folder watch that cannot vouch for a folder says it changed on every ask
 });
 
 test('the full look comes on time even while something changes on every ask', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'herald-watch-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'posts'));
-  const watch = new FolderWatch([join(dir, 'posts')], 1000);
-  t.after(() => watch.close());
+  const { dir, watch } = await watchedSite(t, [], 1000);
   assert.equal(watch.takeChanged(0), true);
   await writeFile(join(dir, 'posts/.a.md.swp'), 'x');
   await sleep(200);
@@ -93,11 +96,7 @@ test('the full look comes on time even while something changes on every ask', as
 });
 
 test('a folder removed and made again (git checkout) is watched anew, and what changed in it is not named', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'herald-watch-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'posts/2025'), { recursive: true });
-  const watch = new FolderWatch([join(dir, 'posts')]);
-  t.after(() => watch.close());
+  const { dir, watch } = await watchedSite(t, ['2025']);
   watch.takeChanged();
   await rm(join(dir, 'posts/2025'), { recursive: true });
   await mkdir(join(dir, 'posts/2025'));
@@ -126,11 +125,7 @@ test('a folder removed and made again (git checkout) is watched anew, and what c
 });
 
 test('a burst of events is not named one by one: the kernel may have dropped some', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'herald-watch-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'posts'));
-  const watch = new FolderWatch([join(dir, 'posts')]);
-  t.after(() => watch.close());
+  const { dir, watch } = await watchedSite(t);
   watch.takeChanged();
   await Promise.all(Array.from({ length: 600 }, (_, i) => writeFile(join(dir, `posts/p${i}.md`), 'x')));
   await sleep(300);
