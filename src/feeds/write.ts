@@ -100,7 +100,9 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
       // folder, whose mtime moves whenever a file in it is added, replaced or removed (so a build
       // that changed nothing stats a folder per archive, not each file and its compressed copies).
       const watched = doc.page ? [...new Set(paths.map((path) => dirname(path)))] : paths;
-      const made = hash([salt, doc.page, doc.history ?? '', doc.prev !== undefined, doc.next !== undefined, doc.posts.map(postStamp)]);
+      // Its links to the archives beside it by address: the archives are counted from the oldest
+      // post, so removing old posts moves the newest archive a document links to.
+      const made = hash([salt, doc.page, doc.history ?? '', doc.prev?.rss ?? '', doc.next?.rss ?? '', doc.posts.map(postStamp)]);
       const record = previous.feeds[doc.dir];
       if (record?.made === made && watched.every((path) => (input.previousOnDisk && path in previous.outputs) || isIntact(path, previous.outputs[path]))) {
         result.records[doc.dir] = record;

@@ -173,6 +173,19 @@ test('archives of pages that no longer exist are removed; archives have no compr
   assert.equal(readWithPythonFeedparser(join(site.dir, 'public/rss.xml')).history, 'complete');
 });
 
+test('removing old posts renumbers the archives, and the subscription feeds link to the newest that is left', async (t) => {
+  const site = await makeSite(t, numbered(45), config(10));
+  assert.equal((await site.run('build', '--now', NOW)).code, 0);
+  const { rm } = await import('node:fs/promises');
+  for (let n = 1; n <= 20; n++) await rm(join(site.dir, `posts/p${n}.md`));
+  // The subscription documents show the same newest posts; only their prev-archive moves.
+  assert.equal((await site.run('build', '--now', NOW)).code, 0);
+  const left = Array.from({ length: 25 }, (_, i) => `Post ${45 - i}`);
+  for (const file of ['rss.xml', 'atom.xml']) assertEveryPostOnce(walk(site, `${SITE}${file}`), left, 10);
+  const json = JSON.parse(await site.read('public/feed.json')) as { next_url?: string };
+  assert.ok(existsSync(fileOf(site, json.next_url!)), `feed.json's next_url ${json.next_url} is there`);
+});
+
 test('archiveCount: a page opens once one of its posts has left the subscription document', () => {
   assert.deepEqual(
     [0, 1, 10, 11, 19, 20, 21, 45].map((total) => archiveCount(total, 10)),
