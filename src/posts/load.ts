@@ -1,6 +1,6 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Config } from '../config.js';
-import type { Problem } from '../errors.js';
+import { HeraldError, type Problem } from '../errors.js';
 import { parsePost, postBody, shareAlike, type PostMeta } from './parse.js';
 import { readFrontText, readPostText } from './read.js';
 import type { PostFile } from './scan.js';
@@ -107,7 +107,16 @@ function rejectDuplicateUrls(posts: PostMeta[], problems: Problem[]): PostMeta[]
 
 /** Reads a post again for its body, to render it; its front matter was read when it was loaded. */
 export function readPostBody(path: string, shown: string): string {
-  const body = postBody(readPostText(path, false));
-  if (body === undefined) throw new Error(`${shown} changed while herald was reading it`);
+  // The file was read a moment ago (or its stamp was): an editor or git may have moved it since.
+  const changed = (what: string) => new HeraldError({ code: 'E_POST_READ', file: shown, message: `the post ${what} while herald was building`, hint: 'build again: the next build reads the post as it is then' });
+  let text: string;
+  try {
+    text = readPostText(path, false);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw changed('was removed or renamed');
+    throw error;
+  }
+  const body = postBody(text);
+  if (body === undefined) throw changed('changed');
   return body;
 }

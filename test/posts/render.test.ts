@@ -46,3 +46,12 @@ test('every RSS item has a description, read back by feed readers', async (t) =>
   assert.equal(python.bozo, false, python.bozo_exception);
   assert.deepEqual(byTitle(python.entries), { 'Only lists': 'Packing a tent a stove', 'Only a picture': 'Only a picture' });
 });
+
+test('a post removed between reading its front matter and rendering it is a clear error naming it', async () => {
+  const { readPostBody } = await import('../../src/posts/load.js');
+  const { HeraldError } = await import('../../src/errors.js');
+  assert.throws(
+    () => readPostBody('/nonexistent/herald/posts/gone.md', 'posts/gone.md'),
+    (error: unknown) => error instanceof HeraldError && error.problem.code === 'E_POST_READ' && error.problem.file === 'posts/gone.md' && /removed or renamed while herald was building/.test(error.message),
+  );
+});
