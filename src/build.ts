@@ -51,6 +51,8 @@ export interface BuildOptions {
  */
 export interface BuildMemory {
   watch: import('./watch.js').FolderWatch;
+  /** A full look came since the last build with work to do: the next one looks at every page. */
+  pagesToLookAt?: boolean;
   last?: {
     check: BuildCheck;
     /** The post files as the last build found them. */
@@ -106,7 +108,12 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
   const notify = async () => (websub ? websub.notifyHubs(config, options.hubs) : []);
   const nothingToDo = async (check: BuildCheck, posts?: PostMeta[]): Promise<BuildReport> => ({ counts: check.counts, problems: check.problems, warnings: check.warnings ?? [], written: [], unchanged: Object.keys(check.outputs).length, posts, notifications: await notify() });
   const remembered = memory?.last;
-  if (options.write && remembered && !memory.watch.takeChanged() && isStillValid(remembered.check, now)) return nothingToDo(remembered.check, remembered.posts);
+  if (options.write && remembered) {
+    const changed = memory.watch.takeChanged();
+    // The watch's full look has the next build with work to do look at every page it made.
+    if (memory.watch.lastWasFullLook) memory.pagesToLookAt = true;
+    if (!changed && isStillValid(remembered.check, now)) return nothingToDo(remembered.check, remembered.posts);
+  }
 
   growHeapSlowly();
   // With a watch that named what changed since the last build (asked above), only those files are looked at.
@@ -161,10 +168,10 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
   // Static files first: the pages stage leaves a path the writer publishes (their robots.txt) to them.
   const copied = await copyAssets(config, cwd, published, previous?.copies ?? {});
   // The pages this process made are taken to be on disk as it left them (one new post does not
-  // look at every page file), except at the watch's full look, when a feed it made is gone too
+  // look at every page file), except after the watch's full look, when a feed it made is gone too
   // (the output folder emptied by hand), or when a static file was removed (it may have been
   // where a page is now): then each page is looked at, and what is missing made again.
-  const pagesOnDisk = outputsOnDisk && !memory!.watch.lastWasFullLook && copied.removed === 0;
+  const pagesOnDisk = outputsOnDisk && !memory!.pagesToLookAt && copied.removed === 0;
 
   // The stylesheet RSS and Atom name, which shows them to a browser as a page: the writer's
   // templates/feed.xsl, else herald's. Written only when its bytes changed.
@@ -215,7 +222,10 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
     warnings: report.warnings,
   };
   await writeBuildState(config, cwd, state);
-  if (memory) memory.last = { check: state, scan, posts: loaded.posts, records: state, postCache: loaded.cache, unsavedPosts, entryIds };
+  if (memory) {
+    memory.last = { check: state, scan, posts: loaded.posts, records: state, postCache: loaded.cache, unsavedPosts, entryIds };
+    memory.pagesToLookAt = false;
+  }
   report.notifications = await notify();
   return report;
 }

@@ -40,6 +40,12 @@ export class FolderWatch {
 
   /** Whether anything changed since the last call; the answer is reset by asking. */
   takeChanged(now = performance.now()): boolean {
+    // A watched folder given as a symbolic link (posts/ pointed at a new release) is re-pointed
+    // without an event to any watch: the link's target is looked at on every ask.
+    for (const root of this.roots) {
+      const watched = this.watchers.get(root);
+      if (watched && folderIdentity(root) !== watched.identity) this.stale = true;
+    }
     if (this.stale) this.rewatch();
     this.lastWasFull = this.blind || now - this.lookedAt >= this.fullLookEveryMs;
     const changed = this.changed || this.lastWasFull;
@@ -112,12 +118,17 @@ export class FolderWatch {
       this.named = undefined;
       try {
         const watcher = watch(folder, { persistent: false }, (event, name) => {
+          // The kernel drops events past its queue's length (fs.inotify.max_queued_events, 16,384
+          // by default, shared by every watch), and Node does not say so: past a few hundred,
+          // counting those about names out of scope too, everything is looked at.
+          if (++this.events > NAMED_EVENTS) {
+            this.named = undefined;
+            this.changed = true;
+          }
           const scope = this.scopes.get(folder);
           if (scope !== 'all' && name && !scope?.has(name)) return;
           this.changed = true;
-          // The kernel drops events past its queue's length (fs.inotify.max_queued_events, 16,384
-          // by default) and Node does not say so: past a few hundred, everything is looked at.
-          if (name && ++this.events <= NAMED_EVENTS) this.named?.add(join(folder, name));
+          if (name) this.named?.add(join(folder, name));
           else this.named = undefined;
           // A name came or went: it may be a folder to watch, or one no longer there: named by its
           // parent, or by itself under its own name (a folder whose parent is not watched).

@@ -35,31 +35,40 @@ async function worker(t: import('node:test').TestContext, fullLookEveryMs: numbe
 
 test('herald start takes the pages it made to be on disk: one new post looks at no other page file', async (t) => {
   const { site, config, addPost, page } = await worker(t, 60_000);
+  // The first pass with work after the watch's first look (a full one) looks at every page; then not.
+  await addPost();
   await rm(page('a'));
   const report = await addPost();
-  assert.ok(existsSync(page('new-1')), 'the new post has its page');
+  assert.ok(existsSync(page('new-2')), 'the new post has its page');
   // Its entry id is recorded, though the ids are kept in memory between passes, and is its id in the feeds.
   const recorded = (await site.read('.herald/entry-ids.jsonl')).trim().split('\n').map((line) => JSON.parse(line) as [string, string]);
-  const id = recorded.find(([file]) => file === join('posts', 'new-1.md'))?.[1];
+  const id = recorded.find(([file]) => file === join('posts', 'new-2.md'))?.[1];
   assert.ok(id, 'recorded');
   assert.ok((await site.read('public/atom.xml')).includes(`<id>${id}</id>`));
   assert.equal(existsSync(page('a')), false, 'a page deleted by hand is not looked for on this pass');
   assert.ok(!report.written.includes(join('public', 'a', 'index.html')));
   // The post cache on disk spares reading posts again: a restart reads this one again.
-  assert.equal(readPostCache(config, site.dir).has(join(site.dir, 'posts/new-1.md')), false, 'one new post does not rewrite the post cache');
+  assert.equal(readPostCache(config, site.dir).has(join(site.dir, 'posts/new-2.md')), false, 'one new post does not rewrite the post cache');
   // A build that does not remember, with a post to publish, finds what the cache lacks by each file's stamp.
   await site.write('posts/c.md', post({ title: 'C', date: '2026-03-01' }));
   const result = await site.run('build', '--now', NOW.toISOString());
   assert.equal(result.code, 0, result.err);
   assert.match(await site.read('public/rss.xml'), /\[C\][\s\S]*New 1[\s\S]*\[A\]/);
+  assert.match(await site.read('public/rss.xml'), /New 2/);
 });
 
 test('herald start looks at every page again at its full look, and when its feeds are gone too', async (t) => {
-  const { addPost, page, site } = await worker(t, 400);
+  const { addPost, page, pass, site } = await worker(t, 400);
   await rm(page('a'));
   await sleep(450);
   await addPost();
   assert.ok(existsSync(page('a')), 'made again at the full look');
+  // A full look with nothing to do: the next pass with work looks at every page.
+  await rm(page('b'));
+  await sleep(450);
+  await pass();
+  await addPost();
+  assert.ok(existsSync(page('b')), 'made again by the first pass with work after the full look');
 
   const emptied = await worker(t, 60_000);
   await rm(join(emptied.site.dir, 'public'), { recursive: true });

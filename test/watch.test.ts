@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -131,4 +131,36 @@ test('a burst of events is not named one by one: the kernel may have dropped som
   await sleep(300);
   assert.equal(watch.takeChanged(), true);
   assert.equal(watch.lastChangedPaths, undefined);
+});
+
+test('a burst of events about names out of scope counts too: the kernel queue is shared', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-watch-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'posts'));
+  // No static folder: the site folder is watched for its name only.
+  const watch = new FolderWatch([join(dir, 'posts'), join(dir, 'static')]);
+  t.after(() => watch.close());
+  watch.takeChanged();
+  await Promise.all(Array.from({ length: 600 }, (_, i) => writeFile(join(dir, `junk${i}.txt`), 'x')));
+  await sleep(300);
+  assert.equal(watch.takeChanged(), true, 'events may have been dropped: a change');
+  assert.equal(watch.lastChangedPaths, undefined);
+});
+
+test('a watched folder given as a symbolic link and pointed elsewhere (a release switched) is watched anew', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-watch-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  for (const release of ['v1', 'v2']) await mkdir(join(dir, 'releases', release), { recursive: true });
+  await symlink(join(dir, 'releases/v1'), join(dir, 'posts'));
+  const watch = new FolderWatch([join(dir, 'posts')]);
+  t.after(() => watch.close());
+  watch.takeChanged();
+  assert.equal(watch.takeChanged(), false);
+  await symlink(join(dir, 'releases/v2'), join(dir, 'posts.new'));
+  await rename(join(dir, 'posts.new'), join(dir, 'posts'));
+  assert.equal(watch.takeChanged(), true, 'no event says so: the link is looked at on every ask');
+  assert.equal(watch.lastChangedPaths, undefined);
+  await writeFile(join(dir, 'releases/v2/a.md'), 'a');
+  assert.equal(await seesChange(watch), true, 'the new release is watched');
+  assert.ok(namedBy(watch)?.has(join(dir, 'posts/a.md')));
 });

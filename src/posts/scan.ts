@@ -28,6 +28,8 @@ export interface PostScan {
   files: PostFile[];
   /** A symbolic link below the posts folder: no watch sees what it leads to (see rescanPostFiles). */
   linked: boolean;
+  /** The page bundles' folders, their index post skipped or not. */
+  bundles: string[];
 }
 
 /**
@@ -45,6 +47,7 @@ export function scanPostFiles(dir: string, cwd: string, exclude: readonly string
 export function scanPostFolder(dir: string, cwd: string, exclude: readonly string[] = []): PostScan {
   const root = dir.endsWith(sep) ? dir.slice(0, -1) : dir;
   const files: PostFile[] = [];
+  const bundles: string[] = [];
   let linked = false;
   const skips = skipRule(root, exclude);
   const walk = (folder: string) => {
@@ -63,6 +66,7 @@ export function scanPostFolder(dir: string, cwd: string, exclude: readonly strin
     }
     // A folder with an index post is a page bundle: that file is the post, the rest its resources.
     const index = folder === root ? undefined : entries.find((entry) => BUNDLE_INDEX.test(entry.name));
+    if (index) bundles.push(folder);
     for (const entry of index ? [index] : entries) {
       const { name } = entry;
       const path = folder + sep + name;
@@ -75,7 +79,7 @@ export function scanPostFolder(dir: string, cwd: string, exclude: readonly strin
     }
   };
   walk(root);
-  return { files: files.sort(byPath), linked };
+  return { files: files.sort(byPath), linked, bundles };
 }
 
 /**
@@ -91,13 +95,10 @@ export function rescanPostFiles(previous: PostScan, changed: Iterable<string>, d
   if (!statSync(root, STAT_OPTIONS)?.isDirectory()) return undefined;
   const skips = skipRule(root, exclude);
   const files = new Map(previous.files.map((file) => [file.path, file]));
-  // Every folder below the root that holds a post, and the page bundles among them.
+  // Every folder below the root that holds a post; the page bundles.
   const folders = new Set<string>();
-  const bundles = new Set<string>();
-  for (const { path } of previous.files) {
-    if (BUNDLE_INDEX.test(basename(path))) bundles.add(dirname(path));
-    for (let at = dirname(path); at !== root && !folders.has(at); at = dirname(at)) folders.add(at);
-  }
+  for (const { path } of previous.files) for (let at = dirname(path); at !== root && !folders.has(at); at = dirname(at)) folders.add(at);
+  const bundles = new Set(previous.bundles);
   for (const path of changed) {
     // The posts folder itself, or a folder above it, came, went or was moved.
     if (path === root || root.startsWith(path + sep)) return undefined;
@@ -116,5 +117,5 @@ export function rescanPostFiles(previous: PostScan, changed: Iterable<string>, d
     if (stat?.isFile() && POST_FILE.test(basename(path))) files.set(path, { path, size: stat.size, mtimeMs: stat.mtimeMs });
     else files.delete(path);
   }
-  return { files: [...files.values()].sort(byPath), linked: false };
+  return { files: [...files.values()].sort(byPath), linked: false, bundles: previous.bundles };
 }

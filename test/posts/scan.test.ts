@@ -100,3 +100,16 @@ test('rescanning after many random changes matches a full scan', async (t) => {
     assert.deepEqual(scan.files, scanPostFiles(posts, posts, EXCLUDE), `round ${round}`);
   }
 });
+
+test('a page bundle whose index post is excluded is still a bundle: a file added in it is not a post', async (t) => {
+  const posts = await site(t);
+  await write('trip/index.md')(posts);
+  await write('trip/a.md')(posts);
+  const exclude = ['**/index.md'];
+  const before = scanPostFolder(posts, posts, exclude);
+  assert.ok(!before.files.some((file) => file.path.includes(`${join('trip', '')}`)), 'nothing of the bundle is a post');
+  const named = await write('trip/b.md')(posts);
+  const rescanned = rescanPostFiles(before, named, posts, exclude);
+  assert.deepEqual(rescanned?.files ?? scanPostFiles(posts, posts, exclude), scanPostFiles(posts, posts, exclude));
+  assert.equal(rescanned, undefined);
+});
