@@ -181,7 +181,7 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
 
   // The pages are planned first, so each post's page is made when the feeds render the post.
   const topics = feeds.flatMap((feed) => (feed.topic ? [feed.topic] : []));
-  const plan = config.pages ? (await import('./pages/write.js')).planPages([...published].sort(newestFirstOrder), config, cwd, { topics, stamps: loaded.cache, previous: previous?.pages ?? {}, previousOnDisk: pagesOnDisk }) : undefined;
+  const plan = config.pages ? (await import('./pages/write.js')).planPages([...published].sort(newestFirstOrder), config, cwd, { topics, stamps: loaded.cache, previous: previous?.pages ?? {}, previousOnDisk: pagesOnDisk, staticCopies: copied.copies }) : undefined;
 
   // Each feed document is made again only when what it shows changed (feeds/write.ts).
   const subscriptions = feeds.flatMap((feed) => [feed.links.rss, feed.links.atom, feed.links.json]);

@@ -52,3 +52,19 @@ test('a change to a partial the templates include remakes the pages', async (t) 
   assert.match(await site.read('public/a/index.html'), /href="\/custom\.xml"/);
   assert.match(await site.read('public/index.html'), /href="\/custom\.xml"/);
 });
+
+test("a writer's own file in a static folder where herald would make a page is published instead, whether the build is fresh or not", async (t) => {
+  const site = await makeSite(t, { 'a.md': post({ title: 'A' }), 'b.md': post({ title: 'B' }) });
+  await site.write('static/a/index.html', '<p>my own page for a</p>');
+  assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
+  assert.equal(await site.read('public/a/index.html'), '<p>my own page for a</p>', 'a fresh build');
+  await site.write('posts/b.md', post({ title: 'B, edited' }));
+  await site.write('static/b/index.html', '<p>my own page for b</p>');
+  assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
+  assert.equal(await site.read('public/a/index.html'), '<p>my own page for a</p>');
+  assert.equal(await site.read('public/b/index.html'), '<p>my own page for b</p>', 'a static file added over a page herald made');
+  const { rm } = await import('node:fs/promises');
+  await rm(join(site.dir, 'static/a/index.html'));
+  assert.equal((await site.run('build', '--now', '2026-06-01')).code, 0);
+  assert.match(await site.read('public/a/index.html'), /<h1>A<\/h1>/, "herald's page once the writer's is gone");
+});

@@ -33,6 +33,8 @@ export interface PagesInput {
   previous: Record<string, string>;
   /** The files in `previous` are known to be there (herald start made them): no file is looked at. */
   previousOnDisk?: boolean;
+  /** The files just copied from static folders into output, by path (CopiedFiles.copies). */
+  staticCopies?: Readonly<Record<string, string>>;
 }
 
 /** A page to make: its file, and how to render it. */
@@ -69,7 +71,7 @@ export async function writePages(published: PostMeta[], config: Config, cwd: str
 }
 
 /** writePages in two steps (see PagesPlan); the build makes post pages while it writes the feeds. */
-export function planPages(published: PostMeta[], config: Config, cwd: string, { topics, stamps, previous, previousOnDisk = false }: PagesInput): PagesPlan {
+export function planPages(published: PostMeta[], config: Config, cwd: string, { topics, stamps, previous, previousOnDisk = false, staticCopies = {} }: PagesInput): PagesPlan {
   const templates = loadPageTemplates(config, cwd);
   const result: WrittenPages = { written: [], pages: {}, warnings: [] };
   const postsByTopic = new Map<string, PostMeta[]>();
@@ -106,7 +108,10 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
   const sitemap: SitemapEntry[] = [];
   // A page whose fingerprint is as the last build left it, and whose file is there (or known to be), is not made again.
   // Returns the job, when there is one.
+  // The writer's own file from a static folder is published where herald would make a page, as
+  // their robots.txt is: whichever build runs, fresh or not (the copies are made first).
   const add = (path: string, fingerprint: string, render: () => string): Job | undefined => {
+    if (path in staticCopies) return undefined;
     result.pages[path] = fingerprint;
     if (fingerprint && previous[path] === fingerprint && (previousOnDisk || existsSync(path))) return undefined;
     const job = { path, render };
