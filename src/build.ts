@@ -129,7 +129,7 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
     // Read once per process: then a change costs no reading back of what the last build recorded.
     if (!isRemembered(remembered, check)) {
       const read = await readPosts(config, cwd);
-      memory.last = { check, scan, posts: read.posts, postCache: read.cache, records: readBuildRecords(config, cwd) };
+      memory.last = { check, posts: read.posts, postCache: read.cache, records: readBuildRecords(config, cwd) };
     }
     memory.last!.scan = scan;
     return nothingToDo(check, memory.last!.posts);

@@ -3,17 +3,18 @@
 import { watch, readdirSync, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-/**
- * Whether anything below some folders changed since it was last asked, from one inotify watch per
- * folder (Node 20's recursive fs.watch polls every file on Linux). What it cannot vouch for, it
- * reports as a change, so the caller looks at the files as it would without it: the first ask; a
- * folder that could not be watched (too many folders for the kernel's limit, a folder that is
- * not there yet); a watch that failed; and once every `fullLookEveryMs`, in case the disk's
- * changes do not reach this kernel (a network share).
- */
 /** How many events since the last ask are still named one by one (see the watch's callback). */
 const NAMED_EVENTS = 500;
 
+/**
+ * Whether anything below some folders changed since it was last asked, from one inotify watch per
+ * folder (Node 20's recursive fs.watch polls every file on Linux), and which paths, as the kernel
+ * named them (lastChangedPaths). What it cannot vouch for, it reports as a change, so the caller
+ * looks at the files as it would without it: the first ask; a folder that could not be watched
+ * (too many folders for the kernel's limit, a folder that is not there yet); a watch that failed;
+ * and once every `fullLookEveryMs`, in case the disk's changes do not reach this kernel (a
+ * network share).
+ */
 export class FolderWatch {
   private changed = true;
   /** A folder was added or removed: the set of watched folders is looked at again. */
@@ -128,13 +129,14 @@ export class FolderWatch {
           const scope = this.scopes.get(folder);
           if (scope !== 'all' && name && !scope?.has(name)) return;
           this.changed = true;
-          if (name) this.named?.add(join(folder, name));
+          const path = name ? join(folder, name) : undefined;
+          if (path) this.named?.add(path);
           else this.named = undefined;
           // A name came or went: it may be a folder to watch, or one no longer there: named by its
           // parent, or by itself under its own name (a folder whose parent is not watched).
           if (event === 'rename') {
             this.stale = true;
-            if (name && this.watchers.has(join(folder, name))) this.gone.add(join(folder, name));
+            if (path && this.watchers.has(path)) this.gone.add(path);
             if (name === basename(folder)) this.gone.add(folder);
           }
         });

@@ -43,7 +43,7 @@ export function scanPostFiles(dir: string, cwd: string, exclude: readonly string
   return scanPostFolder(dir, cwd, exclude).files;
 }
 
-/** scanPostFiles, and whether the posts folder holds a symbolic link. */
+/** scanPostFiles, with what rescanPostFiles needs besides: whether the folder holds a symbolic link, and its page bundles. */
 export function scanPostFolder(dir: string, cwd: string, exclude: readonly string[] = []): PostScan {
   const root = dir.endsWith(sep) ? dir.slice(0, -1) : dir;
   const files: PostFile[] = [];
