@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { atLeast, BENCH_ENV, CLEAN_ENV, corpus, HERALD, HERALD_NODE_ARGS, machine, outputTrash, printTable, ROOT, runTimed, startWorker, summarize, under, verdict, WORK } from './common.js';
+import { atLeast, BENCH_ENV, CLEAN_ENV, corpus, HERALD, HERALD_NODE_ARGS, machine, median, outputTrash, printTable, ROOT, runTimed, startWorker, summarize, under, verdict, WORK } from './common.js';
 
 /** The last commit before issue 12 (feeds and pages readers rely on). */
 const BASELINE = '65dd3760bbeb4880ff95fdeab3229e48e730cdf4';
@@ -90,7 +90,6 @@ async function siteSection() {
         served[name].notModified.push((await load(worker.port, { ...asks[name], 'if-none-match': etag })).requests.average);
       }
     }
-    const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     const http = Object.fromEntries(Object.entries(served).map(([name, { ok, notModified }]) => [name, { ok: median(ok), notModified: median(notModified) }]));
     console.log('\nGET /rss.xml from herald start, autocannon, 20 connections, 5 s, median of 3 interleaved rounds');
     console.log(`before, uncompressed:  200 ${http.before.ok.toFixed(0)} req/s, 304 ${http.before.notModified.toFixed(0)} req/s`);
@@ -271,12 +270,11 @@ async function workerRuns(trash) {
   } finally {
     await worker.stop();
   }
-  const sorted = [...idle].sort((a, b) => a - b);
-  const idleMedian = sorted[Math.floor(sorted.length / 2)];
+  const idleMedian = median(idle);
   console.log(`\nworker: herald start on ${POSTS} posts with pages, a pass every second (node ${process.version}; without NODE_EXTRA_CA_CERTS)`);
   printTable([fullRow]);
   console.log(`passes with nothing changed (ms): ${idle.join(', ')}; median ${idleMedian}`);
-  const newPost = [...newPosts].sort((a, b) => a - b)[Math.floor(newPosts.length / 2)];
+  const newPost = median(newPosts);
   console.log(`the passes that published one new post each (ms): ${newPosts.join(', ')}; median ${newPost} ms (${((100 * newPost) / fullRow.medianMs).toFixed(1)}% of the full build)`);
   const verdicts = [verdict('worker pass with nothing changed, 10,000 posts', idleMedian, 20, ' ms'), verdict('worker pass with one new post vs a full build (median)', newPost / fullRow.medianMs, 0.1)];
   writeFileSync(join(WORK, 'results-worker.json'), `${JSON.stringify({ machine: host, full: fullRow, idle, idleMedian, newPosts, newPost, verdicts }, null, 2)}\n`);
