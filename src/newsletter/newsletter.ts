@@ -9,7 +9,7 @@ import { auditPost, type AuditEntry } from './audit.js';
 import { PostIndex } from './due.js';
 import { applyFeedback, type Feedback, type FeedbackResult } from './feedback.js';
 import { buildMessage } from './email/message.js';
-import { personalise, renderConfirmation, renderEmail, type EmailDraft } from './email/render.js';
+import { personalise, readerDraft, renderConfirmation, renderEmail, type EmailDraft } from './email/render.js';
 import { loadMailTemplates } from './email/templates.js';
 import { emailPostOf, emptyReport, plannedRecipients, resumePost, runPass, sendPost, type NewsletterDeps, type PassReport, type SendOptions, type SendReport } from './pass.js';
 import type { SendResult } from './ports.js';
@@ -138,7 +138,8 @@ export class Newsletter {
     const now = clock.now();
     const stamp = templatesStamp(config);
     if (this.confirmation?.stamp !== stamp) this.confirmation = { stamp, draft: renderConfirmation(loadMailTemplates(config, cwd, 'confirm'), config, CONFIRM_DAYS) };
-    const message = buildMessage(await this.confirmation.draft, { name: '', email: address.email, confirmUrl: confirmUrl(config, address.key, secret, now) }, config, `confirm:${now.toISOString()}`, now, secret);
+    const recipient = { name: '', email: address.email, confirmUrl: confirmUrl(config, address.key, secret, now) };
+    const message = buildMessage(await readerDraft(await this.confirmation.draft, recipient), recipient, config, `confirm:${now.toISOString()}`, now, secret);
     return sendWithRetries(this.deps.transport(), message, { attempts: 2, backoffMs: this.deps.retry.backoffMs });
   }
 
@@ -167,7 +168,8 @@ export class Newsletter {
     const { config, cwd, clock, secret } = this.deps;
     const draft = await renderEmail([emailPostOf(post, config, cwd)], loadMailTemplates(config, cwd, 'email'), config);
     const now = clock.now();
-    const message = buildMessage(draft, { name: '', email: address.email, unsubscribeUrl: unsubscribeUrl(config, address.key, secret) }, config, `test:${post.file}:${now.toISOString()}`, now, secret);
+    const recipient = { name: '', email: address.email, unsubscribeUrl: unsubscribeUrl(config, address.key, secret) };
+    const message = buildMessage(await readerDraft(draft, recipient), recipient, config, `test:${post.file}:${now.toISOString()}`, now, secret);
     return { result: await sendWithRetries(this.deps.transport(), message, this.deps.retry), warnings: draft.warnings };
   }
 
@@ -176,7 +178,8 @@ export class Newsletter {
     const { config, cwd, secret } = this.deps;
     const draft = await renderEmail([emailPostOf(post, config, cwd)], loadMailTemplates(config, cwd, 'email'), config);
     const key = addressKey(reader.email) ?? reader.email;
-    return { ...personalise(draft, { ...reader, unsubscribeUrl: unsubscribeUrl(config, key, secret) }), warnings: draft.warnings };
+    const recipient = { ...reader, unsubscribeUrl: unsubscribeUrl(config, key, secret) };
+    return { ...personalise(await readerDraft(draft, recipient), recipient), warnings: draft.warnings };
   }
 
   /**

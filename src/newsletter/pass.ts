@@ -11,7 +11,7 @@ import { eachConcurrently, sendWithRetries, type RetryPolicy } from './delivery.
 import { SendingCaps } from './caps.js';
 import { baselineRecords, duePosts, PostIndex } from './due.js';
 import { bareMessageId, buildMessage, messageToken } from './email/message.js';
-import { CONTENT_WIDTH, renderEmail, sizeImages, type EmailDraft, type EmailPost } from './email/render.js';
+import { CONTENT_WIDTH, readerDraft, renderEmail, sizeImages, type EmailDraft, type EmailPost } from './email/render.js';
 import { loadMailTemplates, type MailTemplates } from './email/templates.js';
 import type { BatchApi, Clock, Delivery, DeliveryUpdate, MailTransport, OutgoingMessage, PostRecord, SendResult, Store } from './ports.js';
 import { wantsPost, type Subscriber } from './subscriber.js';
@@ -584,9 +584,9 @@ class Sender {
     }
     if (!subscriber || !deliveries.length) return undefined;
     if (!(await this.mayGo())) return undefined;
-    const draft = await this.draftFor(deliveries.map((delivery) => delivery.post));
     const seed = `${deliveries[0]!.round}:${deliveries.map((delivery) => delivery.post).join(',')}`;
     const recipient = { name: subscriber.name, email: subscriber.email, unsubscribeUrl: unsubscribeUrl(config, subscriber.key, secret) };
+    const draft = await readerDraft(await this.draftFor(deliveries.map((delivery) => delivery.post)), recipient);
     return { subscriber, deliveries, message: buildMessage(draft, recipient, config, seed, clock.now(), secret) };
   }
 

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config.js';
-import { personalise, renderEmail, type EmailPost } from '../../src/newsletter/email/render.js';
+import { personalise, readerDraft, renderConfirmation, renderEmail, type EmailPost } from '../../src/newsletter/email/render.js';
 import { loadMailTemplates } from '../../src/newsletter/email/templates.js';
 import { makeSite, post } from '../helpers.js';
 
@@ -257,4 +257,47 @@ test('personalising takes values literally: "$&" or "$`" in an address or a name
   assert.match(email.text, /Unsubscribe: https:\/\/example\.com\/u\?t=\$&\n$/);
   assert.doesNotMatch(email.html + email.text, /\uE000|\uE001/);
   assert.ok(email.html.length < draft.html.length + 200, 'nothing was duplicated');
+});
+
+test("a template that does more with a reader's values than show them is rendered for each reader; one that shows them is rendered once", async (t) => {
+  const site = await makeSite(t);
+  const cfg = config(site.dir);
+  await mkdir(join(site.dir, 'templates'), { recursive: true });
+  // A filter, a default, a condition, a link built around a value, an assigned value in a partial.
+  await writeFile(
+    join(site.dir, 'templates', 'email.txt'),
+    'Hi {{ subscriber.name | upcase }}, dear {{ subscriber.name | default: "friend" }}.\n{% if subscriber.name != "" %}named{% else %}nameless{% endif %}\n{% include "_sign.txt" %}\nUnsubscribe: {{ unsubscribe_url }}\n',
+  );
+  await writeFile(join(site.dir, 'templates', '_sign.txt'), '{% assign first = subscriber.name | split: " " | first %}Yours, for {{ first }}');
+  await writeFile(join(site.dir, 'templates', 'email.html'), '<p>{{ post.title }}</p><a href="/prefs?e={{ subscriber.email }}">Preferences</a> <a href="{{ unsubscribe_url }}">Unsubscribe</a>');
+  const draft = await renderEmail([emailPost()], loadMailTemplates(cfg, site.dir), cfg);
+  assert.ok(draft.perReader, 'rendered per reader');
+  assert.match(draft.warnings.join('\n'), /templates\/email\.txt line 1 uses subscriber in a filter, a tag or a capture: herald renders this email again for each reader/);
+  assert.doesNotMatch(draft.warnings.join('\n'), /shows no unsubscribe link/);
+
+  const ann = { name: 'Ann Lee', email: 'ann@example.com', unsubscribeUrl: 'https://example.com/u?t=ann' };
+  const annEmail = personalise(await readerDraft(draft, ann), ann);
+  assert.equal(annEmail.text, 'Hi ANN LEE, dear Ann Lee.\nnamed\nYours, for Ann\nUnsubscribe: https://example.com/u?t=ann\n');
+  assert.match(annEmail.html, /<a href="https:\/\/example\.com\/prefs\?e=ann@example\.com">Preferences<\/a>/);
+  const nameless = { name: '', email: 'bo@example.com', unsubscribeUrl: 'https://example.com/u?t=bo' };
+  const boEmail = personalise(await readerDraft(draft, nameless), nameless);
+  assert.equal(boEmail.text, 'Hi , dear friend.\nnameless\nYours, for \nUnsubscribe: https://example.com/u?t=bo\n');
+  assert.match(boEmail.html, /prefs\?e=bo@example\.com/);
+  assert.doesNotMatch(annEmail.html + annEmail.text + boEmail.html + boEmail.text, /[\uE000\uE001]|%EE%80/i);
+
+  // A value shown as it is, whitespace control and all: rendered once, and the same words.
+  await writeFile(join(site.dir, 'templates', 'email.txt'), 'Hi {{- subscriber.name -}}! {{subscriber.email}}\nUnsubscribe: {{ unsubscribe_url }}\n');
+  await writeFile(join(site.dir, 'templates', 'email.html'), '<p>Hi {{ subscriber.name }}</p><a href="{{ unsubscribe_url }}">Unsubscribe</a>');
+  const once = await renderEmail([emailPost()], loadMailTemplates(cfg, site.dir), cfg);
+  assert.equal(once.perReader, undefined);
+  assert.deepEqual(once.warnings, []);
+  assert.equal(personalise(once, ann).text, 'HiAnn Lee! ann@example.com\nUnsubscribe: https://example.com/u?t=ann\n');
+});
+
+test("the built-in templates show a reader's values as they are: each email is rendered once for every reader", async (t) => {
+  const site = await makeSite(t);
+  const cfg = config(site.dir);
+  assert.equal((await renderEmail([emailPost()], loadMailTemplates(cfg, site.dir), cfg)).perReader, undefined);
+  assert.equal((await renderEmail([emailPost(), emailPost({ title: 'Two' })], loadMailTemplates(cfg, site.dir), cfg)).perReader, undefined);
+  assert.equal((await renderConfirmation(loadMailTemplates(cfg, site.dir, 'confirm'), cfg, 7)).perReader, undefined);
 });

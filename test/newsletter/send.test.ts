@@ -230,6 +230,30 @@ test('DKIM: every message is signed, over SMTP and in the outbox, List-Unsubscri
   for (const file of files) await verify(await site.read(`outbox/${file}`));
 });
 
+test("a template that filters a reader's name is rendered for each reader: over SMTP, each message has its own reader's words, signed", async (t) => {
+  const sink = await startSmtpSink();
+  t.after(() => sink.close());
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { site, env } = await siteWithSink(t, sink, { 'p.md': post({ title: 'Per reader' }) }, [['ann@example.com'], ['bob@example.com'], ['cy@example.com']], `${DKIM_CONFIG()}  maxConnections: 2\n`);
+  await site.write('dkim.pem', privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+  await site.write('templates/email.txt', 'Hello {{ subscriber.name | upcase }}{% if subscriber.email contains "bob" %}, Bob{% endif %}.\nUnsubscribe: {{ unsubscribe_url }}\n');
+  await site.write('templates/email.html', '<p>Hello {{ subscriber.name | downcase }}</p><a href="/prefs?e={{ subscriber.email }}">Preferences</a> <a href="{{ unsubscribe_url }}">Unsubscribe</a>');
+  const result = await herald(site, env, 'send', 'p');
+  assert.equal(result.code, 0, result.err);
+  assert.match(result.err + result.out, /renders this email again for each reader/);
+  assert.equal(sink.received.length, 3);
+  const { dkimVerify } = await import('mailauth/lib/dkim/verify.js');
+  const record = `v=DKIM1; k=rsa; p=${(publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64')}`;
+  for (const { to, mail, raw } of sink.received) {
+    const name = `Reader ${to[0]!.split('@')[0]}`;
+    assert.equal(mail.text, `Hello ${name.toUpperCase()}${to[0] === 'bob@example.com' ? ', Bob' : ''}.\nUnsubscribe: ${/^List-Unsubscribe: <([^>]+)>/m.exec(raw.replace(/\r?\n[ \t]+/g, ' '))?.[1]}\n`);
+    assert.match(mail.html || '', new RegExp(`<p>Hello ${name.toLowerCase()}</p><a href="https://news\\.example\\.com/prefs\\?e=${to[0]!.replace('.', '\\.')}">`));
+    assert.doesNotMatch(raw, /=EE=80=80|%EE%80/i, 'no placeholder left in what was sent');
+    const verdict = await dkimVerify(Buffer.from(raw), { resolver: async (host: string) => (host === 'herald._domainkey.example.com' ? [[record]] : []) });
+    assert.equal(verdict.results[0]?.status?.result, 'pass', JSON.stringify(verdict.results[0]?.status));
+  }
+});
+
 test('DKIM: a key that cannot sign is an error naming smtp.dkim.privateKey in check, and run or send mails nothing', async (t) => {
   const sink = await startSmtpSink();
   t.after(() => sink.close());

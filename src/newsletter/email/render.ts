@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
 import type { HtmlToTextOptions } from 'html-to-text';
 import { Parser } from 'htmlparser2';
 import juice from 'juice';
@@ -36,6 +38,12 @@ export interface EmailDraft {
   html: string;
   text: string;
   warnings: string[];
+  /**
+   * Set when the templates do more with a reader's values than show them (a filter, a condition,
+   * a link built around one), which a placeholder cannot stand for: the email is then rendered
+   * again for each reader (readerDraft).
+   */
+  perReader?: (recipient: Recipient) => Promise<EmailDraft>;
 }
 
 // Recipient fields are rendered as these markers, which no escaping, inlining or text conversion
@@ -44,6 +52,7 @@ const FIELD = (name: string) => `\uE000${name}\uE001`;
 const FIELDS = { name: FIELD('name'), email: FIELD('email'), unsubscribeUrl: FIELD('unsubscribeUrl'), confirmUrl: FIELD('confirmUrl') };
 export type Field = keyof typeof FIELDS;
 const MARKER = /\uE000(name|email|unsubscribeUrl|confirmUrl)\uE001/;
+const MARKERS = new RegExp(MARKER.source, 'g');
 
 /** A draft's text cut at its fields: the stretches in between, and where each reader's value goes. */
 export function draftSegments(text: string): (string | { field: Field })[] {
@@ -109,24 +118,85 @@ export async function renderEmail(posts: EmailPost[], templates: MailTemplates, 
   if (!first) throw new Error('renderEmail needs at least one post');
   // Each post once: its text is html-to-text's, the slowest step of a send's set-up.
   const shown = posts.map((post) => ({ ...post, ...templateDates(post.date.getTime(), config), text: htmlToText(post.html) }));
-  const { html, text } = await renderTemplates(
-    templates,
-    {
-      site: templateSite(config),
-      post: shown[0],
-      posts: shown,
-      subscriber: { name: FIELDS.name, email: FIELDS.email },
-      unsubscribe_url: FIELDS.unsubscribeUrl,
-    },
-    config,
-  );
   const subject = posts.length === 1 ? first.title : `${config.site.title}: ${first.title} and ${posts.length - 1} more`;
-  const warnings: string[] = [];
-  const bytes = Buffer.byteLength(html);
-  if (bytes > CLIP_BYTES) warnings.push(`the email's HTML is ${Math.round(bytes / 1024)} KB: Gmail clips it after 102 KB, hiding the rest and the unsubscribe link (shorten the post, or send its summary and link to the rest)`);
-  warnings.push(...lintEmailHtml(html));
-  if (!html.includes(FIELDS.unsubscribeUrl)) warnings.push('the email template shows no unsubscribe link: add <a href="{{ unsubscribe_url }}">Unsubscribe</a> (the law and every mail provider ask for one in the message itself)');
-  return { subject, html, text, warnings };
+  const draft = await renderDraft(templates, config, subject, (reader) => ({
+    site: templateSite(config),
+    post: shown[0],
+    posts: shown,
+    subscriber: { name: reader.name, email: reader.email },
+    unsubscribe_url: reader.unsubscribeUrl,
+  }));
+  const bytes = Buffer.byteLength(draft.html);
+  if (bytes > CLIP_BYTES) draft.warnings.push(`the email's HTML is ${Math.round(bytes / 1024)} KB: Gmail clips it after 102 KB, hiding the rest and the unsubscribe link (shorten the post, or send its summary and link to the rest)`);
+  draft.warnings.push(...lintEmailHtml(draft.html));
+  // A template that renders per reader shows the link only in a reader's own rendering: one for a made-up reader tells.
+  const probe = { name: 'Reader', email: 'reader@example.com', unsubscribeUrl: 'https://example.com/unsubscribe?token=probe' };
+  const showsLink = draft.perReader ? (await draft.perReader(probe)).html.includes(probe.unsubscribeUrl) : draft.html.includes(FIELDS.unsubscribeUrl);
+  if (!showsLink) draft.warnings.push('the email template shows no unsubscribe link: add <a href="{{ unsubscribe_url }}">Unsubscribe</a> (the law and every mail provider ask for one in the message itself)');
+  return draft;
+}
+
+/** The email as one reader gets it: the draft, or the draft rendered again for them (EmailDraft.perReader). */
+export async function readerDraft(draft: EmailDraft, recipient: Recipient): Promise<EmailDraft> {
+  return draft.perReader ? draft.perReader(recipient) : draft;
+}
+
+/**
+ * Renders the templates once with a placeholder for each reader's value, or, when the templates
+ * do more with those values than show them, sets perReader to render them for each reader.
+ */
+async function renderDraft(templates: MailTemplates, config: Config, subject: string, context: (reader: Recipient) => object): Promise<EmailDraft> {
+  const { html, text } = await renderTemplates(templates, context(FIELDS), config);
+  const reason = readerBound(templates, config) ?? mangledField(html, text);
+  if (!reason) return { subject, html, text, warnings: [] };
+  const perReader = async (reader: Recipient): Promise<EmailDraft> => ({ subject, ...(await renderTemplates(templates, context(reader), config)), warnings: [] });
+  // The draft shows what the placeholders gave; every message is made by perReader.
+  return { subject, html, text, warnings: [`${reason}: herald renders this email again for each reader, which makes a send to a large list slower (show {{ subscriber.name }}, {{ subscriber.email }} and the links as they are to render it once)`], perReader };
+}
+
+// What the templates may do with a reader's value and still be rendered once: show it as it is.
+const READER_VALUES = ['subscriber', 'unsubscribe_url', 'confirm_url'];
+const SHOWN_AS_IT_IS = /^(subscriber\.(name|email)|unsubscribe_url|confirm_url)\s*-?\}\}/;
+const boundTemplates = new WeakMap<MailTemplates, string | undefined>();
+
+/**
+ * Where the templates (and the partials they include) use a reader's value other than by showing
+ * it as it is: in a filter (`| upcase`, `| default`), a tag (`if`, `assign`), or inside a
+ * `capture`, whose text a later test or filter would see as the placeholder.
+ */
+function readerBound(templates: MailTemplates, config: Config): string | undefined {
+  if (boundTemplates.has(templates)) return boundTemplates.get(templates);
+  const sources = new Map<string, string[]>();
+  const linesOf = (file: string) => {
+    let lines = sources.get(file);
+    if (!lines) sources.set(file, (lines = readFileSync(file, 'utf8').split('\n')));
+    return lines;
+  };
+  let reason: string | undefined;
+  const pairs = [[templates.htmlEngine, templates.html], ...(templates.text ? [[templates.textEngine, templates.text] as const] : [])] as const;
+  for (const [engine, template] of pairs) {
+    const { variables } = engine.analyzeSync(template, { partials: true });
+    for (const name of READER_VALUES) {
+      for (const { location } of variables[name] ?? []) {
+        const lines = location.file ? linesOf(location.file) : undefined;
+        const line = lines?.[location.row - 1] ?? '';
+        const bare = lines !== undefined && /\{\{-?\s*$/.test(line.slice(0, location.col - 1)) && SHOWN_AS_IT_IS.test(line.slice(location.col - 1)) && !lines.some((each) => /\{%-?\s*capture\b/.test(each));
+        if (!bare) {
+          const where = location.file ? `${relative(dirname(config.paths.templates), location.file)} line ${location.row}` : `line ${location.row}`;
+          reason ??= `${where} uses ${name} in a filter, a tag or a capture`;
+        }
+      }
+    }
+  }
+  boundTemplates.set(templates, reason);
+  return reason;
+}
+
+// A placeholder that came out of rendering changed (a filter the analysis cannot see through, a
+// root-relative link made absolute around it, which percent-encodes it) stands for no reader's value.
+function mangledField(html: string, text: string): string | undefined {
+  const left = (rendered: string) => rendered.replace(MARKERS, '');
+  return /[\uE000\uE001]|%EE%80%8[01]/i.test(left(html) + left(text)) ? "the templates change a reader's value (a filter, or a link made around it)" : undefined;
 }
 
 /**
@@ -190,6 +260,5 @@ export function personalise(draft: EmailDraft, recipient: Recipient): { subject:
  * rendered once with markers for the address and the link, like a post's.
  */
 export async function renderConfirmation(templates: MailTemplates, config: Config, days: number): Promise<EmailDraft> {
-  const { html, text } = await renderTemplates(templates, { site: templateSite(config), subscriber: { email: FIELDS.email }, confirm_url: FIELDS.confirmUrl, confirm_days: days }, config);
-  return { subject: `Confirm your subscription to ${config.site.title}`, html, text, warnings: [] };
+  return renderDraft(templates, config, `Confirm your subscription to ${config.site.title}`, (reader) => ({ site: templateSite(config), subscriber: { email: reader.email }, confirm_url: reader.confirmUrl, confirm_days: days }));
 }
