@@ -1,7 +1,7 @@
 import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatProblem, HeraldError } from '../errors.js';
-import { isStatus, parseTopicList, STATUSES, type Subscriber } from '../newsletter/subscriber.js';
+import { cleanText, isStatus, parseTopicList, STATUSES, type Subscriber } from '../newsletter/subscriber.js';
 import { parseAddress, type Address } from '../newsletter/subscriptions.js';
 import { withApp, type CommandContext } from './context.js';
 
@@ -14,7 +14,7 @@ function requireAddress(email: string): Address {
 export async function addSubscriber(context: CommandContext, email: string, options: { name?: string; topics?: string }): Promise<number> {
   const address = requireAddress(email);
   return withApp(context, async ({ newsletter }) => {
-    const outcome = await newsletter.add(address, { name: options.name?.trim(), topics: options.topics === undefined ? undefined : parseTopicList(options.topics) });
+    const outcome = await newsletter.add(address, { name: options.name === undefined ? undefined : cleanText(options.name, 200), topics: options.topics === undefined ? undefined : parseTopicList(options.topics) });
     if (outcome === 'refused') {
       const status = (await newsletter.get(address.key))?.status;
       context.io.err(

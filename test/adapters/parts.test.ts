@@ -23,14 +23,21 @@ test('a draft encoded once and filled in per reader decodes to exactly the perso
   const readers = [
     { name: 'Zoë <b>&amp; "friends"</b> = ok', email: 'zoë$&@bücher.example', unsubscribeUrl: 'https://example.com/unsubscribe?token=abc.def&x=1' },
     { name: '', email: 'a@example.com', unsubscribeUrl: `https://example.com/unsubscribe?token=${'t'.repeat(300)}` },
+    // A reader's own line breaks, and values that start a line with "-", as the boundary does.
+    { name: 'Two\nlines\r\nand\rthree', email: '----_NmP-0123456789abcdef-Part_1--@example.com', unsubscribeUrl: `https://example.com/u?t=${'-'.repeat(100)}` },
   ];
   for (const reader of readers) {
     const { raw } = await compose(message(draft, reader));
     const text = raw.toString('latin1');
     for (const line of text.split('\r\n')) assert.ok(line.length <= 76 || /^[\w-]+: /.test(line), `a line of ${line.length}: ${line}`);
+    // The only lines that start with "--" are the message's boundaries, and every line ends CRLF.
+    const boundary = /boundary="([^"]+)"/.exec(text)![1]!;
+    for (const line of text.split('\r\n')) if (line.startsWith('--')) assert.ok(line === `--${boundary}` || line === `--${boundary}--`, line);
+    assert.doesNotMatch(text, /[^\r]\n|\r(?!\n)/, 'bare line ends');
     const parsed = await simpleParser(raw);
     const expected = personalise(draft, reader);
-    assert.equal(parsed.text?.replace(/\r\n/g, '\n'), expected.text);
-    assert.equal(String(parsed.html).replace(/\r\n/g, '\n'), expected.html);
+    const lf = (value: string) => value.replace(/\r\n?/g, '\n');
+    assert.equal(lf(parsed.text ?? ''), lf(expected.text));
+    assert.equal(lf(String(parsed.html)), lf(expected.html));
   }
 });

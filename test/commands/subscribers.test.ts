@@ -15,6 +15,10 @@ test('add, update, remove and purge; addresses trimmed, validated and matched in
   const again = await site.run('subscribers', 'add', 'ada@example.COM', '--topics', 'books', '--now', '2026-03-02T10:00:00Z');
   assert.equal(again.code, 0);
   assert.match(again.out, /^updated/);
+  // A name as the form and the import take it: no control characters, one space between words.
+  assert.equal((await site.run('subscribers', 'add', 'nl@example.com', '--name', ' New\nLine\u0007  Reader\u202e ')).code, 0);
+  assert.equal((await list(site)).find((row) => row.email === 'nl@example.com')?.name, 'New Line Reader');
+  await site.run('subscribers', 'remove', 'nl@example.com', '--purge');
   const bad = await site.run('subscribers', 'add', 'not-an-address');
   assert.equal(bad.code, 2);
   assert.match(bad.err, /"not-an-address" is not an email address/);
