@@ -20,13 +20,14 @@ export interface Sink {
  * A real SMTP server on loopback. `reply` may refuse a recipient: return an Error with a
  * responseCode (4xx: try later, 5xx: refused for good), or undefined to accept.
  */
-export async function startSmtpSink(options: { reply?: (to: string, attempt: number) => (Error & { responseCode?: number }) | undefined; dropFirst?: number; parse?: boolean; delayMs?: number } = {}): Promise<Sink> {
+export async function startSmtpSink(options: { reply?: (to: string, attempt: number) => (Error & { responseCode?: number }) | undefined; dropFirst?: number; parse?: boolean; delayMs?: number; hideSmtpUtf8?: boolean } = {}): Promise<Sink> {
   const received: Received[] = [];
   const attempts = new Map<string, number>();
   let drops = options.dropFirst ?? 0;
   const serverOptions: SMTPServerOptions = {
     authOptional: true,
     disabledCommands: ['STARTTLS'],
+    hideSMTPUTF8: options.hideSmtpUtf8 ?? false,
     logger: false,
     onConnect(session, callback) {
       if (drops > 0) {

@@ -102,6 +102,23 @@ test('a 4xx reply is retried; a 5xx reply bounces that address and the rest go o
   assert.equal(list.find((row) => row.email === 'nobody@example.com')?.status, 'bounced');
 });
 
+test('an address outside ASCII goes only to a server that announced SMTPUTF8; to another it bounces, and the rest go on', async (t) => {
+  const plain = await startSmtpSink({ hideSmtpUtf8: true });
+  t.after(() => plain.close());
+  const { site, env } = await siteWithSink(t, plain, { 'p.md': post({ title: 'Utf8' }) }, [['ann@example.com'], ['jörg@example.com']]);
+  const result = await herald(site, env, 'send', 'p');
+  assert.match(result.out, /1 sent, 0 failed, 1 bounced/);
+  assert.match(result.out + result.err, /jörg@example\.com.*not in ASCII.*SMTPUTF8/);
+  assert.deepEqual(plain.received.map((r) => r.to[0]), ['ann@example.com']);
+
+  const utf8 = await startSmtpSink();
+  t.after(() => utf8.close());
+  const { site: other, env: otherEnv } = await siteWithSink(t, utf8, { 'p.md': post({ title: 'Utf8' }) }, [['ann@example.com'], ['jörg@example.com']]);
+  const sent = await herald(other, otherEnv, 'send', 'p');
+  assert.match(sent.out, /2 sent, 0 failed, 0 bounced/);
+  assert.deepEqual(utf8.received.map((r) => r.to[0]).sort(), ['ann@example.com', 'jörg@example.com']);
+});
+
 test('a relay that refuses every recipient for a reason about the sender bounces nobody, and the send stops itself', async (t) => {
   const sink = await startSmtpSink({ reply: () => smtpError(554, '5.7.1 Relay access denied') });
   t.after(() => sink.close());

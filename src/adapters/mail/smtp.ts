@@ -133,6 +133,8 @@ interface ConnectionInternals {
   _responseActions: ((reply: string) => void)[];
   /** The transaction under way; `pipelined` when the server announced PIPELINING. */
   _envelope?: { pipelined?: boolean };
+  /** The extensions the server announced in its EHLO answer (SMTPUTF8, PIPELINING...). */
+  _supportedExtensions: string[];
   _actionSMTPStream(reply: string, callback: (error: Error | null, reply?: string) => void): void;
 }
 
@@ -339,6 +341,17 @@ class SmtpPool {
   }
 
   private transfer(connection: Connection, envelope: { from: string; to: string[] }, raw: Buffer): Promise<void> {
+    // An address outside ASCII (jörg@example.com) needs a server that announced SMTPUTF8; RFC 6531
+    // 3.4 has the client refuse it to any other, where nodemailer would send it as it is. Refused
+    // as the server would refuse it at RCPT TO: the reader's address cannot go this way.
+    const notAscii = /[^\x00-\x7f]/;
+    if (notAscii.test(envelope.from + envelope.to.join('')) && !(connection.smtp as unknown as ConnectionInternals)._supportedExtensions.includes('SMTPUTF8')) {
+      this.release(connection);
+      // The sender's own address (5.1.7) is herald's to fix, not the reader's: not a bounce.
+      const whose = notAscii.test(envelope.from) ? { command: 'MAIL FROM', status: '5.1.7', what: 'the sender address' } : { command: 'RCPT TO', status: '5.1.3', what: 'the address' };
+      const response = `553 ${whose.status} ${whose.what} is not in ASCII, and this SMTP server does not take such addresses (it did not announce SMTPUTF8)`;
+      return Promise.reject(Object.assign(new Error(response), { code: 'EENVELOPE', command: whose.command, responseCode: 553, response }));
+    }
     return new Promise((resolve, reject) => {
       let handedOn = false;
       const handOn = () => {
