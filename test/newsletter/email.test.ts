@@ -81,12 +81,13 @@ test('the default email survives mail clients: code wraps, tables get borders, n
 });
 
 test('what readers would miss is said by check, preview and send: an image without alt text, a relative link, a template without an unsubscribe link', async (t) => {
-  const body = 'A picture: ![](https://example.com/x.png)\n\nA decorative one: <img src="https://example.com/line.png" alt="" role="presentation">\n\n<a href="other-page.html">a relative link</a>\n';
+  const body = 'A picture: ![](https://example.com/x.png)\n\nA decorative one: <img src="https://example.com/line.png" alt="" role="presentation">\n\n<a href="other-page.html">a relative link</a>\n\n<img src="data:image/png;base64,iVBORw0KGgo=" alt="A dot">\n';
   const site = await makeSite(t, { 'hello.md': post({ title: 'Hello', date: '2026-01-01', body }) }, 'email:\n  address: PO Box 1, Bristol\n');
   const check = await site.run('check', '--now', '2026-06-01');
   assert.equal(check.code, 0, check.err);
   assert.match(check.err, /warning: posts\/hello\.md: its email: an image has no alt text \(https:\/\/example\.com\/x\.png\)/);
   assert.doesNotMatch(check.err, /line\.png/, 'role="presentation" marks an image as decorative');
+  assert.match(check.err, /an image is written into the HTML \(a data: URL\): Gmail and Outlook do not show them/);
   const preview = await site.run('preview', 'hello');
   assert.match(preview.err, /warning: an image has no alt text/);
   // Links in the post are made absolute against its URL, so none is left relative there; one a

@@ -201,15 +201,18 @@ function mangledField(html: string, text: string): string | undefined {
 
 /**
  * What readers of the email would miss: an image without alt text (blocked images, screen
- * readers and the text part show nothing for it) and a link or image left relative, which leads
- * nowhere from an inbox. Decorative images say so with role="presentation".
+ * readers and the text part show nothing for it), an image written into the HTML as a data: URL
+ * (which Gmail and Outlook do not show), and a link or image left relative, which leads nowhere
+ * from an inbox. Decorative images say so with role="presentation".
  */
 export function lintEmailHtml(html: string): string[] {
   const noAlt: string[] = [];
   const relative = new Set<string>();
+  let inline = 0;
   const parser = new Parser({
     onopentag(name, attributes) {
       if (name === 'img' && !attributes.alt?.trim() && attributes.role !== 'presentation') noAlt.push(attributes.src ?? '(no src)');
+      if (name === 'img' && /^\s*data:/i.test(attributes.src ?? '')) inline++;
       for (const key of ['href', 'src'] as const) {
         const url = attributes[key]?.trim();
         if (url && !/^([a-z][a-z0-9+.-]*:|#|\uE000)/i.test(url)) relative.add(url);
@@ -219,6 +222,7 @@ export function lintEmailHtml(html: string): string[] {
   parser.end(html);
   const found: string[] = [];
   if (noAlt.length) found.push(`${noAlt.length === 1 ? 'an image has' : `${noAlt.length} images have`} no alt text (${listed(noAlt)}): readers who do not load images see nothing there (write ![what it shows](image.png))`);
+  if (inline) found.push(`${inline === 1 ? 'an image is' : `${inline} images are`} written into the HTML (a data: URL): Gmail and Outlook do not show them (publish the image, in a static folder or beside the post, and link it)`);
   if (relative.size) found.push(`relative links that lead nowhere from an inbox: ${listed([...relative])} (write them from the site's root or in full)`);
   return found;
 }
