@@ -10,7 +10,7 @@ import { HeraldError } from './errors.js';
 import { readExistingSync, writeFileAtomicSync } from './files.js';
 
 /** Files worth compressing, by name. */
-export const COMPRESSIBLE = /\.(html?|xml|json|xsl|opml|txt|css|js|mjs|svg)$/i;
+export const COMPRESSIBLE = /\.(html?|xml|rss|atom|rdf|json|xsl|opml|txt|css|js|mjs|svg)$/i;
 
 /** The precompressed copies, with the Content-Encoding each is served with; best first. */
 export const ENCODINGS = [

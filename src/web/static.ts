@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants, realpathSync, statSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import { extname, join, relative, sep } from 'node:path';
 import { lookup } from 'mime-types';
 import { COMPRESSIBLE, ENCODINGS } from '../output.js';
@@ -118,6 +119,8 @@ interface Found {
   joined: string;
   /** For a page served at its name without `.html`: the name itself, which wins once it exists. */
   shadow?: string;
+  /** The index.html of the folder the request named. */
+  folderIndex?: boolean;
 }
 
 function resolveFile(segments: string[], outputDir: string, rootReal: string): Found | undefined {
@@ -133,13 +136,14 @@ function resolveFile(segments: string[], outputDir: string, rootReal: string): F
     const pageInfo = statOf(page);
     if (pageInfo?.isFile()) return { path: page!, name: `${name}.html`, info: pageInfo, joined: pageJoined, shadow: joined };
   }
-  if (path !== undefined && info?.isDirectory()) {
+  const folderIndex = path !== undefined && info?.isDirectory();
+  if (folderIndex) {
     name = 'index.html';
     joined = join(joined, name);
-    path = realInside(join(path, name), rootReal);
+    path = realInside(join(path!, name), rootReal);
     info = statOf(path);
   }
-  return path !== undefined && info?.isFile() ? { path, name, info, joined } : undefined;
+  return path !== undefined && info?.isFile() ? { path, name, info, joined, ...(folderIndex ? { folderIndex } : {}) } : undefined;
 }
 
 // Files as last read, keyed by real path and valid while the file is the same one (device, inode,
@@ -248,8 +252,12 @@ function remember(cache: SiteCache, target: string | undefined, route: Route): v
   cache.routes.set(target, route);
 }
 
-/** The file `pathname` names below output, read or taken from the cache: 404 if there is none to serve. */
-async function findRoute(site: StaticSite, cache: SiteCache, pathname: string): Promise<Route> {
+/**
+ * The file `pathname` names below output: 404 if there is none to serve. A folder named without
+ * its trailing slash is a redirect to the name with it (as nginx and static hosts answer), so
+ * the relative links of its index.html resolve inside it; a file named with one is not found.
+ */
+function findFile(site: StaticSite, pathname: string, target: string): Found {
   const { outputDir } = site;
   const segments = staticSegments(pathname);
   const root = realRoot(outputDir, false);
@@ -259,8 +267,14 @@ async function findRoute(site: StaticSite, cache: SiteCache, pathname: string): 
     if (fresh !== undefined && fresh !== root) found = resolveFile(segments, outputDir, fresh);
   }
   if (!found) throw new HttpError(404, NOT_FOUND);
-  // Not trusted for the rest of this turn: it was found before the awaits, perhaps in an earlier one.
-  return { found, file: await cachedFile(cache, found), checked: -1 };
+  const slashed = pathname.endsWith('/');
+  if (found.folderIndex && !slashed) {
+    const query = target.indexOf('?');
+    const path = query < 0 ? target : target.slice(0, query);
+    throw new HttpError(301, 'This page has moved.', { Location: `${path}/${query < 0 ? '' : target.slice(query)}` });
+  }
+  if (slashed && segments.length && !found.folderIndex && found.shadow === undefined) throw new HttpError(404, NOT_FOUND);
+  return found;
 }
 
 async function cachedFile(cache: SiteCache, { path, info }: Found): Promise<CachedFile> {
@@ -447,21 +461,35 @@ function answerFor(file: CachedFile, site: StaticSite, name: string, asPage: boo
   const variant = (asPage ? VARIANTS_PER_TYPE : 0) + (encoding ? ENCODING_INDEX.get(encoding)! + 1 : 0);
   const known = variants?.[variant];
   if (known) return known;
-  const styled = site.feedTypes[name] === RSS_TYPE || site.feedTypes[name] === ATOM_TYPE;
   const etag = variantTag(file.hash, asPage, encoding);
-  const notModified: Record<string, string> = {
-    ...(styled ? site.feedHeaders : site.headers),
-    'Content-Type': asPage ? PAGE_TYPE : contentType(name, site.feedTypes),
-    ETag: etag,
-    'Last-Modified': new Date(file.lastModifiedMs).toUTCString(),
-    'Cache-Control': 'public, max-age=300',
-  };
-  if (COMPRESSIBLE.test(name)) notModified.Vary = styled ? 'Accept, Accept-Encoding' : 'Accept-Encoding';
+  const notModified = variantHeaders(site, name, asPage, etag, file.lastModifiedMs);
   const body = encoding ? file.copies.get(encoding)!.body! : file.body;
   const headers = { ...notModified, ...(encoding ? { 'Content-Encoding': encoding } : {}), 'Content-Length': String(body.length) };
   const answer = { body, etag, headers, notModified };
   if (variants) variants[variant] = answer;
   return answer;
+}
+
+function isStyledFeed(site: StaticSite, name: string): boolean {
+  return site.feedTypes[name] === RSS_TYPE || site.feedTypes[name] === ATOM_TYPE;
+}
+
+/**
+ * The headers of one variant of a file, as a 304 carries them. Vary names what the answer depends
+ * on: the client's Accept for an RSS or Atom feed (a browser gets it as a page), its
+ * Accept-Encoding for a file that may have compressed copies.
+ */
+function variantHeaders(site: StaticSite, name: string, asPage: boolean, etag: string, lastModifiedMs: number): Record<string, string> {
+  const styled = isStyledFeed(site, name);
+  const vary = [...(styled ? ['Accept'] : []), ...(COMPRESSIBLE.test(name) ? ['Accept-Encoding'] : [])].join(', ');
+  return {
+    ...(styled ? site.feedHeaders : site.headers),
+    'Content-Type': asPage ? PAGE_TYPE : contentType(name, site.feedTypes),
+    ETag: etag,
+    'Last-Modified': new Date(lastModifiedMs).toUTCString(),
+    'Cache-Control': 'public, max-age=300',
+    ...(vary ? { Vary: vary } : {}),
+  };
 }
 
 // Variants of a name: as it is or as a page (asPage), each uncompressed or in one of ENCODINGS.
@@ -483,10 +511,68 @@ function matchedTag(ifNoneMatch: string, tags: string[]): string | undefined {
  */
 export async function serveStatic(request: IncomingMessage, response: ServerResponse, pathname: string, site: StaticSite): Promise<void> {
   const cache = siteCache(site);
-  const route = await findRoute(site, cache, pathname);
+  const found = findFile(site, pathname, request.url ?? pathname);
+  if (found.info.size > CACHE_FILE_BYTES) return streamFile(request, response, site, found);
+  // Not trusted for the rest of this turn: it was found before the awaits, perhaps in an earlier one.
+  const route: Route = { found, file: await cachedFile(cache, found), checked: -1 };
   const encoding = await chooseCopy(cache, route.found.path, route.file, encodingsFor(route.found.name, request));
   remember(cache, request.url, route);
   respond(request, response, site, route, encoding);
+}
+
+/**
+ * A file too large to keep in memory (a podcast's audio, a PDF), streamed from disk as the client
+ * reads it, with its fresh compressed copy if the client takes one. Its ETag is made from what
+ * stat says of the file sent (inode, size, mtime), as nginx's is, not from its bytes: reading a
+ * file of hundreds of MB whole for each request, a HEAD or a 304 included, held it in memory once
+ * per client reading it slowly.
+ */
+async function streamFile(request: IncomingMessage, response: ServerResponse, site: StaticSite, { path, name }: Found): Promise<void> {
+  let file = await open(path, constants.O_RDONLY).catch(() => undefined);
+  if (!file) throw new HttpError(404, NOT_FOUND);
+  try {
+    const info = await file.stat();
+    if (!info.isFile()) throw new HttpError(404, NOT_FOUND);
+    let sent = info;
+    let encoding: Encoding | undefined;
+    for (const each of encodingsFor(name, request)) {
+      const copy = await open(path + SUFFIXES.get(each)!, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)).catch(() => undefined);
+      const copyInfo = await copy?.stat();
+      // copiesFresh's rule: a copy older than its file is stale.
+      if (copy && copyInfo?.isFile() && copyInfo.mtimeMs >= info.mtimeMs) {
+        await file.close();
+        [file, sent, encoding] = [copy, copyInfo, each];
+        break;
+      }
+      await copy?.close();
+    }
+    const asPage = isStyledFeed(site, name) && wantsPage(request.headers.accept, site.feedTypes[name]!);
+    const etag = `"${sent.ino.toString(36)}-${sent.size.toString(36)}-${Math.round(sent.mtimeMs).toString(36)}${asPage ? '-xml' : ''}${encoding ? `-${encoding}` : ''}"`;
+    const lastModifiedMs = Math.floor(info.mtimeMs / 1000) * 1000;
+    const headers = variantHeaders(site, name, asPage, etag, lastModifiedMs);
+    const ifNoneMatch = request.headers['if-none-match'];
+    if (ifNoneMatch ? matchedTag(ifNoneMatch, [etag]) !== undefined : modifiedSince(request) >= lastModifiedMs) {
+      response.writeHead(304, headers);
+      response.end();
+      return;
+    }
+    response.writeHead(200, { ...headers, ...(encoding ? { 'Content-Encoding': encoding } : {}), 'Content-Length': String(sent.size) });
+    if (request.method === 'HEAD') {
+      response.end();
+      return;
+    }
+    // The bytes sent are the length stat gave: a file grown meanwhile is cut there, and one cut
+    // short ends the connection, which a client then knows for an incomplete answer.
+    const stream = file.createReadStream({ start: 0, end: sent.size - 1, autoClose: false });
+    const streamed = await pipeline(stream, response, { end: false }).then(
+      () => stream.bytesRead === sent.size,
+      () => false,
+    );
+    if (streamed) response.end();
+    else response.destroy();
+  } finally {
+    await file.close();
+  }
 }
 
 /**
@@ -505,8 +591,7 @@ export function serveKnown(request: IncomingMessage, response: ServerResponse, s
 }
 
 function respond(request: IncomingMessage, response: ServerResponse, site: StaticSite, { found: { name }, file }: Route, encoding: Encoding | undefined): void {
-  const feedType = site.feedTypes[name];
-  const asPage = (feedType === RSS_TYPE || feedType === ATOM_TYPE) && wantsPage(request.headers.accept, feedType);
+  const asPage = isStyledFeed(site, name) && wantsPage(request.headers.accept, site.feedTypes[name]!);
   const answer = answerFor(file, site, name, asPage, encoding);
   const ifNoneMatch = request.headers['if-none-match'];
   if (ifNoneMatch) {
@@ -517,12 +602,18 @@ function respond(request: IncomingMessage, response: ServerResponse, site: Stati
     const plain = encoding && answerFor(file, site, name, asPage, undefined);
     const held = matchedTag(ifNoneMatch, plain ? [answer.etag, plain.etag] : [answer.etag]);
     if (held !== undefined) return notModified(response, held === answer.etag ? answer : plain!);
-  } else {
-    const ifModifiedSince = request.headers['if-modified-since'];
-    if (ifModifiedSince !== undefined && Date.parse(ifModifiedSince) >= file.lastModifiedMs) return notModified(response, answer);
-  }
+  } else if (modifiedSince(request) >= file.lastModifiedMs) return notModified(response, answer);
   response.writeHead(200, answer.headers);
   response.end(request.method === 'HEAD' ? undefined : answer.body);
+}
+
+// An HTTP-date (RFC 9110 5.6.7): IMF-fixdate, or the obsolete RFC 850 and asctime forms.
+const HTTP_DATE = /^(?:[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{5,8}, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/;
+
+/** If-Modified-Since as a time, or NaN when absent or not an HTTP-date, which RFC 9110 13.1.3 has ignored. */
+function modifiedSince(request: IncomingMessage): number {
+  const value = request.headers['if-modified-since']?.trim();
+  return value !== undefined && HTTP_DATE.test(value) ? Date.parse(value.endsWith('GMT') ? value : `${value} GMT`) : NaN;
 }
 
 function notModified(response: ServerResponse, answer: Answer): void {

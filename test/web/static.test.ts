@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -146,13 +146,12 @@ test('staticSegments decodes before splitting and refuses dot segments', () => {
 });
 
 /** Serves `output` the way herald's web server does (a target served before from memory first), with the HttpError status as the answer: the body as bytes (compressed answers are not text), any method. */
-async function serveBytes(t: TestContext, output: string): Promise<(path: string, headers?: Record<string, string>, method?: string) => Promise<{ status: number; body: Buffer; headers: IncomingHttpHeaders }>> {
-  const site = staticSite(output);
+async function serveBytes(t: TestContext, output: string, site = staticSite(output)): Promise<(path: string, headers?: Record<string, string>, method?: string) => Promise<{ status: number; body: Buffer; headers: IncomingHttpHeaders }>> {
   const server = createServer((req, res) => {
     // The raw request path, as a client sent it: fetch() would normalise %2e%2e away first.
     if (serveKnown(req, res, site)) return;
     serveStatic(req, res, (req.url ?? '/').split('?')[0]!, site).catch((error: unknown) => {
-      res.writeHead(error instanceof HttpError ? error.status : 500);
+      res.writeHead(error instanceof HttpError ? error.status : 500, error instanceof HttpError ? error.headers : {});
       res.end(error instanceof HttpError ? error.message : String(error));
     });
   });
@@ -450,4 +449,72 @@ test('answers from memory are the answers a first request gets, byte for byte, f
     assert.equal((await get(path, { ...headers, 'If-Modified-Since': first.headers['last-modified']! }, method)).status, 304, path);
     assert.equal((await get(path, { ...headers, 'If-None-Match': '"other"' }, method)).status, 200, path);
   }
+});
+
+test('a file too large to keep in memory is streamed, with its fresh copy, an ETag from stat, 304s and HEADs that read nothing; a file over 2 GiB too', async (t) => {
+  const big = Buffer.alloc(3 << 20);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
+  const text = 'A line of a large text file, compressible.\n'.repeat(80_000);
+  const output = await published(t, { 'notes.txt': text });
+  await writeFile(join(output, 'episode.mp3'), big);
+  // Sparse: 3 GiB on no disk. Reading it whole, as before, failed with a 500.
+  await writeFile(join(output, 'huge.bin'), '');
+  await truncate(join(output, 'huge.bin'), 3 * 1024 ** 3);
+  const get = await serveBytes(t, output);
+
+  const audio = await get('/episode.mp3');
+  assert.equal(audio.status, 200);
+  assert.equal(audio.headers['content-type'], 'audio/mpeg');
+  assert.equal(audio.headers['content-length'], String(big.length));
+  assert.ok(audio.body.equals(big), 'the bytes on disk');
+  assert.match(audio.headers.etag ?? '', /^"[0-9a-z]+-[0-9a-z]+-[0-9a-z]+"$/);
+  assert.equal((await get('/episode.mp3', { 'If-None-Match': audio.headers.etag! })).status, 304);
+  assert.equal((await get('/episode.mp3', { 'If-Modified-Since': audio.headers['last-modified']! })).status, 304);
+  const head = await get('/huge.bin', {}, 'HEAD');
+  assert.equal(head.status, 200);
+  assert.equal(head.headers['content-length'], String(3 * 1024 ** 3));
+  assert.equal(head.body.length, 0);
+
+  const gzip = await get('/notes.txt', { 'Accept-Encoding': 'gzip' });
+  assert.equal(gzip.headers['content-encoding'], 'gzip');
+  assert.equal(gzip.headers.vary, 'Accept-Encoding');
+  assert.equal(gzip.headers['content-length'], String(gzip.body.length));
+  assert.equal(gunzipSync(gzip.body).toString(), text);
+  assert.match(gzip.headers.etag ?? '', /-gzip"$/);
+  const plain = await get('/notes.txt');
+  assert.equal(plain.body.toString(), text);
+  assert.notEqual(plain.headers.etag, gzip.headers.etag);
+  // The file rewritten: a new ETag, and its copy, now older than it, is not sent.
+  await writeFile(join(output, 'notes.txt'), text.toUpperCase());
+  const after = await get('/notes.txt', { 'Accept-Encoding': 'gzip', 'If-None-Match': plain.headers.etag! });
+  assert.equal(after.status, 200);
+  assert.equal(after.headers['content-encoding'], undefined);
+  assert.equal(after.body.toString(), text.toUpperCase());
+});
+
+test('a folder named without its trailing slash is a redirect to it; a file named with one is not found', async (t) => {
+  const output = await makeFolder(t, { 'sub/index.html': '<a href="page.html">relative</a>', 'notes.txt': 'notes', 'index.html': 'home' });
+  const get = await serve(t, output);
+  const moved = await get('/sub?from=feed');
+  assert.equal(moved.status, 301);
+  assert.equal(moved.headers.location, '/sub/?from=feed');
+  assert.equal((await get('/sub/')).body, '<a href="page.html">relative</a>');
+  assert.equal((await get('/')).body, 'home');
+  assert.equal((await get('/notes.txt/')).status, 404);
+  assert.equal((await get('/notes.txt')).body, 'notes');
+});
+
+test('If-Modified-Since that is not an HTTP-date is ignored; a feed whose name has no known extension still varies on Accept', async (t) => {
+  const output = await makeFolder(t, { 'notes.txt': 'notes', 'feed.rss': FEED });
+  const site = { ...staticSite(output), feedTypes: feedTypes({ rss: 'feed.rss', atom: 'index.atom', json: 'feed.json' }) };
+  const get = await serveBytes(t, output, site);
+  const first = await get('/notes.txt');
+  for (const value of ['3000', '2099-01-01', 'tomorrow']) assert.equal((await get('/notes.txt', { 'If-Modified-Since': value })).status, 200, value);
+  assert.equal((await get('/notes.txt', { 'If-Modified-Since': first.headers['last-modified']! })).status, 304);
+  assert.equal((await get('/notes.txt', { 'If-Modified-Since': 'Fri Jan  1 00:00:00 2100' })).status, 304, 'asctime is an HTTP-date');
+  const reader = await get('/feed.rss', { Accept: 'application/rss+xml' });
+  const browser = await get('/feed.rss', { Accept: BROWSER_ACCEPT });
+  assert.equal(reader.headers['content-type'], 'application/rss+xml; charset=utf-8');
+  assert.equal(browser.headers['content-type'], 'application/xml; charset=utf-8');
+  for (const answer of [reader, browser]) assert.match(answer.headers.vary ?? '', /^Accept, Accept-Encoding$/);
 });
