@@ -3,6 +3,7 @@ import { constants, realpathSync, statSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { extname, join, relative, sep } from 'node:path';
 import { lookup } from 'mime-types';
 import { COMPRESSIBLE, ENCODINGS } from '../output.js';
@@ -344,7 +345,7 @@ const COPY_RECHECK_MS = 2000;
 async function loadCopy(cache: SiteCache, path: string, entry: CachedFile, encoding: Encoding, suffix: string): Promise<Buffer | undefined> {
   const read = await readOpen(path + suffix, constants.O_NOFOLLOW ?? 0);
   const now = statOf(path);
-  const fresh = read !== undefined && read.info.mtimeMs >= entry.mtimeMs && now !== undefined && sameFile(now, entry);
+  const fresh = read !== undefined && read.info.mtimeMs >= entry.mtimeMs && now !== undefined && sameFile(now, entry) && decodesTo(read.body, encoding, entry.body);
   const body = fresh ? read.body : undefined;
   const old = entry.copies.get(encoding)?.body;
   entry.copies.set(encoding, { body, checkedAt: Date.now() });
@@ -353,6 +354,22 @@ async function loadCopy(cache: SiteCache, path: string, entry: CachedFile, encod
 }
 
 const SUFFIXES = new Map(ENCODINGS.map(({ encoding, suffix }) => [encoding, suffix]));
+
+/**
+ * Whether a copy holds the very bytes of its file, looked at once per version of a file kept in
+ * memory: a copy is judged fresh by its mtime, but a file put back with its old mtime (cp -p,
+ * rsync -a, tar), a writer's own x.html.gz beside their x.html, or two builds writing at once can
+ * leave a copy as new as its file with other bytes, which would be sent under the file's ETag.
+ */
+function decodesTo(copy: Buffer, encoding: Encoding, body: Buffer): boolean {
+  // One byte more than the file, so a copy of something longer (or a bomb) stops there.
+  const options = { maxOutputLength: body.length + 1 };
+  try {
+    return (encoding === 'br' ? brotliDecompressSync(copy, options) : gunzipSync(copy, options)).equals(body);
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The best encoding among `encodings` (best first) with a fresh copy in memory, or none (the file

@@ -518,3 +518,22 @@ test('If-Modified-Since that is not an HTTP-date is ignored; a feed whose name h
   assert.equal(browser.headers['content-type'], 'application/xml; charset=utf-8');
   for (const answer of [reader, browser]) assert.match(answer.headers.vary ?? '', /^Accept, Accept-Encoding$/);
 });
+
+test('a copy as new as its file but of other bytes is not sent: a file put back with its old mtime, a writer\'s own x.html.gz', async (t) => {
+  const output = await published(t, { 'robots.txt': 'User-agent: *\nAllow: /\n' });
+  // The file put back as it was a minute ago (cp -p, rsync -a), its copies left from a later version.
+  const old = new Date(Date.now() - 60_000);
+  await writeFile(join(output, 'robots.txt'), 'User-agent: *\nDisallow: /\n');
+  await utimes(join(output, 'robots.txt'), old, old);
+  const get = await serveBytes(t, output);
+  for (const encoding of ['br', 'gzip']) {
+    const answer = await get('/robots.txt', { 'Accept-Encoding': encoding });
+    assert.equal(answer.headers['content-encoding'], undefined, encoding);
+    assert.equal(answer.body.toString(), 'User-agent: *\nDisallow: /\n');
+  }
+  // Not compressed at all, written after the page.
+  await writeFile(join(output, 'x.html'), '<p>page</p>');
+  await writeFile(join(output, 'x.html.gz'), 'my own notes, not gzip');
+  const page = await get('/x.html', { 'Accept-Encoding': 'gzip' });
+  assert.deepEqual([page.headers['content-encoding'], page.body.toString()], [undefined, '<p>page</p>']);
+});
