@@ -1,6 +1,6 @@
 import { closeSync, fchmodSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 export interface WriteOptions {
   /**
@@ -89,9 +89,11 @@ export function writeFileAtomicSync(path: string, data: Uint8Array, { isNew = fa
   }
 }
 
-// Unique to this process and write; another process has another pid.
+// Unique to this process and write; another process has another pid. A dot file, as nothing that
+// publishes a folder serves those (herald start, GitHub Pages, most deploy tools leave them out):
+// a write under way, or one a killed build left behind, is never a page of the site.
 let tempCounter = 0;
-const tempPath = (path: string) => `${path}.${process.pid}.${(tempCounter++).toString(36)}.tmp`;
+const tempPath = (path: string) => join(dirname(path), `.${basename(path)}.${process.pid}.${(tempCounter++).toString(36)}.tmp`);
 
 /** A file's bytes; null when there is no file, undefined when it could not be read. */
 export function readExistingSync(path: string): Buffer | null | undefined {

@@ -95,3 +95,17 @@ test('state written in pieces is JSON.stringify\'s text exactly, and a file writ
   await writeFileAtomic(join(dir, 'state.json'), jsonPieces(values[0]));
   assert.deepEqual(JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')), JSON.parse(JSON.stringify(values[0])));
 });
+
+test('a file is written under a temporary dot-file name, which no server of the folder serves, then renamed', async (t) => {
+  const dir = await tempDir(t);
+  const { watch } = await import('node:fs');
+  const seen = new Set<string>();
+  const watcher = watch(dir, (_event, name) => name && seen.add(String(name)));
+  t.after(() => watcher.close());
+  await writeFileAtomic(join(dir, 'state.json'), '{}');
+  await writeOutput(join(dir, 'rss.xml'), '<rss/>');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const temporary = [...seen].filter((name) => !['state.json', 'rss.xml', 'rss.xml.br', 'rss.xml.gz'].includes(name));
+  assert.ok(temporary.length >= 4, `the writes went through temporary files: ${[...seen].join(', ')}`);
+  for (const name of temporary) assert.match(name, /^\.(state\.json|rss\.xml(\.br|\.gz)?)\.\d+\.[0-9a-z]+\.tmp$/);
+});
