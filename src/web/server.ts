@@ -57,8 +57,11 @@ export function createWebServer(options: WebOptions): Server {
   // The forms and the links in emails: web.url's path, which is site.url's unless web.url is set.
   const webPath = pathBelow(new URL(config.web.url).pathname);
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
-    // Appended, not resolved: a path starting with // (//rss.xml) would be read as a host name.
-    const url = new URL(`http://herald.invalid${(request.url ?? '/').startsWith('/') ? '' : '/'}${request.url ?? ''}`);
+    // Appended, not resolved: a path starting with // (//rss.xml) would be read as a host name. A
+    // target in absolute form (GET http://host/rss.xml, as sent to a proxy) is taken as it is:
+    // RFC 9112 3.2.2 has servers accept it.
+    const target = request.url ?? '/';
+    const url = /^https?:\/\//i.test(target) ? new URL(target) : new URL(`http://herald.invalid${target.startsWith('/') ? '' : '/'}${target}`);
     const method = request.method ?? 'GET';
     if (method === 'POST') await postTurn();
     const route = webPath(url.pathname);

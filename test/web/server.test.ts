@@ -128,6 +128,19 @@ test('nothing outside the output folder is served; malformed requests get a clea
   assert.equal((await fetch(`${base}/rss.xml`, { method: 'DELETE' })).status, 405);
 });
 
+test('a request target in absolute form (as sent to a proxy) is served as its path', async (t) => {
+  const { base } = await serve(t);
+  const { connect } = await import('node:net');
+  const socket = connect(Number(new URL(base).port), '127.0.0.1');
+  t.after(() => socket.destroy());
+  let answer = '';
+  socket.on('data', (chunk) => (answer += chunk));
+  socket.write(`GET http://localhost/rss.xml?x=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+  await new Promise((resolve) => socket.on('close', resolve));
+  assert.match(answer, /^HTTP\/1\.1 200 /);
+  assert.match(answer, /<rss/);
+});
+
 test('unsubscribe: a page with one button that changes nothing; the one-click POST unsubscribes at once; twice is fine', async (t) => {
   const { base, status } = await serve(t);
   const token = signToken('unsubscribe', 'ann@example.com', SECRET);
