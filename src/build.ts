@@ -112,7 +112,8 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
     const changed = memory.watch.takeChanged();
     // The watch's full look has the next build with work to do look at every page it made.
     if (memory.watch.lastWasFullLook) memory.pagesToLookAt = true;
-    if (!changed && isStillValid(remembered.check, now)) return nothingToDo(remembered.check, remembered.posts);
+    // A post reached through a symbolic link may change where no watch sees it: the scan looks.
+    if (!changed && !remembered.scan?.linked && isStillValid(remembered.check, now)) return nothingToDo(remembered.check, remembered.posts);
   }
 
   growHeapSlowly();
@@ -186,7 +187,9 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
   // Each feed document is made again only when what it shows changed (feeds/write.ts).
   const subscriptions = feeds.flatMap((feed) => [feed.links.rss, feed.links.atom, feed.links.json]);
   const settle = await websub?.oweNotices(config, cwd, subscriptions);
-  const written = await feedsStage.writeFeeds(feeds, config, cwd, { now, stamps: loaded.cache, previous, previousOnDisk: outputsOnDisk, rendered: plan?.withRendered });
+  // A static file copied or removed now may have been at a feed's path: then each feed is looked at.
+  const feedsOnDisk = outputsOnDisk && copied.written.length === 0 && copied.removed === 0;
+  const written = await feedsStage.writeFeeds(feeds, config, cwd, { now, stamps: loaded.cache, previous, previousOnDisk: feedsOnDisk, rendered: plan?.withRendered });
   await settle?.(written.written);
   // The stylesheet is checked like the feeds: deleted by hand, the next build makes it again.
   const outputs = { ...written.outputs, [stylesheet]: writtenStamp(stylesheet) };

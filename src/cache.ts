@@ -89,18 +89,31 @@ export function hash(value: unknown): string {
   return createHash('sha256').update(typeof value === 'string' ? value : JSON.stringify(value)).digest('base64url');
 }
 
-/** The writer's own templates (partials too) as they are now; herald's built-in ones change only with herald. */
+/**
+ * The writer's own templates as they are now, partials in sub-folders too (herald's built-in ones
+ * change only with herald), and the includes of posts that run Liquid (postIncludesStamp).
+ */
 export function templatesStamp(config: Config): string {
+  return `${folderStamp(config.paths.templates)}#${postIncludesStamp(config)}`;
+}
+
+/** The _includes folder's files as they are now, when posts run Liquid (posts.liquid): they are part of each post's text. */
+export function postIncludesStamp(config: Config): string {
+  return config.posts.liquid ? folderStamp(config.paths.includes) : '';
+}
+
+// Every file below a folder by name, size and mtime; '' when there is no folder.
+function folderStamp(dir: string): string {
   let names: string[];
   try {
-    names = readdirSync(config.paths.templates).sort();
+    names = (readdirSync(dir, { recursive: true }) as string[]).sort();
   } catch {
     return '';
   }
   return names
     .map((name) => {
-      const stat = statSync(join(config.paths.templates, name), { throwIfNoEntry: false });
-      return stat ? `${name}:${stat.size}:${stat.mtimeMs}` : '';
+      const stat = statSync(join(dir, name), { throwIfNoEntry: false });
+      return stat?.isFile() ? `${name}:${stat.size}:${stat.mtimeMs}` : '';
     })
     .join('|');
 }

@@ -1,6 +1,6 @@
 import { closeSync, fchmodSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, open, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, sep } from 'node:path';
 
 export interface WriteOptions {
   /**
@@ -114,5 +114,19 @@ export async function syncDirectory(dir: string): Promise<void> {
     // Some file systems refuse fsync on a directory; the rename is still atomic there.
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Removes `dir` and the folders above it, up to but not including `root`, while they are empty: a
+ * post unpublished leaves no empty folder at its old address (a fresh build would have none).
+ */
+export async function removeEmptyFolders(dir: string, root: string): Promise<void> {
+  for (let at = dir; at.startsWith(root + sep); at = dirname(at)) {
+    try {
+      await rmdir(at);
+    } catch {
+      return;
+    }
   }
 }

@@ -4,10 +4,11 @@
 // gzip_static / brotli_static and most static hosts, instead of compressing every answer.
 import { rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { HeraldError } from './errors.js';
-import { readExistingSync, writeFileAtomicSync } from './files.js';
+import { readExistingSync, removeEmptyFolders, writeFileAtomicSync } from './files.js';
 
 /** Files worth compressing, by name. */
 export const COMPRESSIBLE = /\.(html?|xml|rss|atom|rdf|json|xsl|opml|txt|css|js|mjs|svg)$/i;
@@ -152,7 +153,8 @@ export function copiesFresh(path: string, mtimeMs = statSync(path, { throwIfNoEn
   return ENCODINGS.every(({ suffix }) => (statSync(path + suffix, { throwIfNoEntry: false })?.mtimeMs ?? -Infinity) >= mtimeMs);
 }
 
-/** Removes a published file and its compressed copies. */
-export async function removeOutput(path: string): Promise<void> {
+/** Removes a published file and its compressed copies, and the folders below `root` this leaves empty. */
+export async function removeOutput(path: string, root?: string): Promise<void> {
   await Promise.all([path, ...ENCODINGS.map(({ suffix }) => path + suffix)].map((file) => rm(file, { force: true })));
+  if (root !== undefined) await removeEmptyFolders(dirname(path), root);
 }

@@ -119,3 +119,19 @@ test('a static file removed from where a page now is: herald start makes the pag
   assert.match(await site.read('public/index.html'), /<html/, "herald's index, made again where the writer's was");
   assert.equal(await site.read('public/about.html'), '<p>about</p>');
 });
+
+test("a static file put where a feed is, or removed from there: herald start's next pass leaves the feed a fresh build makes", async (t) => {
+  const { site, pass } = await worker(t, 60_000, { 'static/keep.txt': 'keep' });
+  const feed = await site.read('public/rss.xml');
+  await site.write('static/rss.xml', '<rss>mine</rss>');
+  await sleep(200);
+  await pass();
+  assert.equal(await site.read('public/rss.xml'), feed);
+  const { gunzipSync } = await import('node:zlib');
+  const { readFile } = await import('node:fs/promises');
+  assert.equal(gunzipSync(await readFile(join(site.dir, 'public/rss.xml.gz'))).toString(), feed, 'the copies are of the same bytes');
+  await rm(join(site.dir, 'static/rss.xml'));
+  await sleep(200);
+  await pass();
+  assert.equal(await site.read('public/rss.xml'), feed);
+});

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { hash, isIntact, writtenStamp, type OutputStamp } from '../cache.js';
+import { hash, isIntact, postIncludesStamp, writtenStamp, type OutputStamp } from '../cache.js';
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
 import { ARCHIVE_DIR, SITE_FILES } from '../layout.js';
@@ -78,7 +78,7 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
   const result: WrittenFeeds = { written: [], unchanged: 0, outputs: {}, records: {}, warnings: [] };
   // The build state's key covers the rest of the config; these change how a post renders or what
   // a feed links to without changing a post file.
-  const salt = hash([config.pages, { ...config.posts, ignoredTopics: [...config.posts.ignoredTopics] }]);
+  const salt = hash([config.pages, { ...config.posts, ignoredTopics: [...config.posts.ignoredTopics] }, postIncludesStamp(config)]);
   // Worked out once per post, however many documents show it, while the documents to write are
   // found; dropped before they are written (7 MB at 50,000 posts).
   const postStamps = new Map<PostMeta, string>();
@@ -87,7 +87,9 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
     let stamp = postStamps.get(post);
     if (stamp === undefined) {
       const file = input.stamps.get(pathOf(post.file));
-      postStamps.set(post, (stamp = `${post.entryId}\0${file?.size}\0${file?.mtimeMs}`));
+      // The file by name too: renamed, it keeps its size and mtime, and its name may give the
+      // post's date, slug and URL (an entry id the writer set stays the same).
+      postStamps.set(post, (stamp = `${post.entryId}\0${post.file}\0${file?.size}\0${file?.mtimeMs}`));
     }
     return stamp;
   };
@@ -102,7 +104,8 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
       const watched = doc.page ? [...new Set(paths.map((path) => dirname(path)))] : paths;
       // Its links to the archives beside it by address: the archives are counted from the oldest
       // post, so removing old posts moves the newest archive a document links to.
-      const made = hash([salt, doc.page, doc.history ?? '', doc.prev?.rss ?? '', doc.next?.rss ?? '', doc.posts.map(postStamp)]);
+      // Its title and description too: a topic's feed is named as its newest post spells the topic.
+      const made = hash([salt, doc.page, doc.feed.title, doc.feed.description, doc.history ?? '', doc.prev?.rss ?? '', doc.next?.rss ?? '', doc.posts.map(postStamp)]);
       const record = previous.feeds[doc.dir];
       if (record?.made === made && watched.every((path) => (input.previousOnDisk && path in previous.outputs) || isIntact(path, previous.outputs[path]))) {
         result.records[doc.dir] = record;

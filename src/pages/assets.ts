@@ -6,7 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Config } from '../config.js';
-import { writeFileAtomic } from '../files.js';
+import { removeEmptyFolders, writeFileAtomic } from '../files.js';
 import type { PostMeta } from '../posts/parse.js';
 import { pagePath } from './paths.js';
 
@@ -97,6 +97,7 @@ export async function copyAssets(config: Config, cwd: string, published: PostMet
   for (const path of Object.keys(previous)) {
     if (path in result.copies) continue;
     await rm(path, { force: true });
+    await removeEmptyFolders(dirname(path), config.paths.output);
     result.removed++;
   }
   return result;

@@ -93,12 +93,13 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
     .sort((a, b) => a.topic.slug.localeCompare(b.topic.slug));
 
   const stamp = hash([templatesStamp(config), context.site]);
-  // What a post's listing entry and page are made from: its address and its file as it is now.
+  // What a post's listing entry and page are made from: its address and its file as it is now,
+  // by name too (a file renamed keeps its size and mtime, and its name may give the date).
   const pathOf = postFilePath(cwd);
   const postStamps = new Map(
     published.map((post) => {
       const entry = stamps.get(pathOf(post.file));
-      return [post, `${post.url}\0${entry?.size}\0${entry?.mtimeMs}`];
+      return [post, `${post.url}\0${post.file}\0${entry?.size}\0${entry?.mtimeMs}`];
     }),
   );
   const postStamp = (post: PostMeta) => postStamps.get(post)!;
@@ -202,7 +203,7 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
         // A file the writer now publishes from a static folder is theirs (copied before the pages
         // are made): only herald's compressed copies of its own version go.
         if (fromStatic(config, path)) await Promise.all(ENCODINGS.map(({ suffix }) => rm(path + suffix, { force: true })));
-        else await removeOutput(path);
+        else await removeOutput(path, config.paths.output);
       }
       return result;
     },
