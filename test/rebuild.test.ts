@@ -25,7 +25,7 @@ test('a post renamed to another date (same bytes, same mtime) shows its new date
 });
 
 test('a post with its own id renamed to another address links to its new address from the feeds', async (t) => {
-  const site = await makeSite(t, { 'first-name.md': post({ title: 'Named', date: '2020-01-01', id: 'urn:example:named' }), 'other.md': post({ title: 'Other', date: '2020-02-01' }) });
+  const site = await makeSite(t, { 'first-name.md': '---\ntitle: Named\ndate: 2020-01-01\nid: "urn:example:named"\n---\n\nNamed.\n', 'other.md': post({ title: 'Other', date: '2020-02-01' }) });
   assert.equal((await site.run('build', '--now', NOW)).code, 0);
   await rename(join(site.dir, 'posts/first-name.md'), join(site.dir, 'posts/second-name.md'));
   assert.equal((await site.run('build', '--now', NOW)).code, 0);
@@ -62,7 +62,7 @@ test('a partial in a sub-folder of templates, and an include of posts that run L
 });
 
 test('a post unpublished leaves no empty folder at its old address, nor does a static file removed', async (t) => {
-  const site = await makeSite(t, { 'a.md': post({ title: 'A', date: '2026-01-01' }), 'gone.md': post({ title: 'Gone', date: '2026-01-02', aliases: ['/old/gone/'] }) }, `${SITE_CONFIG}static:\n  - folder: static\n    path: /\n`);
+  const site = await makeSite(t, { 'a.md': post({ title: 'A', date: '2026-01-01' }), 'gone.md': '---\ntitle: Gone\ndate: 2026-01-02\naliases: [/old/gone/]\n---\n\nGone.\n' }, `${SITE_CONFIG}static:\n  - folder: static\n    path: /\n`);
   await site.write('static/files/deep/x.txt', 'x');
   assert.equal((await site.run('build', '--now', NOW)).code, 0);
   assert.ok(existsSync(join(site.dir, 'public/gone/index.html')));

@@ -1,5 +1,6 @@
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { DEFAULT_CONFIG_FILE, parseConfig } from '../config.js';
 import { HeraldError, type Problem } from '../errors.js';
@@ -89,8 +90,8 @@ function newSiteIn(io: Io, dir: string, now: string | undefined): number {
   io.out('next:');
   const next: [string, string][] = [
     ...(shown(target) === '.' ? [] : ([[`cd ${shown(target)}`, '']] as [string, string][])),
-    ['npx herald start', 'builds the site and serves it at http://127.0.0.1:8080/ (mail goes to outbox/ until smtp is set)'],
-    [`npx herald preview ${site.post.slug}`, 'the example post as an email, in .herald/preview/'],
+    [`${heraldCommand(io, target)} start`, 'builds the site and serves it at http://127.0.0.1:8080/ (mail goes to outbox/ until smtp is set)'],
+    [`${heraldCommand(io, target)} preview ${site.post.slug}`, 'the example post as an email, in .herald/preview/'],
   ];
   for (const line of table(next)) io.out(`  ${line}`.trimEnd());
   return 0;
@@ -125,15 +126,50 @@ function report(io: Io, generator: string, read: string[], posts: number, source
   }
   const config = file === DEFAULT_CONFIG_FILE ? '' : ` --config ${file}`;
   const output = written.output;
+  const herald = heraldCommand(io, io.cwd);
   io.out('next:');
   const next: [string, string][] = [
-    [`npx herald${config} check`, 'reads every post with these settings and names anything to fix'],
-    [`npx herald${config} build`, `writes the feeds and the archive into ${output}/`],
+    [`${herald}${config} check`, 'reads every post with these settings and names anything to fix'],
+    [`${herald}${config} build`, `writes the feeds and the archive into ${output}/`],
   ];
   const ignore = join(configDir, '.gitignore');
   const missing = missingIgnores(existsSync(ignore) ? readFileSync(ignore, 'utf8') : '', output);
   if (missing.length) next.push([`add ${missing.join(' ')} to ${shownPath(io.cwd, ignore)}`, "herald's state holds subscribers' addresses and the signing secret"]);
   for (const line of table(next)) io.out(`  ${line}`);
+}
+
+/**
+ * How to run this herald from `folder`, for the next steps init prints: `herald` when that is
+ * this herald on PATH (npm install -g, npm link), `npx herald` inside its own package (the
+ * clone), else node and the path of its CLI. `npx herald` elsewhere would ask the npm registry
+ * for a package of that name, which is not this one.
+ */
+function heraldCommand(io: Io, folder: string): string {
+  const root = packageRoot();
+  if (root === undefined) return 'herald';
+  const own = realPath(join(root, 'dist', 'cli.js'));
+  const onPath = (io.env.PATH ?? process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => realPath(join(dir, 'herald')));
+  if (own !== undefined && onPath.find((found) => found !== undefined) === own) return 'herald';
+  const inside = relative(root, realPath(folder) ?? folder);
+  if (!inside.startsWith('..') && !inside.startsWith(sep)) return 'npx herald';
+  return `node ${join(root, 'dist', 'cli.js')}`;
+}
+
+function realPath(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+// herald's own package folder: where package.json names herald, above this module.
+function packageRoot(): string | undefined {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'herald') return dir;
+  }
+  return undefined;
 }
 
 function display(value: unknown): string {

@@ -42,8 +42,9 @@ function config(timezone: string): string {
 site:
   title: My newsletter                # the name on the archive, the feeds and every email
   # Where readers find the site: every link in feeds and emails starts here, so set it to the
-  # public address (https://...) before the first email goes out. herald start serves this one.
-  url: http://localhost:8080/
+  # public address (https://...) before the first email goes out. Unset, the links follow where
+  # herald start serves (http://localhost:8080/, or the --port given).
+  # url: https://news.example.com/
   description: Notes, sent as they are written.   # the feeds' description and the archive's subtitle
   author:
     name: The writer                  # the feeds' author (a post's own author: wins)

@@ -79,7 +79,7 @@ test('init --from a Jekyll site writes a config with its title, url, zone, perma
   assert.match(result.out, /theme minima and _layouts\/: herald's pages and emails use its own templates/);
   // Tags stay topics: {categories} in the permalink is the categories alone, as in Jekyll.
   assert.doesNotMatch(result.out, /posts\.topics/);
-  assert.match(result.out, /npx herald check/);
+  assert.match(result.out, /node \S+\/dist\/cli\.js check/);
 
   const config = await space.config('herald/herald.config.yml');
   assert.deepEqual(config.site, {
@@ -124,7 +124,7 @@ test("Jekyll's default permalink, feed.path and --to: paths are relative to wher
   // No exclude in _config.yml this time: the draft is left out as Jekyll leaves it, by its name.
   assert.deepEqual(written.posts, { folder: '../../blog/_posts', exclude: ['drafts/half-done.md'], liquid: true, includes: '../../blog/_includes' });
   assert.match(result.out, /drafts\/half-done\.md in _posts: not named YYYY-MM-DD-title, so Jekyll skips it/);
-  assert.match(result.out, /npx herald --config sites\/plain\/herald\.config\.yml check/);
+  assert.match(result.out, /node \S+\/dist\/cli\.js --config sites\/plain\/herald\.config\.yml check/);
   const check = await space.run('.', '--config', 'sites/plain/herald.config.yml', 'check');
   assert.equal(check.code, 0, check.err);
 });

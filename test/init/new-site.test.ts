@@ -9,6 +9,8 @@ test('herald init makes a site whose config explains itself and passes check, an
   const space = await workspace(t);
   const result = await space.run('.', '--now', '2026-03-01T10:00:00Z', 'init', 'letters');
   assert.equal(result.code, 0, result.err);
+  // This checkout's CLI, as a writer without herald installed runs it.
+  const cli = `node ${join(import.meta.dirname, '../../dist/cli.js')}`;
   assert.equal(
     result.out,
     [
@@ -18,15 +20,18 @@ test('herald init makes a site whose config explains itself and passes check, an
       '  .gitignore                   keeps .herald/ (subscribers, the signing secret), outbox/ and public/ out of git',
       'next:',
       '  cd letters',
-      '  npx herald start            builds the site and serves it at http://127.0.0.1:8080/ (mail goes to outbox/ until smtp is set)',
-      '  npx herald preview welcome  the example post as an email, in .herald/preview/',
+      // Outside herald's own folder, and with no herald on PATH, npx would ask the registry for another package.
+      `  ${cli} start            builds the site and serves it at http://127.0.0.1:8080/ (mail goes to outbox/ until smtp is set)`,
+      `  ${cli} preview welcome  the example post as an email, in .herald/preview/`,
     ].join('\n'),
   );
 
   const text = await space.read('letters/herald.config.yml');
-  for (const key of ['title', 'url', 'description', 'author', 'timezone', 'language', 'posts', 'permalink', 'feed', 'from', 'schedule', 'web']) {
+  for (const key of ['title', 'description', 'author', 'timezone', 'language', 'posts', 'permalink', 'feed', 'from', 'schedule', 'web']) {
     assert.match(text, new RegExp(`^\\s*${key}:`, 'm'), key);
   }
+  // Unset, links follow where herald start serves, whatever its port.
+  assert.match(text, /^ {2}# url: https:\/\/news\.example\.com\/$/m);
   assert.match(text, /^# smtp:\n#   url: smtps:/m);
   assert.match(text, /HERALD_SMTP_URL/);
   const config = loadConfig(join(space.root, 'letters/herald.config.yml'), space.root);
