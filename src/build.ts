@@ -163,6 +163,8 @@ async function buildOnce(config: Config, options: BuildOptions): Promise<BuildRe
     // see raw, shows up before a real build.
     const { renderPost } = await import('./posts/render.js');
     for (const post of loaded.posts) report.warnings.push(...renderPost(post, config, cwd).warnings);
+    // The page templates are read as a build reads them: a syntax error fails check, naming the file and line.
+    if (config.pages) (await import('./pages/render.js')).loadPageTemplates(config, cwd);
     return report;
   }
 

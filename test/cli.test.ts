@@ -108,6 +108,14 @@ test('check also validates the email templates and the subscriber list', async (
   assert.match(result.err, /subscribers\/subscribers\.csv:2: "nope" is not an email address/);
 });
 
+test('check validates the page templates as a build reads them', async (t) => {
+  const site = await makeSite(t, { 'ok.md': post() });
+  await site.write('templates/post.html', '<article>\n{% if post.title %}{{ post.title }}{% endfi %}\n</article>\n');
+  const result = await site.run('check');
+  assert.equal(result.code, 1);
+  assert.match(result.err, /templates\/post\.html:2: template error/);
+});
+
 /** Runs the built herald with a reader that takes its first line of output, then closes the pipe. */
 function firstLineOnly(cwd: string, ...args: string[]): Promise<{ code: number | null; line: string; err: string }> {
   return new Promise((resolve) => {
