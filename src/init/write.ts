@@ -47,6 +47,7 @@ const ORDER = [
   'feed.paths.json',
   'static',
   'output',
+  'outbox',
 ];
 
 // What each section is for, above it in the file.
@@ -57,10 +58,12 @@ const ABOUT: Record<string, string> = {
   feed: 'The feeds: the old feed stays at its address, so subscribers in feed readers follow on.',
   static: 'Folders copied into the site as they are (images, files posts link to).',
   output: 'Where herald writes the site.',
+  outbox: 'Where mail goes while no SMTP server is set: one .eml file a message.',
 };
 
 const DEFAULT_OUTPUT = 'public';
 const SPARE_OUTPUT = 'herald-public';
+const JEKYLL_OUTPUT = '_herald-site';
 
 export function writeConfig(plan: InitPlan, place: Placement): WrittenConfig {
   let settings = plan.settings.map((setting) => ({ key: setting.key, value: rebase(setting.value, place), from: setting.from }));
@@ -70,6 +73,9 @@ export function writeConfig(plan: InitPlan, place: Placement): WrittenConfig {
     settings.push({ key: 'output', value: output.folder, from: output.why });
     notes.push(output.note);
   }
+  // Jekyll publishes what is beside its _config.yml, but not names starting with _ or .: the
+  // emails in the outbox (readers' addresses, live unsubscribe links) go into herald's state folder.
+  if (jekyllInPlace(plan, place)) settings.push({ key: 'outbox', value: '.herald/outbox', from: 'Jekyll does not publish folders starting with .' });
   notes.push(...inPlaceNotes(plan, place, output?.folder ?? DEFAULT_OUTPUT));
   settings = settle(settings, place.configDir, notes);
   settings.sort((a, b) => ORDER.indexOf(a.key) - ORDER.indexOf(b.key));
@@ -101,6 +107,9 @@ function chooseOutput(plan: InitPlan, place: Placement): { folder: string; why: 
       for (const entry of setting.value as StaticFolder[]) taken.push({ path: resolve(place.source, entry.folder.path), what: 'a static folder' });
     }
   }
+  if (jekyllInPlace(plan, place)) {
+    return { folder: JEKYLL_OUTPUT, why: 'Jekyll does not publish folders starting with _', note: `output: herald writes its site to ${JEKYLL_OUTPUT}/, which Jekyll leaves out of its own` };
+  }
   const clash = taken.find(({ path }) => overlaps(path, resolve(place.configDir, DEFAULT_OUTPUT)));
   if (!clash) return undefined;
   return {
@@ -116,16 +125,22 @@ function chooseOutput(plan: InitPlan, place: Placement): { folder: string; why: 
  * outbox/ holds readers' emails), and Eleventy reads any template .gitignore does not name.
  */
 function inPlaceNotes(plan: InitPlan, place: Placement, output: string): string[] {
-  const below = relative(place.source, place.configDir);
-  if (below.startsWith('..') || isAbsolute(below)) return [];
+  if (!inPlace(place)) return [];
   if (plan.generator === 'Jekyll') {
-    return [`Jekyll publishes every file here it is not told to exclude: add herald.config.yml, outbox, subscribers and ${output} to exclude: in _config.yml (herald does not edit it), or the config and readers' emails are published with the site`];
+    return [`Jekyll publishes every file here it is not told to exclude, but not names starting with _ or .: herald's site is in ${output}/ and its mail in .herald/outbox/; add herald.config.yml (and subscribers, if you keep a list there) to exclude: in _config.yml (herald does not edit it), or they are published with the site`];
   }
   if (plan.generator === 'Eleventy') {
     return [`Eleventy reads every template here that .gitignore or .eleventyignore does not name: add outbox/ and ${output}/ to one of them, or Eleventy processes herald's pages`];
   }
   return [];
 }
+
+function inPlace(place: Placement): boolean {
+  const below = relative(place.source, place.configDir);
+  return !below.startsWith('..') && !isAbsolute(below);
+}
+
+const jekyllInPlace = (plan: InitPlan, place: Placement) => plan.generator === 'Jekyll' && inPlace(place);
 
 function overlaps(a: string, b: string): boolean {
   const inside = (parent: string, child: string) => {

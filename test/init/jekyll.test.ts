@@ -141,8 +141,12 @@ test('a config in the Jekyll folder itself warns that Jekyll would publish heral
   const space = await workspace(t, jekyllBlog());
   const result = await space.run('blog', 'init', '--from', '.');
   assert.equal(result.code, 0, result.err);
-  assert.match(result.out, /Jekyll publishes every file here it is not told to exclude: add herald\.config\.yml, outbox, subscribers and public to exclude:/);
-  assert.deepEqual((await space.config('blog/herald.config.yml')).static, ['assets']);
+  assert.match(result.out, /Jekyll publishes every file here it is not told to exclude, but not names starting with _ or \.: herald's site is in _herald-site\/ and its mail in \.herald\/outbox\/; add herald\.config\.yml/);
+  const config = await space.config('blog/herald.config.yml');
+  assert.deepEqual(config.static, ['assets']);
+  // Where Jekyll publishes nothing: readers' addresses in the outbox never reach _site.
+  assert.equal(config.output, '_herald-site');
+  assert.equal(config.outbox, '.herald/outbox');
   const check = await space.run('blog', 'check');
   assert.equal(check.code, 0, check.err);
 });
