@@ -149,8 +149,8 @@ function nameOf(post: PostHead): string {
 }
 
 /**
- * A Hugo permalink pattern as herald's. Hugo's :title is the title made into a slug (herald's
- * {title}); its :slug is the slug: field, else the title, which herald has no one placeholder for,
+ * A Hugo permalink pattern as herald's. Hugo's :title is the title made into a slug as Hugo makes
+ * it (herald's {hugo:title}); its :slug is the slug: field, else the title, which herald has no one placeholder for,
  * so it becomes whichever of {slug} and {title} gives more of the posts their old address.
  */
 export function hugoPermalink(pattern: string, section: string, posts: PostHead[]): { pattern: string; notes: string[]; usesFileName: boolean } | { reason: string } {
@@ -170,15 +170,15 @@ export function hugoPermalink(pattern: string, section: string, posts: PostHead[
       case '02':
         return '{day}';
       case 'title':
-        return '{title}';
+        return '{hugo:title}';
       case 'slug':
         if (posts.length && withSlug * 2 >= posts.length) {
           if (withSlug < posts.length) notes.push(`:slug is the slug: field, else the title; herald's {slug} falls back to the file name, so the address of ${plural(posts.length - withSlug, 'post')} without slug: changes (add slug: to keep it)`);
           usesFileName = withSlug < posts.length;
           return '{slug}';
         }
-        if (withSlug) notes.push(`:slug is the slug: field, else the title; herald writes {title} for most posts have no slug:, so the address of ${plural(withSlug, 'post')} with slug: changes (set url: in them to keep it)`);
-        return '{title}';
+        if (withSlug) notes.push(`:slug is the slug: field, else the title; herald writes {hugo:title} for most posts have no slug:, so the address of ${plural(withSlug, 'post')} with slug: changes (set url: in them to keep it)`);
+        return '{hugo:title}';
       case 'slugorfilename':
       case 'slugorcontentbasename':
         usesFileName = true;

@@ -424,11 +424,11 @@ interface Placeholders {
   categories: () => string[];
 }
 
-type PlaceholderKey = 'slug' | 'title' | 'categories' | 'year' | 'month' | 'day';
+type PlaceholderKey = 'slug' | 'title' | 'hugo:title' | 'categories' | 'year' | 'month' | 'day';
 /** A path pattern cut into its text and its placeholders, as many as the pattern has. */
 type PathParts = (string | { key: PlaceholderKey })[];
 
-const PLACEHOLDER = /\{(slug|title|categories|year|month|day)\}|:(slug|title|categories|year|month|day)\b/g;
+const PLACEHOLDER = /\{(slug|title|hugo:title|categories|year|month|day)\}|:(slug|title|categories|year|month|day)\b/g;
 
 /**
  * herald's {slug}, {title}, {year}, {month}, {day}, {categories}, and Jekyll's and Hugo's :slug,
@@ -467,6 +467,10 @@ function fillPath(parts: PathParts, config: Config, values: Placeholders): strin
       case 'title':
         path += encodeURIComponent(slugify(values.title) || values.slug);
         break;
+      // Hugo's :title as Hugo makes it (urlize), for a blog brought from Hugo: its addresses stay.
+      case 'hugo:title':
+        path += hugoUrlize(values.title).split('/').map(encodeHugoSegment).join('/') || encodeURIComponent(values.slug);
+        break;
       case 'categories':
         path += values.categories().map(encodeURIComponent).join('/');
         break;
@@ -477,6 +481,33 @@ function fillPath(parts: PathParts, config: Config, values: Placeholders): strin
   // No categories leaves an empty segment.
   return path.includes('//') ? path.replace(/\/{2,}/g, '/') : path;
 }
+
+/**
+ * A title as Hugo puts it in an address (its urlize: helpers.UnicodeSanitize, lower-cased), read
+ * off Hugo 0.111's output: letters, digits, marks and . _ ~ # @ / \\ - kept, a %XX escape kept,
+ * spaces and + become one hyphen between words (none before the first or after the last), the
+ * rest dropped. "Tips & Tricks: Go's defer" -> tips-tricks-gos-defer; "Node.js vs. C++ (2024)"
+ * -> node.js-vs.-c-2024.
+ */
+export function hugoUrlize(title: string): string {
+  const chars = [...title];
+  const hex = (char: string | undefined) => char !== undefined && /^[0-9a-f]$/i.test(char);
+  let out = '';
+  let hyphenNext = false;
+  let wasHyphen = false;
+  chars.forEach((char, i) => {
+    if (/^[\p{L}\p{N}\p{M}._~#@/\\-]$/u.test(char) || (char === '%' && hex(chars[i + 1]) && hex(chars[i + 2]))) {
+      wasHyphen = char === '-';
+      if (hyphenNext && !wasHyphen) out += '-';
+      hyphenNext = false;
+      out += char;
+    } else if (out !== '' && !wasHyphen && (/^\s$/u.test(char) || char === '+')) hyphenNext = true;
+  });
+  return out.toLowerCase();
+}
+
+// What Hugo leaves as it is in a path segment that encodeURIComponent would escape.
+const encodeHugoSegment = (segment: string) => encodeURIComponent(segment).replace(/%40/g, '@');
 
 // The site's permalink, cut once: it is filled for every post.
 let permalink: { pattern: string; parts: PathParts } | undefined;

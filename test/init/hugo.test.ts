@@ -70,8 +70,8 @@ test('init --from a Hugo site writes a config with its title, baseURL, zone, per
     timezone: 'America/New_York',
   });
   assert.equal(config.posts, '../site/content/posts');
-  // Hugo's :title is the title made into a slug: herald's {title}.
-  assert.equal(config.permalink, '/{year}/{month}/{title}/');
+  // Hugo's :title is the title made into a slug as Hugo makes it: herald's {hugo:title}.
+  assert.equal(config.permalink, '/{year}/{month}/{hugo:title}/');
   assert.deepEqual(config.feed, { limit: 15, paths: { rss: 'index.xml' } });
   assert.deepEqual(config.static, [{ folder: '../site/static', path: '/' }]);
 
@@ -126,7 +126,7 @@ function post(data: Record<string, unknown>, file = 'content/posts/a.md'): PostH
 
 test("Hugo's permalink tokens: :slug becomes whichever of {slug} and {title} keeps more addresses", () => {
   const noSlugs = [post({ title: 'A' }), post({ title: 'B' })];
-  assert.deepEqual(hugoPermalink('/:year/:slug/', 'posts', noSlugs), { pattern: '/{year}/{title}/', notes: [], usesFileName: false });
+  assert.deepEqual(hugoPermalink('/:year/:slug/', 'posts', noSlugs), { pattern: '/{year}/{hugo:title}/', notes: [], usesFileName: false });
   const slugs = [post({ title: 'A', slug: 'a' }), post({ title: 'B', slug: 'b' }), post({ title: 'C' })];
   const mixed = hugoPermalink('/:slug/', 'posts', slugs);
   assert.ok('pattern' in mixed && mixed.pattern === '/{slug}/');
@@ -147,8 +147,34 @@ test("Hugo's [permalinks.page] form, a section named post, and a baseURL that is
   );
   const value = (key: string) => plan.settings.find((setting) => setting.key === key)?.value;
   assert.equal((value('posts.folder') as { path: string }).path, 'content/post');
-  assert.equal(value('permalink'), '/articles/{year}/{month}/{title}/');
+  assert.equal(value('permalink'), '/articles/{year}/{month}/{hugo:title}/');
   assert.equal(value('feed.paths.rss'), 'feed.xml');
   assert.equal(value('site.url'), undefined);
   assert.ok(plan.notes.some((note) => note.startsWith('baseURL "/" is not an absolute address')));
+});
+
+test("{hugo:title} makes a title into an address as Hugo's urlize does (read off Hugo 0.111's own output)", async () => {
+  const { hugoUrlize } = await import('../../src/posts/parse.js');
+  const hugo: [string, string][] = [
+    ["Tips & Tricks: Go's defer", 'tips-tricks-gos-defer'],
+    ['Ünïcode & Spaces: Title!', 'ünïcode-spaces-title'],
+    ['Node.js vs. C++ (2024)', 'node.js-vs.-c-2024'],
+    ['Hello World', 'hello-world'],
+    ['a/b c', 'a/b-c'],
+    ['50% off', '50-off'],
+    ['email@me.com', 'email@me.com'],
+    ['x_y z', 'x_y-z'],
+    ['Émoji 🎉 party', 'émoji-party'],
+    ['Don’t stop', 'dont-stop'],
+    ['UPPER lower', 'upper-lower'],
+    ['multiple   spaces', 'multiple-spaces'],
+    ['dash - in - middle', 'dash-in-middle'],
+    ['tilde~ok', 'tilde~ok'],
+    ['trailing dash -', 'trailing-dash-'],
+    ['- leading dash', '-leading-dash'],
+    ['dots... end.', 'dots...-end.'],
+    ['plus+plus', 'plus-plus'],
+    ['quote "marks" here', 'quote-marks-here'],
+  ];
+  for (const [title, expected] of hugo) assert.equal(hugoUrlize(title), expected, title);
 });
