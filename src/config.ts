@@ -87,6 +87,9 @@ const schema = v.strictObject({
           liquid: v.optional(v.boolean(), false),
           // Where {% include %} looks when liquid is on (Jekyll's _includes).
           includes: text('_includes'),
+          // A front matter time without an offset (date: 2024-06-03 23:30) is in site.timezone, as
+          // Hugo reads it; utc reads it as UTC, as Jekyll does (a date alone stays site.timezone's).
+          timesWithoutOffset: v.optional(v.picklist(['site', 'utc'], "must be site or utc"), 'site'),
         }),
       ],
       'must be a folder name, or settings such as { folder: _posts, exclude: [drafts/**] }',
@@ -308,7 +311,7 @@ export interface Config {
   readonly siteUrlIsDefault: boolean;
   readonly feed: Readonly<{ limit: number; paths: Readonly<{ rss: string; atom: string; json: string }>; ids: 'url' | 'jekyll'; hubs: readonly string[] }>;
   /** How the posts folder is read (exclude patterns, topic keys, Liquid). */
-  readonly posts: Readonly<{ exclude: readonly string[]; topicKeys: readonly string[]; ignoredTopics: ReadonlySet<string>; liquid: boolean }>;
+  readonly posts: Readonly<{ exclude: readonly string[]; topicKeys: readonly string[]; ignoredTopics: ReadonlySet<string>; liquid: boolean; timesWithoutOffset: 'site' | 'utc' }>;
   readonly permalink: string;
   /** Write the archive (index.html and a page per post) next to the feeds. */
   readonly pages: boolean;
@@ -435,7 +438,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
   const value = result.output;
   const base = file ? dirname(file) : cwd;
   const from = value.email.from ?? `${value.site.title.replace(/["<>]/g, '')} <newsletter@${new URL(value.site.url).hostname}>`;
-  const posts = typeof value.posts === 'string' ? { folder: value.posts, exclude: [], topics: ['topics', 'tags', 'categories'], ignoreTopics: [], liquid: false, includes: '_includes' } : value.posts;
+  const posts = typeof value.posts === 'string' ? { folder: value.posts, exclude: [], topics: ['topics', 'tags', 'categories'], ignoreTopics: [], liquid: false, includes: '_includes', timesWithoutOffset: 'site' as const } : value.posts;
   const paths = {
     posts: resolve(base, posts.folder),
     subscribers: resolve(base, value.subscribers),
@@ -468,7 +471,7 @@ export function parseConfig(raw: unknown, file: string | undefined, cwd: string,
     /** True when site.url is herald's own default: herald start then links to where it really listens. */
     siteUrlIsDefault,
     feed: value.feed,
-    posts: { exclude: posts.exclude, topicKeys: posts.topics, ignoredTopics: new Set(posts.ignoreTopics.map(topicSlug)), liquid: posts.liquid },
+    posts: { exclude: posts.exclude, topicKeys: posts.topics, ignoredTopics: new Set(posts.ignoreTopics.map(topicSlug)), liquid: posts.liquid, timesWithoutOffset: posts.timesWithoutOffset },
     permalink: value.permalink,
     pages: value.pages,
     schedule: value.schedule,

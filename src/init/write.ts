@@ -40,6 +40,7 @@ const ORDER = [
   'posts.topics',
   'posts.liquid',
   'posts.includes',
+  'posts.timesWithoutOffset',
   'permalink',
   'feed.limit',
   'feed.paths.rss',

@@ -8,7 +8,12 @@ const DATE_FORM =
 /** `offset`: the UTC offset written with the date, in minutes, when one was (Z is 0). */
 export type ParsedDate = { ok: true; date: Date; hasTime: boolean; offset?: number } | { ok: false; reason: string };
 
-export function parsePostDate(value: unknown, zone: string): ParsedDate {
+/**
+ * A post's date. Without an offset, a time is wall-clock time in `zone`; with `timesInUtc`, a time
+ * (not a date alone) without one is UTC, as Jekyll reads front matter, though the post's calendar
+ * day is still the site's (no offset is recorded).
+ */
+export function parsePostDate(value: unknown, zone: string, timesInUtc = false): ParsedDate {
   if (typeof value !== 'string' && typeof value !== 'number') {
     return { ok: false, reason: value === null || value === undefined ? 'is empty' : `is a ${Array.isArray(value) ? 'list' : typeof value}, not a date` };
   }
@@ -27,7 +32,7 @@ export function parsePostDate(value: unknown, zone: string): ParsedDate {
   };
   const invalid = { ok: false, reason: `"${text}" is not a real date or time` } as const;
   const hasTime = hour !== undefined;
-  if (offset || zone === 'UTC') {
+  if (offset || zone === 'UTC' || (timesInUtc && hasTime)) {
     // A fixed offset needs no time zone database: plain UTC arithmetic, checked for overflow.
     const utc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second, parts.millisecond);
     const check = new Date(utc);

@@ -147,7 +147,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
     if (parsed?.ok) date = parsed.date;
     else problem(lineOf('date') ?? 1, 'date', 'the post has no date', `add a line "date: 2026-01-26" to the front matter, or start the file name with the date (2026-01-26-my-post.md); ${DATE_FORMS}`, 'E_POST_DATE');
   } else {
-    const parsed = parsePostDate(data.date, zone);
+    const parsed = parsePostDate(data.date, zone, config.posts.timesWithoutOffset === 'utc');
     if (parsed.ok) ({ date, hasTime: dateHasTime, offset: dateOffset } = parsed);
     else problem(lineOf('date') ?? 1, 'date', `date ${parsed.reason}`, DATE_FORMS, 'E_POST_DATE');
   }
@@ -155,7 +155,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   let updated: Date | undefined;
   const updatedKey = first(UPDATED_KEYS);
   if (updatedKey) {
-    const parsed = parsePostDate(data[updatedKey], zone);
+    const parsed = parsePostDate(data[updatedKey], zone, config.posts.timesWithoutOffset === 'utc');
     if (parsed.ok) updated = parsed.date;
     else problem(lineOf(updatedKey) ?? 1, updatedKey, `${updatedKey} ${parsed.reason}`, DATE_FORMS, 'E_POST_DATE');
   }

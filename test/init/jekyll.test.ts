@@ -195,3 +195,29 @@ test("values herald's config rejects are left out with the rule that rejected th
   const check = await space.run('herald', 'check');
   assert.equal(check.code, 0, check.err);
 });
+
+test('a Jekyll time without an offset is UTC, as Jekyll reads it: the same addresses and times as Jekyll 4.3 published', async (t) => {
+  const post = (title: string, date?: string) => `---\ntitle: ${title}\n${date ? `date: ${date}\n` : ''}---\nx\n`;
+  const space = await workspace(t, {
+    'blog/_config.yml': 'title: T\nurl: "https://x.example"\ntimezone: America/New_York\npermalink: /:year/:month/:day/:title/\nplugins: [jekyll-feed]\n',
+    'blog/_posts/2024-06-03-late.md': post('Late', '2024-06-03 23:30:00'),
+    'blog/_posts/2024-06-03-early.md': post('Early', '2024-06-03 01:30:00'),
+    'blog/_posts/2024-06-05-dateonly.md': post('DateOnly', '2024-06-05'),
+    'blog/_posts/2024-06-07-nodate.md': post('NoDate'),
+  });
+  const init = await space.run('.', 'init', '--from', 'blog');
+  assert.equal(init.code, 0, init.err);
+  assert.match(init.out, /posts\.timesWithoutOffset +utc +# Jekyll reads a time without an offset as UTC \(2 posts/);
+  assert.equal((await space.run('.', 'build', '--now', '2026-01-01T00:00:00Z')).code, 0);
+  const feed = JSON.parse(await space.read('public/feed.json')) as { items: { url: string; date_published: string }[] };
+  // What Jekyll 4.3.1 wrote in feed.xml for these posts (2024-06-03T19:30:00-04:00 and so on).
+  assert.deepEqual(
+    feed.items.map((item) => [item.url, item.date_published]),
+    [
+      ['https://x.example/2024/06/07/nodate/', '2024-06-07T04:00:00.000Z'],
+      ['https://x.example/2024/06/05/dateonly/', '2024-06-05T04:00:00.000Z'],
+      ['https://x.example/2024/06/03/late/', '2024-06-03T23:30:00.000Z'],
+      ['https://x.example/2024/06/02/early/', '2024-06-03T01:30:00.000Z'],
+    ],
+  );
+});
