@@ -82,7 +82,9 @@ const POSTS_FILE = 'post-cache.json';
 // reinstall of herald itself (its files' mtime), even without a version bump.
 const CODE_STAMP = statSync(fileURLToPath(import.meta.url)).mtimeMs;
 function cacheKey(config: Config, cwd: string): string {
-  return hash([HERALD_VERSION, CODE_STAMP, config.site, config.web.url, config.email.address, config.permalink, config.feed, config.paths, cwd]);
+  // How posts are read (their topic keys, Liquid, times without an offset) is how each one parsed.
+  const posts = { ...config.posts, ignoredTopics: [...config.posts.ignoredTopics] };
+  return hash([HERALD_VERSION, CODE_STAMP, config.site, config.web.url, config.email.address, config.permalink, config.feed, config.paths, posts, cwd]);
 }
 
 export function hash(value: unknown): string {

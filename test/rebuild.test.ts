@@ -91,3 +91,13 @@ test('a post that is a symbolic link to a file elsewhere: herald start sees its 
   await pass();
   assert.match(await site.read('public/rss.xml'), /Linked two/);
 });
+
+test("a change to how posts are read (posts.topics) is seen by the next build: each post is read again", async (t) => {
+  const site = await makeSite(t, { 'a.md': post({ title: 'A', date: '2026-01-01', topics: 'x' }), 'b.md': '---\ntitle: B\ndate: 2026-01-02\ntags: [y]\n---\n\nB.\n' });
+  assert.equal((await site.run('build', '--now', NOW)).code, 0);
+  assert.match(await site.read('public/feed.json'), /"tags": \[\s*"y"\s*\]/);
+  await site.write('herald.config.yml', `${SITE_CONFIG}posts:\n  folder: posts\n  topics: [topics]\n`);
+  assert.equal((await site.run('build', '--now', NOW)).code, 0);
+  assert.doesNotMatch(await site.read('public/feed.json'), /"y"/);
+  assert.match(await site.read('public/feed.json'), /"tags": \[\s*"x"\s*\]/);
+});
