@@ -101,3 +101,18 @@ test("a change to how posts are read (posts.topics) is seen by the next build: e
   assert.doesNotMatch(await site.read('public/feed.json'), /"y"/);
   assert.match(await site.read('public/feed.json'), /"tags": \[\s*"x"\s*\]/);
 });
+
+test('a static folder publishes its .well-known (security.txt, ACME challenges) and no other dot file; a post dated by an impossible file name says so', async (t) => {
+  const site = await makeSite(t, { 'a.md': post({ title: 'A', date: '2026-01-01' }) }, `${SITE_CONFIG}static:\n  - folder: static\n    path: /\n`);
+  await site.write('static/.well-known/security.txt', 'Contact: mailto:security@example.com\n');
+  await site.write('static/.env', 'SECRET=1');
+  await site.write('static/files/.hidden', 'no');
+  assert.equal((await site.run('build', '--now', NOW)).code, 0);
+  assert.equal(await site.read('public/.well-known/security.txt'), 'Contact: mailto:security@example.com\n');
+  for (const path of ['public/.env', 'public/files/.hidden']) assert.equal(existsSync(join(site.dir, path)), false, path);
+
+  await site.write('posts/2024-02-30-feb30.md', '---\ntitle: Feb 30\n---\n\nNo such day.\n');
+  const result = await site.run('build', '--now', NOW);
+  assert.equal(result.code, 1);
+  assert.match(result.err, /posts\/2024-02-30-feb30\.md:1: the date its file name starts with, 2024-02-30, is not a real date/);
+});

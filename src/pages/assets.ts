@@ -22,6 +22,10 @@ export interface CopiedFiles {
 // Posts themselves and hidden files are never copied; nor are a bundle's other markdown files,
 // which Hugo treats as the post's resources, not as pages.
 const SKIP = /(^|[\\/])\.|\.(md|markdown)$/i;
+// Save one: .well-known at a static folder's root (RFC 8615: security.txt, ACME challenges) is
+// published, as herald start serves it.
+const WELL_KNOWN = /^\.well-known(?=[\\/]|$)/;
+const skippedStatic = (rel: string) => SKIP.test(rel.replace(WELL_KNOWN, 'well-known'));
 
 /** Every file below `folder` (hidden ones aside), with its size and mtime. */
 function filesBelow(folder: string): { path: string; stamp: string }[] {
@@ -34,7 +38,7 @@ function filesBelow(folder: string): { path: string; stamp: string }[] {
       return;
     }
     for (const name of names) {
-      if (name.startsWith('.')) continue;
+      if (name.startsWith('.') && !(dir === folder && name === '.well-known')) continue;
       const path = join(dir, name);
       const stat = statSync(path, { throwIfNoEntry: false });
       if (stat?.isDirectory()) walk(path);
@@ -50,7 +54,7 @@ function wanted(config: Config, cwd: string, published: PostMeta[]): Map<string,
   const copies = new Map<string, [string, string]>();
   for (const { folder, path } of config.paths.static) {
     for (const file of filesBelow(folder)) {
-      if (SKIP.test(relative(folder, file.path))) continue;
+      if (skippedStatic(relative(folder, file.path))) continue;
       copies.set(join(config.paths.output, path, relative(folder, file.path)), [file.path, file.stamp]);
     }
   }
@@ -73,7 +77,7 @@ function wanted(config: Config, cwd: string, published: PostMeta[]): Map<string,
 export function fromStatic(config: Config, path: string): boolean {
   return config.paths.static.some(({ folder, path: below }) => {
     const rel = relative(join(config.paths.output, below), path);
-    if (rel.startsWith('..') || isAbsolute(rel) || SKIP.test(rel)) return false;
+    if (rel.startsWith('..') || isAbsolute(rel) || skippedStatic(rel)) return false;
     return statSync(join(folder, rel), { throwIfNoEntry: false })?.isFile() ?? false;
   });
 }

@@ -145,6 +145,7 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
   if (data.date === undefined || data.date === null || data.date === '') {
     const parsed = nameDate ? parsePostDate(nameDate, zone) : undefined;
     if (parsed?.ok) date = parsed.date;
+    else if (nameDate) problem(1, 'date', `the date its ${bundle ? 'folder' : 'file'} name starts with, ${nameDate}, is not a real date`, `rename the ${bundle ? 'folder' : 'file'} with the day it was published, or add a line "date: 2026-01-26" to the front matter`, 'E_POST_DATE');
     else problem(lineOf('date') ?? 1, 'date', 'the post has no date', `add a line "date: 2026-01-26" to the front matter, or start the file name with the date (2026-01-26-my-post.md); ${DATE_FORMS}`, 'E_POST_DATE');
   } else {
     const parsed = parsePostDate(data.date, zone, config.posts.timesWithoutOffset === 'utc');

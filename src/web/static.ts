@@ -63,8 +63,13 @@ export function staticSegments(pathname: string): string[] {
   return segments;
 }
 
-function hidden(segment: string): boolean {
-  return segment.startsWith('.');
+// RFC 8615's /.well-known/ at the site's root is published on purpose (an ACME challenge that
+// certbot's webroot mode writes there, security.txt): the one dot folder served.
+const WELL_KNOWN = '.well-known';
+
+// A segment of a path below output that is never served; `index` is its place in the path.
+function hidden(segment: string, index: number): boolean {
+  return segment.startsWith('.') && !(index === 0 && segment === WELL_KNOWN);
 }
 
 // The real path must still be below the real output folder, and not in a hidden folder there: a

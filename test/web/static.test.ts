@@ -49,10 +49,15 @@ test('no path with a segment starting with a dot is served, however it is encode
     'public/.herald/secret': 'hmac key',
     'public/posts/.draft.html': 'draft',
     'public/posts/hello/index.html': '<p>hello</p>',
+    'public/.well-known/acme-challenge/token1': 'token1.key',
+    'public/.well-known/.git/config': '[core]',
+    'public/posts/.well-known/secret': 'secret',
   });
   const get = await serve(t, join(site, 'public'));
   assert.equal((await get('/')).body, '<p>home</p>');
   assert.equal((await get('/posts/hello/')).body, '<p>hello</p>');
+  // RFC 8615's folder at the root is the one published on purpose (ACME challenges, security.txt).
+  assert.equal((await get('/.well-known/acme-challenge/token1')).body, 'token1.key');
   const hidden = [
     '/.git/config',
     '/.env',
@@ -68,6 +73,8 @@ test('no path with a segment starting with a dot is served, however it is encode
     '/posts/hello/..%2f..%2f.secret',
     '/%2e%2e/public/index.html',
     '/..%2fpublic/index.html',
+    '/.well-known/.git/config',
+    '/posts/.well-known/secret',
   ];
   for (const path of hidden) {
     const response = await get(path);
@@ -139,7 +146,8 @@ test('staticSegments decodes before splitting and refuses dot segments', () => {
   assert.deepEqual(staticSegments('/topics/work/rss.xml'), ['topics', 'work', 'rss.xml']);
   assert.deepEqual(staticSegments('/a%2Fb//c/'), ['a', 'b', 'c']);
   assert.deepEqual(staticSegments('/'), []);
-  for (const path of ['/.', '/..', '/a/%2e%2e/b', '/%2ewell-known/x']) {
+  assert.deepEqual(staticSegments('/.well-known/security.txt'), ['.well-known', 'security.txt']);
+  for (const path of ['/.', '/..', '/a/%2e%2e/b', '/%2egit/x', '/a/.well-known/x']) {
     assert.throws(() => staticSegments(path), (error: unknown) => error instanceof HttpError && error.status === 404, path);
   }
   assert.throws(() => staticSegments('/%zz'), (error: unknown) => error instanceof HttpError && error.status === 400);
