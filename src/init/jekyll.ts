@@ -13,7 +13,7 @@ import { joinPath, markdownCounts, readPosts, type PostHead, type SourceTree } f
 export const JEKYLL_CONFIGS = ['_config.yml', '_config.yaml', '_config.toml'];
 
 // The tag src/posts/liquid.ts adds to LiquidJS's own for posts.liquid.
-const HERALD_TAGS = new Set(['highlight']);
+const HERALD_TAGS = new Set(['highlight', 'link', 'post_url']);
 
 // Jekyll's DATE_FILENAME_MATCHER, on a file's own name.
 const JEKYLL_POST_NAME = /^\d{2,4}-\d{1,2}-\d{1,2}-[^/]*\.[^.]+$/;

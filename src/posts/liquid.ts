@@ -4,7 +4,10 @@ import type { Context, Emitter, Liquid, TagToken, TopLevelToken } from 'liquidjs
 import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
 import { loadLiquidjs } from '../lazy.js';
-import type { PostMeta } from './parse.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { parsePost, type PostMeta } from './parse.js';
+import { readPostText } from './read.js';
 
 let engine: { config: Config; liquid: Liquid } | undefined;
 
@@ -28,8 +31,58 @@ function jekyllLiquid(config: Config): Liquid {
   liquid.registerFilter('jsonify', (value: unknown) => JSON.stringify(value));
   // {% highlight ruby %}…{% endhighlight %} is Jekyll's own tag: here, a fenced code block.
   liquid.registerTag('highlight', highlightTag());
+  // Jekyll's {% post_url 2024-01-15-title %} and {% link _posts/2024-01-15-title.md %}: the
+  // address of a post (or a file) from the root of the host, baseurl included, as Jekyll 4 gives
+  // it. Looked up each time (a post's front matter, read again): herald start runs for weeks.
+  liquid.registerTag('post_url', pathTag((name) => postPath(config, findPost(config, name), `{% post_url ${name} %}`)));
+  liquid.registerTag('link', pathTag((name) => linkPath(config, name)));
   engine = { config, liquid };
   return liquid;
+}
+
+// A tag whose one argument (unquoted, as Jekyll writes it) names what it links to.
+function pathTag(resolvePath: (name: string) => string) {
+  return class PathTag extends loadLiquidjs().Tag {
+    private readonly target: string;
+    constructor(token: TagToken, remaining: TopLevelToken[], liquid: Liquid) {
+      super(token, remaining, liquid);
+      this.target = token.args.trim().replace(/^(['"])(.*)\1$/, '$2');
+    }
+    *render(_context: Context, emitter: Emitter): Generator<unknown, void, unknown> {
+      emitter.write(resolvePath(this.target));
+    }
+  };
+}
+
+const POST_EXTENSIONS = ['.md', '.markdown', '.html'];
+
+// post_url names a post by its file name without the extension, below the posts folder (a
+// sub-folder may be given, or not: Jekyll finds it either way).
+function findPost(config: Config, name: string): string {
+  const folder = config.paths.posts;
+  const wanted = name.replace(/^\/+/, '');
+  for (const extension of POST_EXTENSIONS) if (existsSync(join(folder, wanted + extension))) return join(folder, wanted + extension);
+  const base = basename(wanted);
+  const found = (readdirSync(folder, { recursive: true }) as string[]).find((file) => POST_EXTENSIONS.some((extension) => basename(file) === base + extension));
+  if (found === undefined) throw new Error(`{% post_url ${name} %}: there is no post ${name} in ${folder}`);
+  return join(folder, found);
+}
+
+// link names a file from the blog's root (the posts folder's parent, as Jekyll's _posts is): a
+// post's address, or a file's own path below the site.
+function linkPath(config: Config, name: string): string {
+  const root = dirname(config.paths.posts);
+  const file = resolve(root, name.replace(/^\/+/, ''));
+  if (!existsSync(file)) throw new Error(`{% link ${name} %}: there is no file ${name} in ${root}`);
+  const below = relative(config.paths.posts, file);
+  if (!below.startsWith('..') && !isAbsolute(below)) return postPath(config, file, `{% link ${name} %}`);
+  return `${new URL(config.site.url).pathname.replace(/\/$/, '')}/${name.replace(/^\/+/, '')}`;
+}
+
+function postPath(config: Config, file: string, tag: string): string {
+  const parsed = parsePost(readPostText(file, true), file, config);
+  if (!parsed.ok) throw new Error(`${tag}: ${file} is not a post herald can read (${parsed.problems[0]?.message})`);
+  return new URL(parsed.meta.url).pathname;
 }
 
 // A class made when Liquid is first needed: its base class is LiquidJS's, loaded then.
@@ -69,7 +122,7 @@ export function renderBodyLiquid(body: string, meta: PostMeta, config: Config): 
     const line = failure.token ? meta.bodyLine + failure.token.getPosition()[0] - 1 : meta.bodyLine;
     return {
       text: body,
-      warnings: [{ code: 'E_POST_SYNTAX', file: meta.file, line, message: `Liquid could not run: ${failure.message.split(', line:')[0]}; the post is published without it`, hint: `fix the tag, or check that its include is in ${config.paths.includes}` }],
+      warnings: [{ code: 'E_POST_SYNTAX', file: meta.file, line, message: `Liquid could not run: ${failure.message.split(', line:')[0]}; the post is published without it`, hint: `fix the tag (herald runs Jekyll's include, from ${config.paths.includes}, highlight, link and post_url; not other tags or plugins' ones), or write what it produced instead` }],
     };
   }
 }

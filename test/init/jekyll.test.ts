@@ -74,7 +74,8 @@ test('init --from a Jekyll site writes a config with its title, url, zone, perma
   assert.equal(result.code, 0, result.err);
   assert.match(result.out, /^read the Jekyll blog in \.\.\/blog \(_config\.yml\): 2 posts in \.\.\/blog\/_posts$/m);
   assert.match(result.out, /posts\.liquid +true +# 2 posts use Liquid \(2025-01-30-welcome\.md, 2025-02-14-seed-catalogue\.md\)/);
-  assert.match(result.out, /\{% post_url %\} \(2025-02-14-seed-catalogue\.md\): herald's Liquid has no such tag, so that post is published with its Liquid as text/);
+  // Jekyll's post_url and link are herald's too: nothing to say about them.
+  assert.doesNotMatch(result.out, /post_url/);
   assert.match(result.out, /plugin jekyll-seo-tag: not run by herald/);
   assert.match(result.out, /theme minima and _layouts\/: herald's pages and emails use its own templates/);
   // Tags stay topics: {categories} in the permalink is the categories alone, as in Jekyll.
@@ -109,7 +110,9 @@ test('init --from a Jekyll site writes a config with its title, url, zone, perma
   const page = await space.read('herald/public/jekyll/update/2025/01/30/welcome/index.html');
   assert.match(page, /<aside class="note">Edit it and rebuild\.<\/aside>/);
   assert.match(await space.read('herald/public/feed.xml'), /<feed xmlns="http:\/\/www\.w3\.org\/2005\/Atom"/);
-  assert.ok(existsSync(join(space.root, 'herald/public/garden/2025/02/14/seed-catalogue/index.html')));
+  // {% post_url %}: the post's address from the host's root, baseurl included, as Jekyll 4 writes
+  // it (made absolute, as every link of a post is, in its page and its feeds).
+  assert.match(await space.read('herald/public/garden/2025/02/14/seed-catalogue/index.html'), /<a href="https:\/\/ada\.example\.com\/notes\/jekyll\/update\/2025\/01\/30\/welcome\/">the first post<\/a>/);
   assert.ok(existsSync(join(space.root, 'herald/public/assets/images/catalogue.jpg')));
 });
 
@@ -220,4 +223,24 @@ test('a Jekyll time without an offset is UTC, as Jekyll reads it: the same addre
       ['https://x.example/2024/06/02/early/', '2024-06-03T01:30:00.000Z'],
     ],
   );
+});
+
+test("Jekyll's {% link %} and {% post_url %}: a post's address, a file's path, and a warning naming a post that is not there", async (t) => {
+  const post = (title: string, body: string) => `---\ntitle: ${title}\n---\n${body}\n`;
+  const space = await workspace(t, {
+    'blog/_config.yml': 'title: T\nurl: "https://x.example"\nbaseurl: /blog\npermalink: /:year/:month/:day/:title.html\n',
+    'blog/_posts/2024-01-15-some-title.md': post('Some title', 'First.'),
+    'blog/_posts/2024/2024-02-01-nested.md': post('Nested', 'Second.'),
+    'blog/_posts/2024-03-10-links.md': post('Links', '[intro]({% link _posts/2024-01-15-some-title.md %}), [nested]({% post_url 2024-02-01-nested %}), [pdf]({% link assets/guide.pdf %}).'),
+    'blog/_posts/2024-03-11-broken.md': post('Broken', 'See {% post_url 2023-01-01-gone %}.'),
+    'blog/assets/guide.pdf': 'pdf',
+  });
+  assert.equal((await space.run('.', 'init', '--from', 'blog')).code, 0);
+  const build = await space.run('.', 'build', '--now', '2026-01-01T00:00:00Z');
+  assert.equal(build.code, 0, build.err);
+  const page = await space.read('public/2024/03/10/links.html');
+  assert.match(page, /<a href="https:\/\/x\.example\/blog\/2024\/01\/15\/some-title\.html">intro<\/a>/);
+  assert.match(page, /<a href="https:\/\/x\.example\/blog\/2024\/02\/01\/nested\.html">nested<\/a>/);
+  assert.match(page, /<a href="https:\/\/x\.example\/blog\/assets\/guide\.pdf">pdf<\/a>/);
+  assert.match(build.err, /2024-03-11-broken\.md:\d+: Liquid could not run: \{% post_url 2023-01-01-gone %\}: there is no post 2023-01-01-gone/);
 });
