@@ -249,8 +249,8 @@ const schema = v.strictObject({
   permalink: v.optional(
     v.pipe(
       v.string(),
-      v.check((pattern) => /\{(slug|title|hugo:title)\}|:(slug|title)\b/.test(pattern), 'must contain {slug} (or {title}), for example /{slug}/ or /{year}/{slug}/'),
-      v.check((pattern) => !/\{(?!(slug|title|hugo:title|year|month|day|categories)\})[^}]*\}/.test(pattern), 'may only use {slug}, {title}, {hugo:title}, {year}, {month}, {day} and {categories}'),
+      v.check((pattern) => /\{(slug|title|hugo:title|eleventy:title)\}|:(slug|title)\b/.test(pattern), 'must contain {slug} (or {title}), for example /{slug}/ or /{year}/{slug}/'),
+      v.check((pattern) => !/\{(?!(slug|title|hugo:title|eleventy:title|year|month|day|categories)\})[^}]*\}/.test(pattern), 'may only use {slug}, {title}, {hugo:title}, {eleventy:title}, {year}, {month}, {day} and {categories}'),
       v.check((pattern) => !pattern.split('/').includes('..'), 'must stay inside the site'),
     ),
     '/{slug}/',

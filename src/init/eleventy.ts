@@ -163,7 +163,9 @@ export function eleventyPermalink(template: string, postsPath: string): { patter
 function expressionOf(expression: string, postsPath: string): string | undefined {
   if (/^page\.fileSlug$/.test(expression)) return '{slug}';
   if (/^page\.filePathStem$/.test(expression)) return `/${postsPath ? `${postsPath}/` : ''}{slug}`;
-  if (/^(page\.)?title \| ?(slugify|slug)(\(\))?$/.test(expression.replace(/\s*\|\s*/g, ' | '))) return '{title}';
+  // slugify is @sindresorhus/slugify, as herald's {eleventy:title}; the old slug filter is another library.
+  if (/^(page\.)?title \| ?slugify(\(\))?$/.test(expression.replace(/\s*\|\s*/g, ' | '))) return '{eleventy:title}';
+  if (/^(page\.)?title \| ?slug(\(\))?$/.test(expression.replace(/\s*\|\s*/g, ' | '))) return '{title}';
   if (/^page\.date \| ?htmlDateString$/.test(expression.replace(/\s*\|\s*/g, ' | '))) return '{year}-{month}-{day}';
   const date = /^(?:page\.)?date\s*\|\s*\w+\s*(?::\s*|\(\s*)(['"])([^'"]+)\1\s*\)?$/.exec(expression);
   if (date) {

@@ -1,6 +1,7 @@
 import { basename, dirname, relative, sep } from 'node:path';
 import matter from 'gray-matter';
 import yaml from 'js-yaml';
+import eleventySlugify from '@sindresorhus/slugify';
 import { slug as slugify } from 'github-slugger';
 import { parse as parseToml } from 'smol-toml';
 import type { Config } from '../config.js';
@@ -425,11 +426,11 @@ interface Placeholders {
   categories: () => string[];
 }
 
-type PlaceholderKey = 'slug' | 'title' | 'hugo:title' | 'categories' | 'year' | 'month' | 'day';
+type PlaceholderKey = 'slug' | 'title' | 'hugo:title' | 'eleventy:title' | 'categories' | 'year' | 'month' | 'day';
 /** A path pattern cut into its text and its placeholders, as many as the pattern has. */
 type PathParts = (string | { key: PlaceholderKey })[];
 
-const PLACEHOLDER = /\{(slug|title|hugo:title|categories|year|month|day)\}|:(slug|title|categories|year|month|day)\b/g;
+const PLACEHOLDER = /\{(slug|title|hugo:title|eleventy:title|categories|year|month|day)\}|:(slug|title|categories|year|month|day)\b/g;
 
 /**
  * herald's {slug}, {title}, {year}, {month}, {day}, {categories}, and Jekyll's and Hugo's :slug,
@@ -471,6 +472,10 @@ function fillPath(parts: PathParts, config: Config, values: Placeholders): strin
       // Hugo's :title as Hugo makes it (urlize), for a blog brought from Hugo: its addresses stay.
       case 'hugo:title':
         path += hugoUrlize(values.title).split('/').map(encodeHugoSegment).join('/') || encodeURIComponent(values.slug);
+        break;
+      // Eleventy's {{ title | slugify }}: the same library with the same options (Eleventy 2 and 3).
+      case 'eleventy:title':
+        path += encodeURIComponent(eleventySlugify(values.title, { decamelize: false }) || values.slug);
         break;
       case 'categories':
         path += values.categories().map(encodeURIComponent).join('/');

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { eleventyPermalink, planEleventy } from '../../src/init/eleventy.js';
 import { exportedObject } from '../../src/init/literal.js';
 import { memoryTree, workspace } from './helpers.js';
+import { makeSite, SITE_CONFIG } from '../helpers.js';
 
 // eleventy-base-blog's layout: the config (which herald never runs), _data/metadata.json, a posts
 // folder with its directory data file, passthrough copies, eleventy-plugin-rss's virtual feed.
@@ -143,7 +144,7 @@ test('a permalink template herald cannot fill in keeps its default, and says so;
 
 test("Eleventy's permalink forms herald can write, and one it cannot", () => {
   assert.deepEqual(eleventyPermalink('/blog/{{ page.fileSlug }}/', 'posts'), { pattern: '/blog/{slug}/' });
-  assert.deepEqual(eleventyPermalink('{{ title | slugify }}/index.html', 'posts'), { pattern: '/{title}/' });
+  assert.deepEqual(eleventyPermalink('{{ title | slugify }}/index.html', 'posts'), { pattern: '/{eleventy:title}/' });
   assert.deepEqual(eleventyPermalink('/{{ page.date | date: "%Y/%m/%d" }}/{{ page.fileSlug }}.html', 'posts'), { pattern: '/{year}/{month}/{day}/{slug}.html' });
   assert.deepEqual(eleventyPermalink('{{ page.filePathStem }}.html', 'blog'), { pattern: '/blog/{slug}.html' });
   assert.deepEqual(eleventyPermalink('/{{ page.date | htmlDateString }}/{{ page.fileSlug }}/', 'posts'), { pattern: '/{year}-{month}-{day}/{slug}/' });
@@ -175,4 +176,24 @@ test('the literal reader takes plain objects only', () => {
   assert.equal(exportedObject('export default { a: `${x}` };'), undefined);
   assert.equal(exportedObject('export default { a: 1 }; console.log(1);'), undefined);
   assert.equal(exportedObject('module.exports = async function () { return {} };'), undefined);
+});
+
+test("{eleventy:title} makes a title into an address as Eleventy's slugify filter does (read off Eleventy 3.1's own filter)", async (t) => {
+  const titles: [string, string][] = [
+    ["Tips & Tricks: Go's defer", 'tips-and-tricks-gos-defer'],
+    ['Ünïcode & Spaces: Title!', 'uenicode-and-spaces-title'],
+    ['Node.js vs. C++ (2024)', 'node-js-vs-c-2024'],
+    ['email@me.com', 'email-me-com'],
+    ['Don’t stop', 'don-t-stop'],
+    ['camelCase Title', 'camelcase-title'],
+    ['Ça va? Oui!', 'ca-va-oui'],
+    ['I ♥ Unicode', 'i-love-unicode'],
+    ['Straße', 'strasse'],
+  ];
+  const files = Object.fromEntries(titles.map(([title], i) => [`posts/p${i}.md`, `---\ntitle: "${title.replace(/"/g, '\\"')}"\ndate: 2026-01-0${i + 1}\n---\n\nx\n`]));
+  const site = await makeSite(t, {}, `${SITE_CONFIG}permalink: /{eleventy:title}/\n`);
+  for (const [path, text] of Object.entries(files)) await site.write(path, text);
+  assert.equal((await site.run('build', '--now', '2026-06-01T00:00:00Z')).code, 0);
+  const urls = (JSON.parse(await site.read('public/feed.json')) as { items: { title: string; url: string }[] }).items.map((item) => [item.title, item.url.replace('https://example.com/', '').replace(/\/$/, '')]);
+  for (const [title, slug] of titles) assert.deepEqual(urls.find(([shown]) => shown === title), [title, slug], title);
 });
