@@ -55,7 +55,7 @@ test('a missing posts folder is an error naming it, not an empty feed', async (t
   for (const command of ['build', 'check', 'status']) {
     const result = await site.run(command);
     assert.equal(result.code, 1, command);
-    assert.match(result.err, /herald: writing: cannot read the posts folder: ENOENT \(create it, or set "posts:"/, command);
+    assert.match(result.err, /herald: writing: cannot read the posts folder: there is no such folder \(ENOENT\) \(create it, or set "posts:"/, command);
   }
   assert.equal(existsSync(join(site.dir, 'public')), false);
 });

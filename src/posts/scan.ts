@@ -43,6 +43,9 @@ export function scanPostFiles(dir: string, cwd: string, exclude: readonly string
   return scanPostFolder(dir, cwd, exclude).files;
 }
 
+// What a writer reads in place of the system's error codes.
+const FOLDER_ERRORS: Record<string, string> = { ENOENT: 'there is no such folder (ENOENT)', ENOTDIR: 'it is a file, not a folder (ENOTDIR)', EACCES: 'herald may not read it (EACCES)' };
+
 /** scanPostFiles, with what rescanPostFiles needs besides: whether the folder holds a symbolic link, and its page bundles. */
 export function scanPostFolder(dir: string, cwd: string, exclude: readonly string[] = []): PostScan {
   const root = dir.endsWith(sep) ? dir.slice(0, -1) : dir;
@@ -60,7 +63,7 @@ export function scanPostFolder(dir: string, cwd: string, exclude: readonly strin
         code: 'E_CONFIG',
         field: 'posts',
         file: relative(cwd, root) || root,
-        message: `cannot read the posts folder: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        message: `cannot read the posts folder: ${FOLDER_ERRORS[(error as NodeJS.ErrnoException).code ?? ''] ?? (error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
         hint: 'create it, or set "posts:" in herald.config.yml to the folder that holds your posts',
       });
     }
