@@ -61,6 +61,7 @@ const POST_EXTENSIONS = ['.md', '.markdown', '.html'];
 function findPost(config: Config, name: string): string {
   const folder = config.paths.posts;
   const wanted = name.replace(/^\/+/, '');
+  if (wanted.split(/[\\/]/).includes('..')) throw new Error(`{% post_url ${name} %}: there is no post ${name} in ${folder}`);
   for (const extension of POST_EXTENSIONS) if (existsSync(join(folder, wanted + extension))) return join(folder, wanted + extension);
   const base = basename(wanted);
   const found = (readdirSync(folder, { recursive: true }) as string[]).find((file) => POST_EXTENSIONS.some((extension) => basename(file) === base + extension));
@@ -73,7 +74,8 @@ function findPost(config: Config, name: string): string {
 function linkPath(config: Config, name: string): string {
   const root = dirname(config.paths.posts);
   const file = resolve(root, name.replace(/^\/+/, ''));
-  if (!existsSync(file)) throw new Error(`{% link ${name} %}: there is no file ${name} in ${root}`);
+  const inside = relative(root, file);
+  if (inside.startsWith('..') || isAbsolute(inside) || !existsSync(file)) throw new Error(`{% link ${name} %}: there is no file ${name} in ${root}`);
   const below = relative(config.paths.posts, file);
   if (!below.startsWith('..') && !isAbsolute(below)) return postPath(config, file, `{% link ${name} %}`);
   return `${new URL(config.site.url).pathname.replace(/\/$/, '')}/${name.replace(/^\/+/, '')}`;
