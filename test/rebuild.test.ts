@@ -116,3 +116,24 @@ test('a static folder publishes its .well-known (security.txt, ACME challenges) 
   assert.equal(result.code, 1);
   assert.match(result.err, /posts\/2024-02-30-feb30\.md:1: the date its file name starts with, 2024-02-30, is not a real date/);
 });
+
+test('no title or category makes an address outside the site: such a post is refused, and nothing is written outside output', async (t) => {
+  const site = await makeSite(t, {
+    'a.md': post({ title: 'A', date: '2026-01-01' }),
+    'up.md': post({ title: '../../../pwned', date: '2026-01-02' }),
+    'mid.md': post({ title: 'a/../../evil', date: '2026-01-03' }),
+    'dot.md': post({ title: '.', date: '2026-01-04' }),
+    'cat.md': '---\ntitle: Cat\ndate: 2026-01-05\ncategories: [".."]\n---\n\nc\n',
+  }, `${SITE_CONFIG}permalink: /{categories}/{hugo:title}/\n`);
+  const result = await site.run('build', '--now', NOW);
+  assert.equal(existsSync(join(site.dir, '../pwned')), false);
+  assert.equal(existsSync(join(site.dir, 'evil')), false);
+  assert.equal(existsSync(join(site.dir, '../../pwned')), false);
+  assert.ok(existsSync(join(site.dir, 'public/a/index.html')));
+  // The dot segments are dropped from a title ("a/../../evil" is a/evil); a category ".." is refused as a topic.
+  assert.ok(existsSync(join(site.dir, 'public/a/evil/index.html')));
+  assert.ok(existsSync(join(site.dir, 'public/pwned/index.html')));
+  assert.match(await site.read('public/index.html'), /<html/, 'the home page is herald\'s own');
+  assert.equal(result.code, 1, 'a post refused');
+  assert.match(result.err, /posts\/cat\.md:\d+: topic "\.\." has no letters or digits/);
+});

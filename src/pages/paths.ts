@@ -14,8 +14,10 @@ function pathBelowSite(config: Config, url: string): string {
  */
 export function pagePath(config: Config, url: string): string {
   const path = pathBelowSite(config, url);
-  if (path.endsWith('/') || path === '') return join(config.paths.output, `${path}index.html`);
-  return join(config.paths.output, /\.html?$/i.test(path) ? path : `${path}.html`);
+  const file = path.endsWith('/') || path === '' ? join(config.paths.output, `${path}index.html`) : join(config.paths.output, /\.html?$/i.test(path) ? path : `${path}.html`);
+  // Posts with such an address are refused when read (parse.ts); nothing is written outside output.
+  if (!file.startsWith(join(config.paths.output, sep))) throw new Error(`the page for ${url} would be outside the output folder`);
+  return file;
 }
 
 /**

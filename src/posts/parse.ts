@@ -233,6 +233,12 @@ export function parsePost(source: string, file: string, config: Config): ParsedP
       hint: 'write old addresses as paths on this site, such as /2015/07/01/old-name/ (no .., no other host)',
     });
   }
+  // Whatever the permalink's placeholders gave (a title, a category), the address stays in the site.
+  if (climbsOut(config, url)) {
+    const { field, line } = urlSource;
+    problems.push({ code: 'E_POST_SLUG', file, line, field, message: `its address ${url} has a . or .. segment, which would put its page outside the site`, hint: `change ${field}: so that it makes a plain address` });
+    return { ok: false, problems };
+  }
   // A page there would replace one of herald's own files, or be shadowed by it.
   const taken = reservedPlace(config, url);
   if (taken) {
@@ -509,7 +515,28 @@ export function hugoUrlize(title: string): string {
       out += char;
     } else if (out !== '' && !wasHyphen && (/^\s$/u.test(char) || char === '+')) hyphenNext = true;
   });
-  return out.toLowerCase();
+  // A title such as "../../x" must not climb out of the site: no empty, . or .. segment.
+  return out
+    .toLowerCase()
+    .split('/')
+    .filter((segment) => segment !== '' && segment !== '.' && segment !== '..')
+    .join('/');
+}
+
+function climbsOut(config: Config, url: string): boolean {
+  return url
+    .slice(config.site.url.length)
+    .replace(/[?#].*$/, '')
+    .split('/')
+    .some((segment) => {
+      let decoded = segment;
+      try {
+        decoded = decodeURIComponent(segment);
+      } catch {
+        return true;
+      }
+      return decoded === '.' || decoded === '..' || decoded.includes('/');
+    });
 }
 
 // What Hugo leaves as it is in a path segment that encodeURIComponent would escape.
