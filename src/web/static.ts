@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants, realpathSync, statSync, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
@@ -275,9 +275,17 @@ function findFile(site: StaticSite, pathname: string, target: string): Found {
   if (!found) throw new HttpError(404, NOT_FOUND);
   const slashed = pathname.endsWith('/');
   if (found.folderIndex && !slashed) {
+    // Relative to the address asked for, its last segment and a slash: never another host, however
+    // the target was written (//docs, /\docs, http://elsewhere/docs).
     const query = target.indexOf('?');
     const path = query < 0 ? target : target.slice(0, query);
-    throw new HttpError(301, 'This page has moved.', { Location: `${path}/${query < 0 ? '' : target.slice(query)}` });
+    let last = path.slice(path.lastIndexOf('/') + 1);
+    try {
+      last = decodeURIComponent(last);
+    } catch {
+      // Sent encoded as it was.
+    }
+    throw new HttpError(301, 'This page has moved.', { Location: `${encodeURIComponent(last)}/${query < 0 ? '' : target.slice(query)}` });
   }
   if (slashed && segments.length && !found.folderIndex && found.shadow === undefined) throw new HttpError(404, NOT_FOUND);
   return found;
@@ -359,6 +367,26 @@ async function loadCopy(cache: SiteCache, path: string, entry: CachedFile, encod
 }
 
 const SUFFIXES = new Map(ENCODINGS.map(({ encoding, suffix }) => [encoding, suffix]));
+
+// Large files whose copy was decoded and compared, by both stamps: a copy is served only once it
+// was found to hold its file's bytes. Past LARGEST_CHECKED a file is sent as it is.
+const checkedCopies = new Map<string, boolean>();
+const LARGEST_CHECKED = 64 << 20;
+
+async function copyHolds(file: FileHandle, info: Stats, copy: FileHandle, copyInfo: Stats, encoding: Encoding): Promise<boolean> {
+  if (info.size > LARGEST_CHECKED) return false;
+  const key = [info.dev, info.ino, info.size, info.mtimeMs, info.ctimeMs, copyInfo.ino, copyInfo.size, copyInfo.mtimeMs, copyInfo.ctimeMs].join(':');
+  let holds = checkedCopies.get(key);
+  if (holds === undefined) {
+    const [body, compressed] = [Buffer.alloc(info.size), Buffer.alloc(copyInfo.size)];
+    await file.read(body, 0, info.size, 0);
+    await copy.read(compressed, 0, copyInfo.size, 0);
+    holds = decodesTo(compressed, encoding, body);
+    if (checkedCopies.size >= 1024) checkedCopies.clear();
+    checkedCopies.set(key, holds);
+  }
+  return holds;
+}
 
 /**
  * Whether a copy holds the very bytes of its file, looked at once per version of a file kept in
@@ -560,8 +588,8 @@ async function streamFile(request: IncomingMessage, response: ServerResponse, si
     for (const each of encodingsFor(name, request)) {
       const copy = await open(path + SUFFIXES.get(each)!, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)).catch(() => undefined);
       const copyInfo = await copy?.stat();
-      // copiesFresh's rule: a copy older than its file is stale.
-      if (copy && copyInfo?.isFile() && copyInfo.mtimeMs >= info.mtimeMs) {
+      // copiesFresh's rule (a copy older than its file is stale), and its bytes decoded once per version of the two.
+      if (copy && copyInfo?.isFile() && copyInfo.mtimeMs >= info.mtimeMs && (await copyHolds(file, info, copy, copyInfo, each))) {
         await file.close();
         [file, sent, encoding] = [copy, copyInfo, each];
         break;

@@ -505,7 +505,12 @@ test('a folder named without its trailing slash is a redirect to it; a file name
   const get = await serve(t, output);
   const moved = await get('/sub?from=feed');
   assert.equal(moved.status, 301);
-  assert.equal(moved.headers.location, '/sub/?from=feed');
+  // Relative to the address asked for: never another host, however the target is written.
+  assert.equal(moved.headers.location, 'sub/?from=feed');
+  for (const target of ['//sub', '/\\sub', '/%5Csub']) {
+    const answer = await get(target);
+    if (answer.status === 301) assert.match(answer.headers.location ?? '', /^(sub|%5Csub)\/$/, target);
+  }
   assert.equal((await get('/sub/')).body, '<a href="page.html">relative</a>');
   assert.equal((await get('/')).body, 'home');
   assert.equal((await get('/notes.txt/')).status, 404);
@@ -544,4 +549,23 @@ test('a copy as new as its file but of other bytes is not sent: a file put back 
   await writeFile(join(output, 'x.html.gz'), 'my own notes, not gzip');
   const page = await get('/x.html', { 'Accept-Encoding': 'gzip' });
   assert.deepEqual([page.headers['content-encoding'], page.body.toString()], [undefined, '<p>page</p>']);
+});
+
+test('a large file\'s copy as new as it but of other bytes is not sent either', async (t) => {
+  const text = 'NEW '.repeat(400_000);
+  const output = await makeFolder(t, { 'big.txt': text });
+  const { gzipSync } = await import('node:zlib');
+  await writeFile(join(output, 'big.txt.gz'), gzipSync('OLD STALE CONTENT'));
+  const later = new Date(Date.now() + 2000);
+  await utimes(join(output, 'big.txt.gz'), later, later);
+  const get = await serveBytes(t, output);
+  const answer = await get('/big.txt', { 'Accept-Encoding': 'gzip' });
+  assert.equal(answer.headers['content-encoding'], undefined);
+  assert.equal(answer.body.toString(), text);
+  // Its real copy is sent.
+  await writeFile(join(output, 'big.txt.gz'), gzipSync(text));
+  await utimes(join(output, 'big.txt.gz'), later, later);
+  const good = await get('/big.txt', { 'Accept-Encoding': 'gzip' });
+  assert.equal(good.headers['content-encoding'], 'gzip');
+  assert.equal(gunzipSync(good.body).toString(), text);
 });
