@@ -108,7 +108,7 @@ export function planJekyll(tree: SourceTree, shown: string): InitPlan {
   topicKeys(plan, posts, 'pattern' in translated && translated.pattern.includes('{categories}'));
 
   // Jekyll (Ruby's YAML) reads 2024-06-03 23:30:00 as UTC; herald reads it in site.timezone unless told.
-  const naive = posts.filter((post) => typeof post.data.date === 'string' && /\d[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*$/.test(post.data.date.trim()));
+  const naive = posts.filter((post) => typeof post.data.date === 'string' && /\d[T ]\d{1,2}:\d{2}:\d{2}(\.\d+)?\s*$/.test(post.data.date.trim()));
   if (naive.length) plan.set('posts.timesWithoutOffset', 'utc', `Jekyll reads a time without an offset as UTC (${plural(naive.length, 'post')}: ${listed(naive.slice(0, 3).map((post) => post.file.slice(postsFolder.length + 1)))}${naive.length > 3 ? ', …' : ''})`);
 
   const liquid = posts.filter((post) => post.body.includes('{%') || post.body.includes('{{'));

@@ -10,8 +10,8 @@ export type ParsedDate = { ok: true; date: Date; hasTime: boolean; offset?: numb
 
 /**
  * A post's date. Without an offset, a time is wall-clock time in `zone`; with `timesInUtc`, a time
- * (not a date alone) without one is UTC, as Jekyll reads front matter, though the post's calendar
- * day is still the site's (no offset is recorded).
+ * with seconds (not a date alone, not HH:MM) without one is UTC, as Jekyll reads front matter,
+ * though the post's calendar day is still the site's (no offset is recorded).
  */
 export function parsePostDate(value: unknown, zone: string, timesInUtc = false): ParsedDate {
   if (typeof value !== 'string' && typeof value !== 'number') {
@@ -32,7 +32,8 @@ export function parsePostDate(value: unknown, zone: string, timesInUtc = false):
   };
   const invalid = { ok: false, reason: `"${text}" is not a real date or time` } as const;
   const hasTime = hour !== undefined;
-  if (offset || zone === 'UTC' || (timesInUtc && hasTime)) {
+  // Ruby's YAML (Jekyll's) takes a time for UTC only with its seconds: 22:00 stays text, read in the site's zone.
+  if (offset || zone === 'UTC' || (timesInUtc && second !== undefined)) {
     // A fixed offset needs no time zone database: plain UTC arithmetic, checked for overflow.
     const utc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second, parts.millisecond);
     const check = new Date(utc);

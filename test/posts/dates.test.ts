@@ -49,3 +49,16 @@ test('impossible or unreadable dates are refused with the reason', () => {
   const list = parsePostDate(['2026-01-01'], 'UTC');
   assert.ok(!list.ok && /list/.test(list.reason));
 });
+
+test('times in UTC as Jekyll reads them: only a time with its seconds and no offset; HH:MM and a date alone stay in the zone', () => {
+  const zone = 'Asia/Tokyo';
+  const at = (value: string) => {
+    const parsed = parsePostDate(value, zone, true);
+    assert.ok(parsed.ok, value);
+    return parsed.date.toISOString();
+  };
+  assert.equal(at('2024-03-01 22:00:00'), '2024-03-01T22:00:00.000Z');
+  assert.equal(at('2024-03-01 22:00'), '2024-03-01T13:00:00.000Z');
+  assert.equal(at('2024-03-01'), '2024-02-29T15:00:00.000Z');
+  assert.equal(at('2024-03-01 22:00:00 +0100'), '2024-03-01T21:00:00.000Z');
+});
