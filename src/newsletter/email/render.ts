@@ -161,8 +161,10 @@ const boundTemplates = new WeakMap<MailTemplates, string | undefined>();
 
 /**
  * Where the templates (and the partials they include) use a reader's value other than by showing
- * it as it is: in a filter (`| upcase`, `| default`), a tag (`if`, `assign`), or inside a
- * `capture`, whose text a later test or filter would see as the placeholder.
+ * it as it is: in a filter (`| upcase`, `| default`), a tag (`if`, `assign`). Two things the
+ * analysis cannot follow count too: a `capture` in any of the files while a reader's value is
+ * shown anywhere (the captured text, tested or filtered later, would be the placeholder), and an
+ * include or render whose name is a variable (its partial is not analysed).
  */
 function readerBound(templates: MailTemplates, config: Config): string | undefined {
   if (boundTemplates.has(templates)) return boundTemplates.get(templates);
@@ -172,21 +174,30 @@ function readerBound(templates: MailTemplates, config: Config): string | undefin
     if (!lines) sources.set(file, (lines = readFileSync(file, 'utf8').split('\n')));
     return lines;
   };
+  const shown = (file: string, row: number) => `${relative(dirname(config.paths.templates), file)} line ${row}`;
   let reason: string | undefined;
+  let used: string | undefined;
   const pairs = [[templates.htmlEngine, templates.html], ...(templates.text ? [[templates.textEngine, templates.text] as const] : [])] as const;
   for (const [engine, template] of pairs) {
     const { variables } = engine.analyzeSync(template, { partials: true });
+    // Every file the analysis went through, by the variables found in it.
+    for (const found of Object.values(variables)) for (const { location } of found) if (location.file) linesOf(location.file);
     for (const name of READER_VALUES) {
       for (const { location } of variables[name] ?? []) {
         const lines = location.file ? linesOf(location.file) : undefined;
         const line = lines?.[location.row - 1] ?? '';
-        const bare = lines !== undefined && /\{\{-?\s*$/.test(line.slice(0, location.col - 1)) && SHOWN_AS_IT_IS.test(line.slice(location.col - 1)) && !lines.some((each) => /\{%-?\s*capture\b/.test(each));
-        if (!bare) {
-          const where = location.file ? `${relative(dirname(config.paths.templates), location.file)} line ${location.row}` : `line ${location.row}`;
-          reason ??= `${where} uses ${name} in a filter, a tag or a capture`;
-        }
+        const where = location.file ? shown(location.file, location.row) : `line ${location.row}`;
+        used ??= where;
+        const bare = lines !== undefined && /\{\{-?\s*$/.test(line.slice(0, location.col - 1)) && SHOWN_AS_IT_IS.test(line.slice(location.col - 1));
+        if (!bare) reason ??= `${where} uses ${name} in a filter or a tag`;
       }
     }
+  }
+  for (const [file, lines] of sources) {
+    const row = lines.findIndex((line) => /\{%-?\s*(include|render)\s+[^'"\s]/.test(line));
+    if (row >= 0) reason ??= `${shown(file, row + 1)} includes a partial named by a variable, which herald cannot look into`;
+    const capture = lines.findIndex((line) => /\{%-?\s*capture\b/.test(line));
+    if (capture >= 0 && used) reason ??= `${shown(file, capture + 1)} captures text while ${used} shows a reader's value`;
   }
   boundTemplates.set(templates, reason);
   return reason;
