@@ -78,12 +78,16 @@ function linkPath(config: Config, name: string): string {
   if (inside.startsWith('..') || isAbsolute(inside) || !existsSync(file)) throw new Error(`{% link ${name} %}: there is no file ${name} in ${root}`);
   const below = relative(config.paths.posts, file);
   if (!below.startsWith('..') && !isAbsolute(below)) return postPath(config, file, `{% link ${name} %}`);
+  // A Jekyll page (about.md) is not one of herald's: its address would lead nowhere.
+  if (POST_EXTENSIONS.some((extension) => file.endsWith(extension))) throw new Error(`{% link ${name} %}: herald publishes no page for ${name}, only the posts in ${config.paths.posts}`);
   return `${new URL(config.site.url).pathname.replace(/\/$/, '')}/${name.replace(/^\/+/, '')}`;
 }
 
 function postPath(config: Config, file: string, tag: string): string {
   const parsed = parsePost(readPostText(file, true), file, config);
-  if (!parsed.ok) throw new Error(`${tag}: ${file} is not a post herald can read (${parsed.problems[0]?.message})`);
+  if (!parsed.ok) throw new Error(`${tag}: ${basename(file)} is not a post herald can read (${parsed.problems[0]?.message})`);
+  // As Jekyll, which finds no such post: its address leads nowhere (yet) and is not to be told.
+  if (parsed.meta.draft || parsed.meta.date > Date.now()) throw new Error(`${tag}: ${basename(file)} is not published (a draft, or dated later)`);
   return new URL(parsed.meta.url).pathname;
 }
 

@@ -233,6 +233,11 @@ test("Jekyll's {% link %} and {% post_url %}: a post's address, a file's path, a
     'blog/_posts/2024/2024-02-01-nested.md': post('Nested', 'Second.'),
     'blog/_posts/2024-03-10-links.md': post('Links', '[intro]({% link _posts/2024-01-15-some-title.md %}), [nested]({% post_url 2024-02-01-nested %}), [pdf]({% link assets/guide.pdf %}).'),
     'blog/_posts/2024-03-11-broken.md': post('Broken', 'See {% post_url 2023-01-01-gone %}.'),
+    'blog/_posts/2024-03-12-draft.md': '---\ntitle: Draft\npublished: false\n---\nx\n',
+    'blog/_posts/2024-03-13-to-draft.md': post('To draft', 'See {% post_url 2024-03-12-draft %}.'),
+    'blog/_posts/2024-03-14-to-page.md': post('To page', 'See {% link about.md %} and {% link ../outside.md %}.'),
+    'blog/about.md': '---\ntitle: About\n---\nA page.\n',
+    'outside.md': 'secret',
     'blog/assets/guide.pdf': 'pdf',
   });
   assert.equal((await space.run('.', 'init', '--from', 'blog')).code, 0);
@@ -243,4 +248,6 @@ test("Jekyll's {% link %} and {% post_url %}: a post's address, a file's path, a
   assert.match(page, /<a href="https:\/\/x\.example\/blog\/2024\/02\/01\/nested\.html">nested<\/a>/);
   assert.match(page, /<a href="https:\/\/x\.example\/blog\/assets\/guide\.pdf">pdf<\/a>/);
   assert.match(build.err, /2024-03-11-broken\.md:\d+: Liquid could not run: \{% post_url 2023-01-01-gone %\}: there is no post 2023-01-01-gone/);
+  assert.match(build.err, /2024-03-13-to-draft\.md:\d+: Liquid could not run: \{% post_url 2024-03-12-draft %\}: 2024-03-12-draft\.md is not published/);
+  assert.match(build.err, /2024-03-14-to-page\.md:\d+: Liquid could not run: \{% link about\.md %\}: herald publishes no page for about\.md/);
 });
