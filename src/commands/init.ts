@@ -152,7 +152,8 @@ function heraldCommand(io: Io, folder: string): string {
   if (own !== undefined && onPath.find((found) => found !== undefined) === own) return 'herald';
   const inside = relative(root, realPath(folder) ?? folder);
   if (!inside.startsWith('..') && !inside.startsWith(sep)) return 'npx herald';
-  return `node ${join(root, 'dist', 'cli.js')}`;
+  const cli = join(root, 'dist', 'cli.js');
+  return `node ${/[\s'"$`\\]/.test(cli) ? `'${cli.replace(/'/g, "'\\''")}'` : cli}`;
 }
 
 function realPath(path: string): string | undefined {
