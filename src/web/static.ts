@@ -585,7 +585,8 @@ async function streamFile(request: IncomingMessage, response: ServerResponse, si
     if (!info.isFile()) throw new HttpError(404, NOT_FOUND);
     let sent = info;
     let encoding: Encoding | undefined;
-    for (const each of encodingsFor(name, request)) {
+    // A range is of the file's own bytes (a player seeking in an episode): no compressed copy then.
+    for (const each of request.headers.range ? NO_ENCODINGS : encodingsFor(name, request)) {
       const copy = await open(path + SUFFIXES.get(each)!, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)).catch(() => undefined);
       const copyInfo = await copy?.stat();
       // copiesFresh's rule (a copy older than its file is stale), and its bytes decoded once per version of the two.
@@ -606,16 +607,25 @@ async function streamFile(request: IncomingMessage, response: ServerResponse, si
       response.end();
       return;
     }
-    response.writeHead(200, { ...headers, ...(encoding ? { 'Content-Encoding': encoding } : {}), 'Content-Length': String(sent.size) });
-    if (request.method === 'HEAD') {
+    const range = encoding ? undefined : byteRange(request, sent.size, etag, headers['Last-Modified']!);
+    if (range === 'unsatisfiable') {
+      response.writeHead(416, { ...site.headers, 'Content-Range': `bytes */${sent.size}`, 'Content-Length': '0' });
+      response.end();
+      return;
+    }
+    const [start, end] = range ?? [0, sent.size - 1];
+    const length = end - start + 1;
+    const ranged = range ? { 'Content-Range': `bytes ${start}-${end}/${sent.size}` } : {};
+    response.writeHead(range ? 206 : 200, { ...headers, 'Accept-Ranges': 'bytes', ...(encoding ? { 'Content-Encoding': encoding } : {}), ...ranged, 'Content-Length': String(length) });
+    if (request.method === 'HEAD' || length === 0) {
       response.end();
       return;
     }
     // The bytes sent are the length stat gave: a file grown meanwhile is cut there, and one cut
     // short ends the connection, which a client then knows for an incomplete answer.
-    const stream = file.createReadStream({ start: 0, end: sent.size - 1, autoClose: false });
+    const stream = file.createReadStream({ start, end, autoClose: false });
     const streamed = await pipeline(stream, response, { end: false }).then(
-      () => stream.bytesRead === sent.size,
+      () => stream.bytesRead === length,
       () => false,
     );
     if (streamed) response.end();
@@ -655,6 +665,30 @@ function respond(request: IncomingMessage, response: ServerResponse, site: Stati
   } else if (modifiedSince(request) >= file.lastModifiedMs) return notModified(response, answer);
   response.writeHead(200, answer.headers);
   response.end(request.method === 'HEAD' ? undefined : answer.body);
+}
+
+/**
+ * The one byte range a request asks for (RFC 9110 14.2: bytes=start-end, start-, or -suffix), as
+ * [first, last]; undefined to send the whole file (no Range, several ranges, an If-Range naming
+ * another version, a header herald does not read); 'unsatisfiable' when it starts past the end.
+ */
+function byteRange(request: IncomingMessage, size: number, etag: string, lastModified: string): [number, number] | 'unsatisfiable' | undefined {
+  const header = request.headers.range;
+  if (!header || (request.method !== 'GET' && request.method !== 'HEAD')) return undefined;
+  const given = request.headers['if-range'];
+  const ifRange = typeof given === 'string' ? given.trim() : undefined;
+  if (ifRange !== undefined && ifRange !== etag && ifRange !== lastModified) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.replace(/\s+/g, ''));
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    return [Math.max(0, size - suffix), size - 1];
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  if (start >= size) return 'unsatisfiable';
+  return end < start ? undefined : [start, end];
 }
 
 // An HTTP-date (RFC 9110 5.6.7): IMF-fixdate, or the obsolete RFC 850 and asctime forms.

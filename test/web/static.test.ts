@@ -569,3 +569,31 @@ test('a large file\'s copy as new as it but of other bytes is not sent either', 
   assert.equal(good.headers['content-encoding'], 'gzip');
   assert.equal(gunzipSync(good.body).toString(), text);
 });
+
+test('a large file answers a byte range with 206 (a player seeking in an episode), a range past its end with 416, an If-Range of another version with the whole file', async (t) => {
+  const big = Buffer.alloc(2 << 20);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31) % 253;
+  const output = await makeFolder(t, {});
+  await writeFile(join(output, 'episode.mp3'), big);
+  const get = await serveBytes(t, output);
+  const whole = await get('/episode.mp3');
+  assert.equal(whole.headers['accept-ranges'], 'bytes');
+  const part = await get('/episode.mp3', { Range: 'bytes=100-199' });
+  assert.equal(part.status, 206);
+  assert.equal(part.headers['content-range'], `bytes 100-199/${big.length}`);
+  assert.equal(part.headers['content-length'], '100');
+  assert.ok(part.body.equals(big.subarray(100, 200)));
+  const tail = await get('/episode.mp3', { Range: 'bytes=-10' });
+  assert.ok(tail.body.equals(big.subarray(big.length - 10)));
+  const open = await get('/episode.mp3', { Range: `bytes=${big.length - 5}-` });
+  assert.ok(open.body.equals(big.subarray(big.length - 5)));
+  const past = await get('/episode.mp3', { Range: `bytes=${big.length}-` });
+  assert.equal(past.status, 416);
+  assert.equal(past.headers['content-range'], `bytes */${big.length}`);
+  assert.equal((await get('/episode.mp3', { Range: 'bytes=0-1', 'If-Range': whole.headers.etag! })).status, 206);
+  const changed = await get('/episode.mp3', { Range: 'bytes=0-1', 'If-Range': '"another-version"' });
+  assert.equal(changed.status, 200);
+  assert.equal(changed.body.length, big.length);
+  // Several ranges: the whole file, as RFC 9110 allows.
+  assert.equal((await get('/episode.mp3', { Range: 'bytes=0-1,5-6' })).status, 200);
+});
