@@ -16,8 +16,12 @@ export function pagePath(config: Config, url: string): string {
   const path = pathBelowSite(config, url);
   const file = path.endsWith('/') || path === '' ? join(config.paths.output, `${path}index.html`) : join(config.paths.output, /\.html?$/i.test(path) ? path : `${path}.html`);
   // Posts with such an address are refused when read (parse.ts); nothing is written outside output.
-  if (!file.startsWith(join(config.paths.output, sep))) throw new Error(`the page for ${url} would be outside the output folder`);
+  if (!insideOutput(config, file)) throw new Error(`the page for ${url} would be outside the output folder`);
   return file;
+}
+
+function insideOutput(config: Config, file: string): boolean {
+  return file.startsWith(join(config.paths.output, sep));
 }
 
 /**
@@ -33,7 +37,7 @@ export function publishedFile(config: Config, url: string): string | undefined {
     return undefined;
   }
   const file = join(config.paths.output, path);
-  return file.startsWith(join(config.paths.output, sep)) ? file : undefined;
+  return insideOutput(config, file) ? file : undefined;
 }
 
 /** The URL of a listing's k-th page (k = 1 the listing's own folder), for a folder below output ('' or ending in /). */

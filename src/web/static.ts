@@ -524,6 +524,11 @@ function isStyledFeed(site: StaticSite, name: string): boolean {
   return site.feedTypes[name] === RSS_TYPE || site.feedTypes[name] === ATOM_TYPE;
 }
 
+/** Whether this answer is an RSS or Atom feed sent to a browser as a page (wantsPage). */
+function feedAsPage(site: StaticSite, name: string, request: IncomingMessage): boolean {
+  return isStyledFeed(site, name) && wantsPage(request.headers.accept, site.feedTypes[name]!);
+}
+
 /**
  * The headers of one variant of a file, as a 304 carries them. Vary names what the answer depends
  * on: the client's Accept for an RSS or Atom feed (a browser gets it as a page), its
@@ -597,8 +602,8 @@ async function streamFile(request: IncomingMessage, response: ServerResponse, si
       }
       await copy?.close();
     }
-    const asPage = isStyledFeed(site, name) && wantsPage(request.headers.accept, site.feedTypes[name]!);
-    const etag = `"${sent.ino.toString(36)}-${sent.size.toString(36)}-${Math.round(sent.mtimeMs).toString(36)}${asPage ? '-xml' : ''}${encoding ? `-${encoding}` : ''}"`;
+    const asPage = feedAsPage(site, name, request);
+    const etag = variantTag(`${sent.ino.toString(36)}-${sent.size.toString(36)}-${Math.round(sent.mtimeMs).toString(36)}`, asPage, encoding);
     const lastModifiedMs = Math.floor(info.mtimeMs / 1000) * 1000;
     const headers = variantHeaders(site, name, asPage, etag, lastModifiedMs);
     const ifNoneMatch = request.headers['if-none-match'];
@@ -651,7 +656,7 @@ export function serveKnown(request: IncomingMessage, response: ServerResponse, s
 }
 
 function respond(request: IncomingMessage, response: ServerResponse, site: StaticSite, { found: { name }, file }: Route, encoding: Encoding | undefined): void {
-  const asPage = isStyledFeed(site, name) && wantsPage(request.headers.accept, site.feedTypes[name]!);
+  const asPage = feedAsPage(site, name, request);
   const answer = answerFor(file, site, name, asPage, encoding);
   const ifNoneMatch = request.headers['if-none-match'];
   if (ifNoneMatch) {
