@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
 import { ARCHIVE_DIR, SITE_FILES } from '../layout.js';
 import { removeOutput, writeOutput } from '../output.js';
-import { postFilePath } from '../posts/load.js';
+import { postFileStamps } from '../posts/load.js';
 import type { PostMeta } from '../posts/parse.js';
 import { renderPost, type RenderedPost } from '../posts/render.js';
 import { archiveCount, feedDocuments, type FeedDocument } from './archives.js';
@@ -82,15 +82,10 @@ export async function writeFeeds(feeds: FeedSpec[], config: Config, cwd: string,
   // Worked out once per post, however many documents show it, while the documents to write are
   // found; dropped before they are written (7 MB at 50,000 posts).
   const postStamps = new Map<PostMeta, string>();
-  const pathOf = postFilePath(cwd);
+  const fileStamp = postFileStamps(cwd, input.stamps);
   const postStamp = (post: PostMeta) => {
     let stamp = postStamps.get(post);
-    if (stamp === undefined) {
-      const file = input.stamps.get(pathOf(post.file));
-      // The file by name too: renamed, it keeps its size and mtime, and its name may give the
-      // post's date, slug and URL (an entry id the writer set stays the same).
-      postStamps.set(post, (stamp = `${post.entryId}\0${post.file}\0${file?.size}\0${file?.mtimeMs}`));
-    }
+    if (stamp === undefined) postStamps.set(post, (stamp = `${post.entryId}\0${fileStamp(post)}`));
     return stamp;
   };
 
@@ -227,9 +222,7 @@ async function removeVanishedArchives(feeds: FeedSpec[], config: Config): Promis
       if (!/^[1-9]\d*$/.test(name) || Number(name) <= count) continue;
       const folder = join(root, name);
       for (const format of FORMATS) {
-        const path = join(folder, config.feed.paths[format]);
-        await removeOutput(path);
-        for (let dir = dirname(path); dir.startsWith(folder); dir = dirname(dir)) await rmdir(dir).catch(() => {});
+        await removeOutput(join(folder, config.feed.paths[format]), root);
       }
     }
     await rmdir(root).catch(() => {});

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Problem } from '../errors.js';
 import { feedDir, SITE_FILES } from '../layout.js';
 import { ENCODINGS, removeOutput, writeOutput } from '../output.js';
-import { postFilePath, type CachedPost } from '../posts/load.js';
+import { postFileStamps, type CachedPost } from '../posts/load.js';
 import type { PostMeta, Topic } from '../posts/parse.js';
 import { renderPost, type RenderedPost } from '../posts/render.js';
 import { fromStatic } from './assets.js';
@@ -93,15 +93,9 @@ export function planPages(published: PostMeta[], config: Config, cwd: string, { 
     .sort((a, b) => a.topic.slug.localeCompare(b.topic.slug));
 
   const stamp = hash([templatesStamp(config), context.site]);
-  // What a post's listing entry and page are made from: its address and its file as it is now,
-  // by name too (a file renamed keeps its size and mtime, and its name may give the date).
-  const pathOf = postFilePath(cwd);
-  const postStamps = new Map(
-    published.map((post) => {
-      const entry = stamps.get(pathOf(post.file));
-      return [post, `${post.url}\0${post.file}\0${entry?.size}\0${entry?.mtimeMs}`];
-    }),
-  );
+  // What a post's listing entry and page are made from: its address and its file as it is now.
+  const fileStamp = postFileStamps(cwd, stamps);
+  const postStamps = new Map(published.map((post) => [post, `${post.url}\0${fileStamp(post)}`]));
   const postStamp = (post: PostMeta) => postStamps.get(post)!;
   const jobs: Job[] = [];
   /** The post pages to make, by post: made early by withRendered, or with the other jobs. */

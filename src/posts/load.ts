@@ -15,6 +15,19 @@ export function postFilePath(cwd: string): (file: string) => string {
   return (file) => (isAbsolute(file) || file.startsWith('..') ? resolve(cwd, file) : prefix + file);
 }
 
+/**
+ * What a post's file is now, for the fingerprints of the pages and feed documents that show it: its
+ * name (renamed, a file keeps its size and mtime, and its name may give the post's date, slug and
+ * URL), size and mtime, from `stamps` (the post cache, keyed by absolute path).
+ */
+export function postFileStamps(cwd: string, stamps: ReadonlyMap<string, { size: number; mtimeMs: number }>): (post: PostMeta) => string {
+  const pathOf = postFilePath(cwd);
+  return (post) => {
+    const file = stamps.get(pathOf(post.file));
+    return `${post.file}\0${file?.size}\0${file?.mtimeMs}`;
+  };
+}
+
 /** What a post file parsed to last time, valid while its size and mtime stay the same. */
 export interface CachedPost {
   size: number;
