@@ -369,19 +369,23 @@ async function loadCopy(cache: SiteCache, path: string, entry: CachedFile, encod
 const SUFFIXES = new Map(ENCODINGS.map(({ encoding, suffix }) => [encoding, suffix]));
 
 // Large files whose copy was decoded and compared, by both stamps: a copy is served only once it
-// was found to hold its file's bytes. Past LARGEST_CHECKED a file is sent as it is.
-const checkedCopies = new Map<string, boolean>();
+// was found to hold its file's bytes. Past LARGEST_CHECKED a file is sent as it is. The check under
+// way is shared: a burst of first requests for a new version reads the file into memory once, not
+// once per request.
+const checkedCopies = new Map<string, Promise<boolean>>();
 const LARGEST_CHECKED = 64 << 20;
 
-async function copyHolds(file: FileHandle, info: Stats, copy: FileHandle, copyInfo: Stats, encoding: Encoding): Promise<boolean> {
-  if (info.size > LARGEST_CHECKED) return false;
+function copyHolds(file: FileHandle, info: Stats, copy: FileHandle, copyInfo: Stats, encoding: Encoding): Promise<boolean> {
+  if (info.size > LARGEST_CHECKED) return Promise.resolve(false);
   const key = [info.dev, info.ino, info.size, info.mtimeMs, info.ctimeMs, copyInfo.ino, copyInfo.size, copyInfo.mtimeMs, copyInfo.ctimeMs].join(':');
   let holds = checkedCopies.get(key);
   if (holds === undefined) {
-    const [body, compressed] = [Buffer.alloc(info.size), Buffer.alloc(copyInfo.size)];
-    await file.read(body, 0, info.size, 0);
-    await copy.read(compressed, 0, copyInfo.size, 0);
-    holds = decodesTo(compressed, encoding, body);
+    holds = (async () => {
+      const [body, compressed] = [Buffer.alloc(info.size), Buffer.alloc(copyInfo.size)];
+      await file.read(body, 0, info.size, 0);
+      await copy.read(compressed, 0, copyInfo.size, 0);
+      return decodesTo(compressed, encoding, body);
+    })().catch(() => false);
     if (checkedCopies.size >= 1024) checkedCopies.clear();
     checkedCopies.set(key, holds);
   }

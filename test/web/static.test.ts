@@ -562,12 +562,13 @@ test('a large file\'s copy as new as it but of other bytes is not sent either', 
   const answer = await get('/big.txt', { 'Accept-Encoding': 'gzip' });
   assert.equal(answer.headers['content-encoding'], undefined);
   assert.equal(answer.body.toString(), text);
-  // Its real copy is sent.
+  // Its real copy is sent, to a burst of first requests too (the check is made once for them all).
   await writeFile(join(output, 'big.txt.gz'), gzipSync(text));
   await utimes(join(output, 'big.txt.gz'), later, later);
-  const good = await get('/big.txt', { 'Accept-Encoding': 'gzip' });
-  assert.equal(good.headers['content-encoding'], 'gzip');
-  assert.equal(gunzipSync(good.body).toString(), text);
+  for (const good of await Promise.all(Array.from({ length: 12 }, () => get('/big.txt', { 'Accept-Encoding': 'gzip' })))) {
+    assert.equal(good.headers['content-encoding'], 'gzip');
+    assert.equal(gunzipSync(good.body).toString(), text);
+  }
 });
 
 test('a large file answers a byte range with 206 (a player seeking in an episode), a range past its end with 416, an If-Range of another version with the whole file', async (t) => {
