@@ -26,12 +26,22 @@ export async function screenshotEmail(html: string, base: string, env: NodeJS.Pr
     const files: string[] = [];
     for (const width of WIDTHS) {
       for (const colorScheme of SCHEMES) {
-        // Offline, as a mail client that blocks remote images until asked.
-        const page = await browser.newPage({ viewport: { width, height: 800 }, colorScheme, offline: true });
-        await page.setContent(html, { waitUntil: 'load', timeout: 15_000 });
         const file = `${base}-${width}-${colorScheme}.png`;
-        await page.screenshot({ path: file, fullPage: true });
-        await page.close();
+        // Chromium sometimes answers "Unable to capture screenshot" when its renderer is busy (seen
+        // in CI on a loaded machine): a second page, once, before giving up.
+        for (let attempt = 1; ; attempt++) {
+          // Offline, as a mail client that blocks remote images until asked.
+          const page = await browser.newPage({ viewport: { width, height: 800 }, colorScheme, offline: true });
+          try {
+            await page.setContent(html, { waitUntil: 'load', timeout: 15_000 });
+            await page.screenshot({ path: file, fullPage: true });
+            break;
+          } catch (error) {
+            if (attempt >= 2 || !/Unable to capture screenshot/.test((error as Error).message)) throw error;
+          } finally {
+            await page.close();
+          }
+        }
         files.push(file);
       }
     }
